@@ -1,0 +1,382 @@
+import * as ipaddr from "ipaddr.js";
+import { type Finding, error, warning } from "./findings";
+import type { ParsedParts } from "./parse";
+import { DEFAULT_KUBELET_ROOT_DIR, type DiskInput, type HostInput } from "./schema";
+import type { ClusterSpec, DiskSpec, HostSpec, KeepalivedSettings, LocalClassSpec } from "./spec";
+
+/** The lowest Kubernetes minor whose kubeadm reads the `v1beta4` config we render. */
+export const MIN_KUBERNETES_MINOR = 31;
+
+/** Paths no data disk may be mounted at: the OS lives there. */
+const RESERVED_MOUNTPOINTS = ["/", "/boot", "/dev", "/etc", "/proc", "/run", "/sys", "/tmp", "/usr", "/var", "/var/lib", "/home", "/root"];
+/** Where `use: ephemeral` disks are bind-mounted; a plain mount there would fight it. */
+const EPHEMERAL_TARGETS = ["/var/lib/kubelet", "/var/lib/containerd"];
+
+const HOSTNAME = /^(?=.{1,253}$)([a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?)*$/;
+const HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$/;
+
+export function isIp(address: string): boolean {
+  return ipaddr.isValid(address) && (ipaddr.IPv4.isValidFourPartDecimal(address) || ipaddr.IPv6.isValid(address));
+}
+
+function isAddress(address: string): boolean {
+  return isIp(address) || (HOSTNAME.test(address) && !/^[0-9.]+$/.test(address));
+}
+
+type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
+
+function parseCidr(value: string): Cidr | undefined {
+  try {
+    const cidr = ipaddr.parseCIDR(value);
+    // Reject "10.244.1.0/16": the host bits must be zero, as kubeadm requires.
+    const network = ipaddr.IPv4.isIPv4(value.split("/")[0] ?? "") && cidr[0].kind() === "ipv4"
+      ? ipaddr.IPv4.networkAddressFromCIDR(value)
+      : ipaddr.IPv6.networkAddressFromCIDR(value);
+    if (network.toString() !== cidr[0].toString()) return undefined;
+    return cidr;
+  } catch {
+    return undefined;
+  }
+}
+
+function cidrsOverlap(a: Cidr, b: Cidr): boolean {
+  if (a[0].kind() !== b[0].kind()) return false;
+  return a[0].match(b) || b[0].match(a);
+}
+
+function inCidr(address: string, cidr: Cidr): boolean {
+  if (!isIp(address)) return false;
+  const ip = ipaddr.parse(address);
+  return ip.kind() === cidr[0].kind() && ip.match(cidr);
+}
+
+/** Default disk name: the device's basename, made into a DNS label. */
+export function defaultDiskName(device: string): string {
+  const base = device.split("/").filter(Boolean).pop() ?? "disk";
+  const label = base.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "");
+  return label.slice(0, 63).replace(/-+$/, "") || "disk";
+}
+
+/**
+ * The rules that span fields: references between keys, duplicates, overlaps.
+ * Returns the findings and, when none is an error, the resolved spec.
+ */
+export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: Finding[] } {
+  const findings: Finding[] = [];
+  const { cluster, storage } = parts;
+  const hosts = parts.hosts ?? [];
+  const parsedHosts = hosts.filter((h): h is HostInput => h !== undefined);
+
+  // --- cluster
+  let podCidr: Cidr | undefined;
+  let serviceCidr: Cidr | undefined;
+  let keepalived: KeepalivedSettings = { enabled: false };
+  if (cluster) {
+    const v = cluster.kubernetesVersion;
+    const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(v);
+    if (!m) {
+      const fix = /^v\d+\.\d+\.\d+$/.test(v) ? `write "${v.slice(1)}" without the leading v` : 'write the exact release, e.g. "1.33.4"';
+      findings.push(error("cluster.kubernetesVersion", `must be x.y.z, got ${JSON.stringify(v)}: ${fix}`));
+    } else if (Number(m[1]) !== 1 || Number(m[2]) < MIN_KUBERNETES_MINOR) {
+      findings.push(
+        error(
+          "cluster.kubernetesVersion",
+          `${v} is older than 1.${MIN_KUBERNETES_MINOR}, the first release whose kubeadm reads the v1beta4 config this program writes: choose 1.${MIN_KUBERNETES_MINOR}.0 or newer`,
+        ),
+      );
+    }
+
+    const address = cluster.endpoint.address;
+    const addressIsIp = isIp(address);
+    if (!isAddress(address)) {
+      findings.push(error("cluster.endpoint.address", `${JSON.stringify(address)} is neither an IP address nor a DNS name: set the virtual IP for the API server, e.g. 192.168.10.10`));
+    }
+    const ka = cluster.endpoint.keepalived;
+    if (ka && (ka.enabled ?? addressIsIp)) {
+      if (!addressIsIp) {
+        findings.push(
+          error(
+            "cluster.endpoint.keepalived.enabled",
+            `keepalived can only hold an IP address, but cluster.endpoint.address is ${JSON.stringify(address)}: set the address to a free IP on the hosts' network, or set keepalived.enabled: false and point the DNS name at your own load balancer`,
+          ),
+        );
+      }
+      if (!ka.interface) {
+        findings.push(
+          error("cluster.endpoint.keepalived.interface", "is required when keepalived is enabled: name the network interface that carries the hosts' addresses on the control planes, e.g. eth0 or enp1s0"),
+        );
+      } else {
+        keepalived = { enabled: true, interface: ka.interface, virtualRouterId: ka.virtualRouterId };
+      }
+      const clash = parsedHosts.find((h) => h.address === address);
+      if (clash) {
+        findings.push(
+          error("cluster.endpoint.address", `${address} is also host ${clash.name}'s address, but keepalived needs a free address to float between control planes: pick an unused IP on the same network`),
+        );
+      }
+    }
+
+    podCidr = parseCidr(cluster.networking.podSubnet);
+    serviceCidr = parseCidr(cluster.networking.serviceSubnet);
+    if (!podCidr) findings.push(error("cluster.networking.podSubnet", `${JSON.stringify(cluster.networking.podSubnet)} is not a network in CIDR form with zero host bits, e.g. 10.244.0.0/16`));
+    if (!serviceCidr) findings.push(error("cluster.networking.serviceSubnet", `${JSON.stringify(cluster.networking.serviceSubnet)} is not a network in CIDR form with zero host bits, e.g. 10.96.0.0/12`));
+    if (podCidr && serviceCidr && cidrsOverlap(podCidr, serviceCidr)) {
+      findings.push(
+        error("cluster.networking.serviceSubnet", `${cluster.networking.serviceSubnet} overlaps podSubnet ${cluster.networking.podSubnet}: Services and Pods would get the same addresses. Use disjoint ranges, e.g. podSubnet 10.244.0.0/16 and serviceSubnet 10.96.0.0/12`),
+      );
+    }
+    for (const [key, cidr, raw] of [["podSubnet", podCidr, cluster.networking.podSubnet], ["serviceSubnet", serviceCidr, cluster.networking.serviceSubnet]] as const) {
+      if (!cidr) continue;
+      if (inCidr(address, cidr)) {
+        findings.push(error(`cluster.networking.${key}`, `${raw} contains the API endpoint ${address}: the cluster would route it inside the overlay. Choose a ${key} outside the hosts' network`));
+      }
+      hosts.forEach((h, i) => {
+        if (h && inCidr(h.address, cidr)) {
+          findings.push(error(`hosts[${i}].address`, `${h.address} lies inside cluster.networking.${key} ${raw}: the host network and the cluster's ${key === "podSubnet" ? "Pod" : "Service"} network overlap, so traffic to the host would be routed into the cluster. Move ${key} to a range your LAN does not use`));
+        }
+      });
+    }
+
+    if (cluster.kubelet.rootDir.replace(/\/+$/, "") !== DEFAULT_KUBELET_ROOT_DIR) {
+      findings.push(
+        error(
+          "cluster.kubelet.rootDir",
+          `is ${cluster.kubelet.rootDir}, but CSI drivers (Longhorn, Rook-Ceph, local volumes) hard-code hostPaths under ${DEFAULT_KUBELET_ROOT_DIR} and break when the kubelet root moves. Keep the default and, for more space, add a disk with use: ephemeral, which is mounted and bind-mounted at ${DEFAULT_KUBELET_ROOT_DIR}`,
+        ),
+      );
+    }
+  }
+
+  // --- hosts
+  const seenName = new Map<string, number>();
+  const seenAddress = new Map<string, number>();
+  hosts.forEach((h, i) => {
+    if (!h) return;
+    const first = seenName.get(h.name);
+    if (first !== undefined) findings.push(error(`hosts[${i}].name`, `${JSON.stringify(h.name)} is already the name of hosts[${first}]: host names name every resource, so each must be unique`));
+    else seenName.set(h.name, i);
+    if (!isAddress(h.address)) {
+      findings.push(error(`hosts[${i}].address`, `${JSON.stringify(h.address)} is neither an IP address nor a DNS name`));
+    }
+    const firstAddr = seenAddress.get(h.address);
+    if (firstAddr !== undefined) findings.push(error(`hosts[${i}].address`, `${h.address} is already the address of hosts[${firstAddr}] (${hosts[firstAddr]?.name}): two entries for one machine would prepare it twice. Remove the duplicate or correct the address`));
+    else seenAddress.set(h.address, i);
+
+    if (h.hostKey === undefined) {
+      if (cluster && !cluster.ssh.insecureIgnoreHostKey) {
+        findings.push(
+          error(`hosts[${i}].hostKey`, `is required because host keys are pinned (cluster.ssh.insecureIgnoreHostKey is false). Read it from the host with \`ssh-keyscan -t ed25519 ${h.address}\` and paste "ssh-ed25519 AAAA..."`),
+        );
+      }
+    } else if (!HOST_KEY.test(h.hostKey.trim())) {
+      findings.push(error(`hosts[${i}].hostKey`, 'is not an SSH public host key: expected "<type> <base64>", e.g. "ssh-ed25519 AAAAC3Nza...", as printed by `ssh-keyscan`'));
+    }
+    if (new Set(h.roles).size !== h.roles.length) {
+      findings.push(warning(`hosts[${i}].roles`, "lists a role twice: each role counts once"));
+    }
+    if (h.os === "flatcar" && !h.packagesPreinstalled) {
+      findings.push(error(`hosts[${i}].packagesPreinstalled`, "must be true on os: flatcar, which has no package manager: bake containerd, kubeadm and kubelet into the image (e.g. a Flatcar sysext) and set packagesPreinstalled: true"));
+    }
+  });
+  if (parts.hosts && parsedHosts.length === hosts.length && !parsedHosts.some((h) => h.roles.includes("control-plane"))) {
+    findings.push(error("hosts", "has no host with role control-plane: the cluster needs one to run kubeadm init. Add control-plane to the roles of the host that should lead"));
+  }
+
+  // --- storage classes
+  const classes = new Map<string, LocalClassSpec>();
+  const hostDirs = new Map<string, string>();
+  storage.localStatic.classes.forEach((c, i) => {
+    if (classes.has(c.name)) findings.push(error(`storage.localStatic.classes[${i}].name`, `${c.name} is defined twice: class names must be unique`));
+    const other = hostDirs.get(c.hostDir);
+    if (other !== undefined) findings.push(error(`storage.localStatic.classes[${i}].hostDir`, `${c.hostDir} is already the hostDir of class ${other}: the provisioner needs one directory per class`));
+    classes.set(c.name, c);
+    hostDirs.set(c.hostDir, c.name);
+  });
+
+  // --- disks
+  const resolvedHosts: HostSpec[] = [];
+  const diskUsesSeen = new Set<string>();
+  hosts.forEach((h, i) => {
+    if (!h) return;
+    const disks = resolveDisks(h, i, storage.longhorn.dataPath, classes, storage.localStatic.enabled, findings);
+    for (const d of disks) diskUsesSeen.add(d.use);
+    resolvedHosts.push({
+      name: h.name,
+      address: h.address,
+      ...(h.hostKey !== undefined ? { hostKey: h.hostKey.trim() } : {}),
+      roles: [...new Set(h.roles)],
+      os: h.os,
+      immutableRoot: h.immutableRoot,
+      packagesPreinstalled: h.packagesPreinstalled,
+      labels: h.labels,
+      taints: h.taints,
+      disks,
+    });
+  });
+
+  // --- storage systems against the disks that carry them
+  const complete = parts.hosts !== undefined && parsedHosts.length === hosts.length;
+  if (complete) {
+    if (storage.longhorn.enabled && !diskUsesSeen.has("longhorn")) {
+      findings.push(error("storage.longhorn.enabled", "Longhorn is enabled but no host has a disk with use: longhorn to carry its data. Add such a disk to the hosts that should store volumes, or disable Longhorn"));
+    }
+    if (!storage.longhorn.enabled && diskUsesSeen.has("longhorn")) {
+      findings.push(warning("storage.longhorn.enabled", "is false, but some disks have use: longhorn: they will be formatted and mounted, and no Longhorn will use them. Enable Longhorn or change those disks' use"));
+    }
+    if (storage.rookCeph.enabled && !diskUsesSeen.has("ceph")) {
+      findings.push(error("storage.rookCeph.enabled", "Rook-Ceph is enabled but no host has a disk with use: ceph to become an OSD. Add raw disks with use: ceph, or disable Rook-Ceph"));
+    }
+    if (!storage.rookCeph.enabled && diskUsesSeen.has("ceph")) {
+      findings.push(warning("storage.rookCeph.enabled", "is false, but some disks have use: ceph: they stay raw and unused. Enable Rook-Ceph or change those disks' use"));
+    }
+    if (storage.localStatic.enabled) {
+      if (storage.localStatic.classes.length === 0) {
+        findings.push(error("storage.localStatic.classes", "local-static-provisioner is enabled but defines no class: add one, e.g. {name: fast-storage, hostDir: /var/lib/disks/ssd}"));
+      } else if (!diskUsesSeen.has("local")) {
+        findings.push(error("storage.localStatic.enabled", "local-static-provisioner is enabled but no host has a disk with use: local to offer. Add disks with use: local and storageClass: <class>, or disable it"));
+      } else {
+        storage.localStatic.classes.forEach((c, i) => {
+          const used = resolvedHosts.some((h) => h.disks.some((d) => d.use === "local" && d.storageClass === c.name));
+          if (!used) findings.push(warning(`storage.localStatic.classes[${i}]`, `class ${c.name} has no disk: its StorageClass will have no volumes until a disk with use: local, storageClass: ${c.name} is added`));
+        });
+      }
+    }
+    if (storage.defaultClass !== undefined) {
+      const known = [
+        ...(storage.rookCeph.enabled ? ["ceph-block"] : []),
+        ...(storage.longhorn.enabled ? ["longhorn"] : []),
+        ...(storage.localStatic.enabled ? storage.localStatic.classes.map((c) => c.name) : []),
+      ];
+      if (!known.includes(storage.defaultClass)) {
+        findings.push(error("storage.defaultClass", `${JSON.stringify(storage.defaultClass)} is not a StorageClass this stack creates; choose one of: ${known.length ? known.join(", ") : "(none: enable a storage system first)"}`));
+      }
+    }
+  }
+
+  if (!cluster || !complete || findings.some((f) => f.severity === "error")) {
+    return { findings };
+  }
+
+  const controlPlanes = resolvedHosts.filter((h) => h.roles.includes("control-plane")).length;
+  const spec: ClusterSpec = {
+    cluster: {
+      name: cluster.name,
+      kubernetesVersion: cluster.kubernetesVersion,
+      endpoint: { address: cluster.endpoint.address, port: cluster.endpoint.port, keepalived },
+      networking: cluster.networking,
+      faultTolerance: cluster.faultTolerance ?? (controlPlanes >= 2 ? 1 : 0),
+      ssh: cluster.ssh,
+      kubelet: cluster.kubelet,
+    },
+    hosts: resolvedHosts,
+    storage: {
+      ...(storage.defaultClass !== undefined ? { defaultClass: storage.defaultClass } : {}),
+      longhorn: storage.longhorn,
+      rookCeph: storage.rookCeph,
+      localStatic: { enabled: storage.localStatic.enabled, version: storage.localStatic.version, classes: storage.localStatic.classes },
+    },
+  };
+  return { spec, findings };
+}
+
+function resolveDisks(
+  h: HostInput,
+  i: number,
+  longhornDataPath: string,
+  classes: Map<string, LocalClassSpec>,
+  localStaticEnabled: boolean,
+  findings: Finding[],
+): DiskSpec[] {
+  const out: DiskSpec[] = [];
+  const names = new Map<string, number>();
+  const devices = new Map<string, number>();
+  const mounts = new Map<string, number>();
+  const hasEphemeral = h.disks.some((d) => d.use === "ephemeral");
+  h.disks.forEach((d: DiskInput, j) => {
+    const at = `hosts[${i}].disks[${j}]`;
+    const name = d.name ?? defaultDiskName(d.device);
+    const n = names.get(name);
+    if (n !== undefined) {
+      findings.push(error(d.name ? `${at}.name` : `${at}.device`, `disk name ${JSON.stringify(name)} is already used by ${`hosts[${i}].disks[${n}]`}${d.name ? "" : " (the name defaults to the device's basename)"}: disk names name resources and must be unique on a host. Set a distinct name`));
+    } else names.set(name, j);
+    const dev = devices.get(d.device);
+    if (dev !== undefined) {
+      findings.push(error(`${at}.device`, `${d.device} is already hosts[${i}].disks[${dev}]: one device can have one use. Remove the duplicate or correct the device path`));
+    } else devices.set(d.device, j);
+    if (!d.device.startsWith("/dev/disk/by-id/") && !(d.use === "local")) {
+      findings.push(warning(`${at}.device`, `${d.device} is not a /dev/disk/by-id/ path: kernel names like /dev/sdb can change between boots and point at another disk. Prefer the stable by-id link (ls -l /dev/disk/by-id)`));
+    }
+
+    const claimMount = (mountpoint: string, key: string) => {
+      const mp = mountpoint.replace(/\/+$/, "") || "/";
+      const other = mounts.get(mp);
+      if (other !== undefined) {
+        findings.push(error(`${at}.${key}`, `${mp} is already the mountpoint of hosts[${i}].disks[${other}]: mounting a second disk there hides the first one's data. Give each disk its own mountpoint`));
+      } else mounts.set(mp, j);
+      if (RESERVED_MOUNTPOINTS.includes(mp)) {
+        findings.push(error(`${at}.${key}`, `${mp} holds the operating system: mounting a disk over it would hide system files. Mount data disks under /mnt, /srv or /var/lib/<name>`));
+      }
+      if (EPHEMERAL_TARGETS.includes(mp)) {
+        findings.push(error(`${at}.${key}`, `${mp} is managed by use: ephemeral (bind-mounted from the ephemeral disk set). Give this disk use: ephemeral instead of mounting it there yourself`));
+      }
+      return mp;
+    };
+
+    switch (d.use) {
+      case "mount":
+        out.push({ name, device: d.device, wipe: d.wipe, use: "mount", fsType: d.fsType, mountpoint: claimMount(d.mountpoint, "mountpoint") });
+        break;
+      case "longhorn":
+        out.push({ name, device: d.device, wipe: d.wipe, use: "longhorn", fsType: d.fsType, mountpoint: claimMount(d.mountpoint ?? longhornDataPath, "mountpoint") });
+        break;
+      case "ceph":
+        out.push({ name, device: d.device, wipe: d.wipe, use: "ceph" });
+        break;
+      case "ephemeral":
+        out.push({ name, device: d.device, wipe: d.wipe, use: "ephemeral" });
+        break;
+      case "local": {
+        const cls = classes.get(d.storageClass);
+        if (!cls) {
+          const names = [...classes.keys()];
+          findings.push(error(`${at}.storageClass`, `${JSON.stringify(d.storageClass)} is not a class in storage.localStatic.classes${names.length ? ` (defined: ${names.join(", ")})` : " (none is defined)"}: name an existing class or add it there`));
+          break;
+        }
+        if (!localStaticEnabled) {
+          findings.push(error(`${at}.use`, "is local, but storage.localStatic.enabled is false: nothing would publish this disk. Enable storage.localStatic or change the disk's use"));
+        }
+        const path = `${cls.hostDir.replace(/\/+$/, "")}/${name}`;
+        if (cls.volumeMode === "Block") {
+          if (!d.device.startsWith("/dev/disk/by-id/")) {
+            findings.push(error(`${at}.device`, `${d.device} is not a /dev/disk/by-id/ path, but class ${cls.name} is a Block class: the provisioner publishes symlinks to stable by-id devices only, never /dev/sdX. Use the disk's /dev/disk/by-id/ link`));
+          }
+          out.push({ name, device: d.device, wipe: d.wipe, use: "local", storageClass: cls.name, volumeMode: "Block", linkPath: path });
+        } else {
+          out.push({ name, device: d.device, wipe: d.wipe, use: "local", storageClass: cls.name, volumeMode: "Filesystem", fsType: cls.fsType, mountpoint: claimMount(path, "storageClass") });
+        }
+        break;
+      }
+      default: {
+        const unreachable: never = d;
+        throw new Error(`unhandled disk use ${JSON.stringify(unreachable)}`);
+      }
+    }
+  });
+  if (hasEphemeral) {
+    for (const [mp, j] of mounts) {
+      if (mp !== "/var/lib/kubelet" && (mp.startsWith("/var/lib/kubelet/") || mp.startsWith("/var/lib/containerd/"))) {
+        findings.push(error(`hosts[${i}].disks[${j}].mountpoint`, `${mp} lies inside a directory that use: ephemeral bind-mounts over; the mount would be hidden. Mount it elsewhere`));
+      }
+    }
+  }
+  // A mount inside another disk's mountpoint works only if mounted in order; flag it.
+  const mps = [...mounts.keys()];
+  for (const a of mps) {
+    for (const b of mps) {
+      if (a !== b && b.startsWith(`${a}/`)) {
+        findings.push(warning(`hosts[${i}].disks[${mounts.get(b)}]`, `mountpoint ${b} is inside ${a}, another disk's mountpoint: it is mounted after that disk, and its data is hidden if the outer disk is ever mounted again on top. Prefer sibling directories`));
+      }
+    }
+  }
+  return out;
+}

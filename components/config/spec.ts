@@ -1,0 +1,79 @@
+import type { Cni, FsType, OperatingSystem, Role } from "./schema";
+
+/**
+ * The validated cluster description every other layer works from: defaults
+ * applied, derived values resolved (disk names, mountpoints, keepalived,
+ * fault tolerance). Produced only when the config has no error finding.
+ */
+export interface ClusterSpec {
+  cluster: ClusterSettings;
+  hosts: HostSpec[];
+  storage: StorageSpec;
+}
+
+export interface ClusterSettings {
+  name: string;
+  kubernetesVersion: string;
+  endpoint: {
+    address: string;
+    port: number;
+    keepalived: KeepalivedSettings;
+  };
+  networking: { podSubnet: string; serviceSubnet: string; cni: Cni };
+  /** Node failures the control plane must survive (default resolved). */
+  faultTolerance: number;
+  ssh: { user: string; port: number; insecureIgnoreHostKey: boolean };
+  kubelet: { rootDir: string };
+}
+
+export type KeepalivedSettings =
+  | { enabled: false }
+  | { enabled: true; interface: string; virtualRouterId: number };
+
+export interface HostSpec {
+  name: string;
+  address: string;
+  hostKey?: string;
+  roles: Role[];
+  os: OperatingSystem;
+  immutableRoot: boolean;
+  packagesPreinstalled: boolean;
+  labels: Record<string, string>;
+  taints: string[];
+  disks: DiskSpec[];
+}
+
+interface DiskCommon {
+  /** Unique on its host; names the disk's resources. */
+  name: string;
+  device: string;
+  wipe: boolean;
+}
+
+export type DiskSpec =
+  | (DiskCommon & { use: "mount"; fsType: FsType; mountpoint: string })
+  | (DiskCommon & { use: "longhorn"; fsType: FsType; mountpoint: string })
+  | (DiskCommon & { use: "ceph" })
+  | (DiskCommon & { use: "local"; storageClass: string; volumeMode: "Filesystem"; fsType: FsType; mountpoint: string })
+  | (DiskCommon & { use: "local"; storageClass: string; volumeMode: "Block"; linkPath: string })
+  | (DiskCommon & { use: "ephemeral" });
+
+export interface LocalClassSpec {
+  name: string;
+  hostDir: string;
+  volumeMode: "Filesystem" | "Block";
+  fsType: FsType;
+  reclaimPolicy: "Delete" | "Retain";
+}
+
+export interface StorageSpec {
+  /** The StorageClass to mark default, when the config names one. */
+  defaultClass?: string;
+  longhorn: { enabled: boolean; version: string; dataPath: string; replicaCount?: number };
+  rookCeph: { enabled: boolean; version: string; monCount?: number; poolSize?: number };
+  localStatic: { enabled: boolean; version: string; classes: LocalClassSpec[] };
+}
+
+export function hasRole(host: HostSpec, role: Role): boolean {
+  return host.roles.includes(role);
+}

@@ -1,0 +1,50 @@
+import * as pulumi from "@pulumi/pulumi";
+import { analyze } from "./analysis";
+import { Cluster } from "./cluster";
+import { formatFindings, hasErrors, type RawConfig } from "./config";
+
+export const CONFIG_NAMESPACE = "baremetal-k8s";
+
+/** A structured config value, or the raw string when it is not JSON (validation then says what is wrong). */
+function readStructured(cfg: pulumi.Config, key: string): unknown {
+  const text = cfg.get(key);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+export function readRawConfig(cfg: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE)): RawConfig {
+  return {
+    cluster: readStructured(cfg, "cluster"),
+    hosts: readStructured(cfg, "hosts"),
+    storage: readStructured(cfg, "storage"),
+    sshPrivateKeySet: cfg.getSecret("sshPrivateKey") !== undefined,
+  };
+}
+
+/**
+ * The program: read and check the stack config, then build the cluster. A config
+ * with an error finding stops here with every finding listed, before any
+ * resource is registered.
+ */
+export function main() {
+  const cfg = new pulumi.Config(CONFIG_NAMESPACE);
+  const analysis = analyze(readRawConfig(cfg));
+  for (const f of analysis.findings.filter((x) => x.severity === "warning")) {
+    pulumi.log.warn(`${f.path}: ${f.message}`);
+  }
+  if (hasErrors(analysis.findings) || !analysis.spec || !analysis.topology) {
+    throw new pulumi.RunError(`the stack config has problems; nothing was changed:\n${formatFindings(analysis.findings)}`);
+  }
+  const { spec, topology } = analysis;
+  const cluster = new Cluster(spec.cluster.name, { spec, topology, sshPrivateKey: cfg.requireSecret("sshPrivateKey") });
+  return {
+    apiEndpoint: cluster.apiEndpoint,
+    controlPlanes: topology.controlPlanes,
+    etcdVoters: topology.etcdVoters,
+    faultTolerance: topology.faultTolerance,
+  };
+}

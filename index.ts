@@ -1,0 +1,8 @@
+import { main } from "./components/main";
+
+const outputs = main();
+
+export const apiEndpoint = outputs.apiEndpoint;
+export const controlPlanes = outputs.controlPlanes;
+export const etcdVoters = outputs.etcdVoters;
+export const faultTolerance = outputs.faultTolerance;

@@ -1,0 +1,190 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { MockResourceArgs, MockResourceResult, Mocks } from "@pulumi/pulumi/runtime";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import * as settings from "@pulumi/pulumi/runtime/settings";
+
+/** Internal to the SDK (stripped from its typings) but exported: resolves once no RPC is outstanding. */
+const waitForRPCs = (settings as unknown as { waitForRPCs: () => Promise<void> }).waitForRPCs;
+
+/** The marker the SDK puts on secret values when it serialises them. */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+/** One resource as the program registered it with the (mock) engine. */
+export interface RecordedResource {
+  urn: string;
+  type: string;
+  name: string;
+  custom: boolean;
+  parent: string | null;
+  /** Explicit dependencies (dependsOn) and those implied by inputs, as URNs. */
+  dependsOn: string[];
+  /** Inputs with every secret replaced by "[secret]". */
+  inputs: Record<string, unknown>;
+  /** Inputs with secrets unwrapped: for tests that need the value, never for printing. */
+  plainInputs: Record<string, unknown>;
+  /** Input paths (`connection`, `environment.TOKEN`) whose value is secret. */
+  secretPaths: string[];
+  retainOnDelete: boolean;
+  additionalSecretOutputs: string[];
+  deleteBeforeReplace: boolean;
+  replaceOnChanges: string[];
+  ignoreChanges: string[];
+  /** 0-based position in the order the engine received registrations. */
+  seq: number;
+}
+
+/** Lets a caller decide a resource's outputs (and carry out its work, as the lab executor does). */
+export type ResourceHandler = (args: MockResourceArgs, resource: RecordedResource) => Promise<Record<string, unknown>> | Record<string, unknown>;
+
+export interface EvaluateOptions {
+  project?: string;
+  stack?: string;
+  /** Config values as Pulumi keeps them: `project:key` -> string (JSON for structured values). */
+  config: Record<string, string>;
+  secretKeys?: string[];
+  /** Outputs per resource; defaults echo the inputs back, which suits most resources. */
+  handler?: ResourceHandler;
+  /** Runs the program; its return value is awaited as the stack outputs. */
+  program: () => unknown;
+}
+
+export interface Evaluation {
+  resources: RecordedResource[];
+  outputs: unknown;
+}
+
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getCustom(): boolean;
+  getObject(): Parameters<typeof pulumi.runtime.deserializeProperties>[0];
+  getDependenciesList(): string[];
+  getRetainondelete(): boolean | undefined;
+  getAdditionalsecretoutputsList(): string[];
+  getDeletebeforereplace(): boolean;
+  getReplaceonchangesList(): string[];
+  getIgnorechangesList(): string[];
+}
+
+function unwrapSecrets(value: unknown, path: string, secretPaths: string[], redact: boolean): unknown {
+  if (Array.isArray(value)) return value.map((v, i) => unwrapSecrets(v, `${path}[${i}]`, secretPaths, redact));
+  if (value !== null && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    if (obj[SECRET_SIG] === SECRET_VALUE) {
+      secretPaths.push(path);
+      return redact ? "[secret]" : unwrapSecrets(obj.value, path, [], false);
+    }
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(obj).sort()) {
+      out[k] = unwrapSecrets(obj[k], path ? `${path}.${k}` : k, secretPaths, redact);
+    }
+    return out;
+  }
+  return value;
+}
+
+/** A mock monitor that also keeps what the stock one drops: parent, dependencies and options. */
+class RecordingMonitor extends MockMonitor {
+  readonly recorded: RecordedResource[] = [];
+  private seq = 0;
+  private readonly pending = new Map<string, RecordedResource>();
+
+  constructor(mocks: Mocks) {
+    super(mocks);
+  }
+
+  override async registerResource(req: RegisterRequest, callback: (err: unknown, res: unknown) => void): Promise<void> {
+    const deserialized = pulumi.runtime.deserializeProperties(req.getObject()) as Record<string, unknown>;
+    const secretPaths: string[] = [];
+    const inputs = unwrapSecrets(deserialized, "", secretPaths, true) as Record<string, unknown>;
+    const plainInputs = unwrapSecrets(deserialized, "", [], false) as Record<string, unknown>;
+    const parent = req.getParent() || null;
+    const rec: RecordedResource = {
+      urn: "",
+      type: req.getType(),
+      name: req.getName(),
+      custom: req.getCustom(),
+      parent,
+      dependsOn: [...new Set(req.getDependenciesList())].sort(),
+      inputs,
+      plainInputs,
+      secretPaths,
+      retainOnDelete: req.getRetainondelete() ?? false,
+      additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+      deleteBeforeReplace: req.getDeletebeforereplace(),
+      replaceOnChanges: req.getReplaceonchangesList(),
+      ignoreChanges: req.getIgnorechangesList(),
+      seq: this.seq++,
+    };
+    this.pending.set(`${rec.type}::${rec.name}::${parent ?? ""}`, rec);
+    return super.registerResource(req, (err, res) => {
+      if (!err && res && typeof (res as { getUrn?: unknown }).getUrn === "function") {
+        rec.urn = (res as { getUrn(): string }).getUrn();
+        this.recorded.push(rec);
+      }
+      callback(err, res);
+    });
+  }
+
+  /** The record for a mock call, so a handler can see parent and dependencies. */
+  take(args: MockResourceArgs): RecordedResource | undefined {
+    for (const [k, v] of this.pending) {
+      if (v.type === args.type && v.name === args.name) {
+        this.pending.delete(k);
+        return v;
+      }
+    }
+    return undefined;
+  }
+}
+
+let running: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs a Pulumi program under the SDK's mock runtime (no CLI, no engine, no
+ * hosts) and returns every resource it registered. Evaluations are serialised:
+ * the SDK keeps its runtime state in one global store.
+ */
+export function evaluate(options: EvaluateOptions): Promise<Evaluation> {
+  const run = running.then(() => evaluateNow(options));
+  running = run.catch(() => undefined);
+  return run;
+}
+
+async function evaluateNow(options: EvaluateOptions): Promise<Evaluation> {
+  const handler = options.handler;
+  let monitor: RecordingMonitor | undefined;
+  const mocks: Mocks = {
+    call: (args) => args.inputs as Record<string, unknown>,
+    newResource: async (args: MockResourceArgs): Promise<MockResourceResult> => {
+      const rec = monitor?.take(args);
+      const state = handler && rec ? await handler(args, rec) : (args.inputs as Record<string, unknown>);
+      return { id: args.custom === false ? undefined : `${args.name}-id`, state };
+    },
+  };
+  monitor = new RecordingMonitor(mocks);
+  pulumi.runtime.setMockOptions(monitor, options.project ?? "baremetal-k8s", options.stack ?? "plan", false);
+  pulumi.runtime.setAllConfig(options.config, options.secretKeys ?? []);
+
+  const outputs = await resolveDeep(options.program());
+  await waitForRPCs();
+  const resources = [...monitor.recorded].sort((a, b) => a.seq - b.seq);
+  return { resources, outputs };
+}
+
+/** Awaits promises and Outputs inside the program's return value. */
+async function resolveDeep(value: unknown): Promise<unknown> {
+  if (pulumi.Output.isInstance(value)) {
+    return new Promise((resolve) => (value as pulumi.Output<unknown>).apply((v) => { resolve(v); return v; }));
+  }
+  if (value instanceof Promise) return resolveDeep(await value);
+  if (Array.isArray(value)) return Promise.all(value.map(resolveDeep));
+  if (value !== null && typeof value === "object" && !pulumi.Resource.isInstance(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = await resolveDeep(v);
+    return out;
+  }
+  return value;
+}

@@ -1,0 +1,98 @@
+import { createHash } from "node:crypto";
+import type { RecordedResource } from "./evaluate";
+import type { Plan, PlanResource } from "./plan";
+
+/** Resources in an order the dependency graph allows, ties broken by registration order. */
+export function topologicalOrder(resources: readonly PlanResource[], seqOf: (urn: string) => number): PlanResource[] {
+  const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  const done = new Set<string>();
+  const out: PlanResource[] = [];
+  const visit = (r: PlanResource, stack: Set<string>) => {
+    if (done.has(r.urn) || stack.has(r.urn)) return;
+    stack.add(r.urn);
+    for (const d of [...r.dependsOn].sort((a, b) => seqOf(a) - seqOf(b))) {
+      const dep = byUrn.get(d);
+      if (dep) visit(dep, stack);
+    }
+    done.add(r.urn);
+    out.push(r);
+  };
+  for (const r of [...resources].sort((a, b) => seqOf(a.urn) - seqOf(b.urn))) visit(r, new Set());
+  return out;
+}
+
+function mermaidId(urn: string): string {
+  return `n${createHash("sha1").update(urn).digest("hex").slice(0, 10)}`;
+}
+
+/** The plan for people: findings, topology, bring-up steps per host, and a Mermaid graph of the components. */
+export function renderMarkdown(plan: Plan, recorded: readonly RecordedResource[], title: string): string {
+  const lines: string[] = [`# Plan: ${title}`, ""];
+  lines.push("## Findings", "");
+  if (plan.findings.length === 0) lines.push("No findings: the config is consistent.", "");
+  else {
+    lines.push("| severity | key | message |", "|---|---|---|");
+    for (const f of plan.findings) lines.push(`| ${f.severity} | \`${f.path}\` | ${f.message.replace(/\|/g, "\\|")} |`);
+    lines.push("");
+  }
+  const t = plan.topology;
+  if (t) {
+    lines.push("## Topology", "");
+    lines.push(`- Leader (kubeadm init): **${t.leader}**`);
+    lines.push(`- Control planes: ${t.controlPlanes.join(", ")}`);
+    lines.push(`- Workers: ${t.workers.join(", ") || "(none)"}`);
+    lines.push(`- etcd voters: ${t.etcdVoters.join(", ")} (${t.etcdVoters.length}), survives **${t.faultTolerance}** failure${t.faultTolerance === 1 ? "" : "s"}`);
+    if (t.witnesses.length) lines.push(`- Witness etcd members: ${t.witnesses.join(", ")}`);
+    const s = t.storage;
+    if (s.longhorn) lines.push(`- Longhorn: hosts ${s.longhorn.hosts.join(", ")}; ${s.longhorn.replicaCount} replicas per volume, survives ${s.longhorn.survives} node failure${s.longhorn.survives === 1 ? "" : "s"}`);
+    if (s.rookCeph) lines.push(`- Rook-Ceph: OSD hosts ${s.rookCeph.hosts.join(", ")} (${s.rookCeph.osds} OSDs); ${s.rookCeph.monCount} mons, pool size ${s.rookCeph.poolSize}, survives ${s.rookCeph.survives} host failure${s.rookCeph.survives === 1 ? "" : "s"}`);
+    if (s.localStatic) for (const c of s.localStatic.classes) lines.push(`- Local class ${c.name}: ${c.disks} disk${c.disks === 1 ? "" : "s"} on ${c.hosts.join(", ") || "(none)"}; a volume lives and dies with its node`);
+    lines.push("");
+  }
+  if (plan.resources.length === 0) return lines.join("\n");
+
+  const seq = new Map(recorded.map((r) => [r.urn, r.seq]));
+  const seqOf = (u: string) => seq.get(u) ?? 0;
+  const ordered = topologicalOrder(plan.resources, seqOf);
+  const custom = new Set(recorded.filter((r) => r.custom).map((r) => r.urn));
+
+  lines.push("## Bring-up per host, in order", "");
+  const hosts = [...new Set(plan.resources.map((r) => r.host).filter((h): h is string => h !== null))];
+  for (const h of hosts) {
+    const steps = ordered.filter((r) => r.host === h && custom.has(r.urn));
+    lines.push(`### ${h}`, "");
+    if (steps.length === 0) lines.push("(no steps)");
+    steps.forEach((r, i) => lines.push(`${i + 1}. \`${r.name}\` (${r.type})`));
+    lines.push("");
+  }
+  const clusterSide = ordered.filter((r) => r.host === null && custom.has(r.urn));
+  if (clusterSide.length) {
+    lines.push("### cluster side", "");
+    clusterSide.forEach((r, i) => lines.push(`${i + 1}. \`${r.name}\` (${r.type})`));
+    lines.push("");
+  }
+
+  // Component graph: a child's dependency becomes an edge between the components that own them.
+  const byUrn = new Map(plan.resources.map((r) => [r.urn, r]));
+  const components = plan.resources.filter((r) => !custom.has(r.urn) && r.parent !== null);
+  const componentSet = new Set(components.map((c) => c.urn));
+  const ownerOf = (urn: string): string | undefined => {
+    for (let cur = byUrn.get(urn); cur; cur = cur.parent ? byUrn.get(cur.parent) : undefined) {
+      if (componentSet.has(cur.urn)) return cur.urn;
+    }
+    return undefined;
+  };
+  const edges = new Set<string>();
+  for (const r of plan.resources) {
+    const from = ownerOf(r.urn);
+    for (const d of r.dependsOn) {
+      const to = ownerOf(d);
+      if (from && to && from !== to) edges.add(`${mermaidId(to)} --> ${mermaidId(from)}`);
+    }
+  }
+  lines.push("## Component graph", "", "```mermaid", "flowchart LR");
+  for (const c of components) lines.push(`  ${mermaidId(c.urn)}["${c.name}<br/><small>${c.type.replace(/^baremetal-k8s:/, "")}</small>"]`);
+  for (const e of [...edges].sort()) lines.push(`  ${e}`);
+  lines.push("```", "");
+  return lines.join("\n");
+}

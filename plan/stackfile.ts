@@ -1,0 +1,105 @@
+import { existsSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { CONFIG_NAMESPACE } from "../components/main";
+
+/** What the SDK's config store wants: `project:key` -> string, plus which keys are secret. */
+export interface StackConfig {
+  config: Record<string, string>;
+  secretKeys: string[];
+  /** The file the stack's values came from. */
+  file: string;
+}
+
+/** Stands in for a `secure:` value, which only the Pulumi CLI can decrypt. */
+export const SECRET_PLACEHOLDER = "(secret: encrypted in the stack file, not decrypted by the offline plan)";
+
+export class StackFileError extends Error {}
+
+function isSecure(v: unknown): boolean {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1 && "secure" in v;
+}
+
+/** Replaces nested `{secure: ...}` values with the placeholder; reports whether any was found. */
+function replaceSecure(v: unknown): { value: unknown; secret: boolean } {
+  if (isSecure(v)) return { value: SECRET_PLACEHOLDER, secret: true };
+  if (Array.isArray(v)) {
+    let secret = false;
+    const value = v.map((x) => {
+      const r = replaceSecure(x);
+      secret ||= r.secret;
+      return r.value;
+    });
+    return { value, secret };
+  }
+  if (v !== null && typeof v === "object") {
+    let secret = false;
+    const value: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      const r = replaceSecure(x);
+      secret ||= r.secret;
+      value[k] = r.value;
+    }
+    return { value, secret };
+  }
+  return { value: v, secret: false };
+}
+
+function readYaml(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new StackFileError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  try {
+    return parse(text) as unknown;
+  } catch (e) {
+    throw new StackFileError(`${file} is not valid YAML: ${(e as Error).message}`);
+  }
+}
+
+function fullKey(key: string): string {
+  return key.includes(":") ? key : `${CONFIG_NAMESPACE}:${key}`;
+}
+
+/**
+ * Reads a stack file the way `pulumi` does: project-level defaults from
+ * Pulumi.yaml beside it (`config: {key: {default|value: ...}}`), then the
+ * stack's own values, which replace a default key as a whole.
+ */
+export function readStackConfig(stackFile: string): StackConfig {
+  const doc = readYaml(stackFile);
+  if (doc !== null && doc !== undefined && (typeof doc !== "object" || Array.isArray(doc))) {
+    throw new StackFileError(`${stackFile} must be a map with a top-level "config:" key`);
+  }
+  const values: Record<string, unknown> = {};
+  const projectFile = path.join(path.dirname(stackFile), "Pulumi.yaml");
+  if (existsSync(projectFile)) {
+    const project = readYaml(projectFile) as { config?: Record<string, unknown> } | null;
+    for (const [k, v] of Object.entries(project?.config ?? {})) {
+      if (v !== null && typeof v === "object" && !Array.isArray(v) && ("value" in v || "default" in v)) {
+        const spec = v as { value?: unknown; default?: unknown };
+        values[fullKey(k)] = spec.value ?? spec.default;
+      }
+    }
+  }
+  const stackValues = ((doc ?? {}) as { config?: unknown }).config ?? {};
+  if (typeof stackValues !== "object" || stackValues === null || Array.isArray(stackValues)) {
+    throw new StackFileError(`${stackFile}: "config:" must be a map of keys`);
+  }
+  for (const [k, v] of Object.entries(stackValues)) values[fullKey(k)] = v;
+
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [k, v] of Object.entries(values)) {
+    const { value, secret } = replaceSecure(v);
+    if (secret) secretKeys.push(k);
+    config[k] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return { config, secretKeys, file: stackFile };
+}
+
+export function stackFileFor(stack: string, dir = process.cwd()): string {
+  return path.join(dir, `Pulumi.${stack}.yaml`);
+}
