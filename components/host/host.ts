@@ -1,11 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import type * as command from "@pulumi/command";
 import type { ClusterSpec, HostSpec } from "../config/spec";
+import type { Topology } from "../topology";
 import { hostConnection } from "./connection";
 
 export interface HostArgs {
   spec: HostSpec;
   cluster: ClusterSpec;
+  topology: Topology;
   sshPrivateKey: pulumi.Input<string>;
 }
 
