@@ -46,5 +46,7 @@ export function main() {
     controlPlanes: topology.controlPlanes,
     etcdVoters: topology.etcdVoters,
     faultTolerance: topology.faultTolerance,
+    // Read back by the next plan (`--previous-outputs`) to catch changes that could lose data.
+    storageFootprint: analysis.footprint ?? {},
   };
 }
