@@ -1,7 +1,7 @@
 import { type Finding, hasErrors, type RawConfig, validateConfig } from "./config";
 import type { ClusterSpec } from "./config/spec";
 import { dataSafetyFindings, storageFootprint, type StorageFootprint } from "./storage/data-safety";
-import { storageVersionFindings } from "./storage/versions";
+import { storageFindings } from "./storage/findings";
 import { analyzeTopology, type Topology } from "./topology";
 
 export interface Analysis {
@@ -23,7 +23,7 @@ export function analyze(raw: RawConfig, previous?: StorageFootprint): Analysis {
   if (!spec) return { findings };
   const t = analyzeTopology(spec);
   const footprint = storageFootprint(t.topology);
-  const all = [...findings, ...t.findings, ...storageVersionFindings(spec), ...(previous ? dataSafetyFindings(previous, footprint) : [])];
+  const all = [...findings, ...t.findings, ...storageFindings(spec), ...(previous ? dataSafetyFindings(previous, footprint) : [])];
   return hasErrors(all) ? { findings: all, topology: t.topology, footprint } : { findings: all, spec, topology: t.topology, footprint };
 }
 
