@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { defaultStorageClass } from "../../components/storage/default-class";
 import { loadStack, runProgram, type TestConfig } from "../harness";
-import { planOf, specOf, storageOf, valuesOf } from "./helpers";
+import { type MutableStorage, planOf, specOf, storageOf, valuesOf } from "./helpers";
 
 /** Which StorageClasses the rendered releases mark default, read from each chart's own switch. */
 async function defaultsMarked(cfg: TestConfig): Promise<Record<string, boolean>> {
@@ -19,7 +19,7 @@ async function defaultsMarked(cfg: TestConfig): Promise<Record<string, boolean>>
   return out;
 }
 
-function withStorage(mutate: (s: Record<string, Record<string, unknown>>) => void): TestConfig {
+function withStorage(mutate: (s: MutableStorage) => void): TestConfig {
   const cfg = loadStack("dev");
   mutate(storageOf(cfg));
   return cfg;
@@ -35,7 +35,7 @@ describe("exactly one default StorageClass", () => {
   it("is Longhorn without Ceph", async () => {
     const cfg = withStorage((s) => {
       delete s.defaultClass;
-      (s.rookCeph as Record<string, unknown>).enabled = false;
+      s.rookCeph.enabled = false;
     });
     expect(await defaultsMarked(cfg)).toEqual({ longhorn: true, "fast-ssd": false, "raw-block": false });
   });
@@ -43,8 +43,8 @@ describe("exactly one default StorageClass", () => {
   it("is the first local class when only local volumes exist", async () => {
     const cfg = withStorage((s) => {
       delete s.defaultClass;
-      (s.rookCeph as Record<string, unknown>).enabled = false;
-      (s.longhorn as Record<string, unknown>).enabled = false;
+      s.rookCeph.enabled = false;
+      s.longhorn.enabled = false;
     });
     expect(await defaultsMarked(cfg)).toEqual({ "fast-ssd": true, "raw-block": false });
   });
@@ -61,7 +61,7 @@ describe("exactly one default StorageClass", () => {
   it("refuses a defaultClass that no enabled system creates", async () => {
     const cfg = withStorage((s) => {
       s.defaultClass = "longhorn";
-      (s.longhorn as Record<string, unknown>).enabled = false;
+      s.longhorn.enabled = false;
     });
     const { plan, exitCode } = await planOf(cfg);
     expect(exitCode).toBe(2);

@@ -38,6 +38,14 @@ export function hostsOf(cfg: TestConfig): MutableHost[] {
   return cfg.hosts as MutableHost[];
 }
 
-export function storageOf(cfg: TestConfig): Record<string, Record<string, unknown>> {
-  return cfg.storage as Record<string, Record<string, unknown>>;
+/** The storage key of a config, typed loosely for mutation in tests. */
+export interface MutableStorage {
+  defaultClass?: string;
+  longhorn: Record<string, unknown>;
+  rookCeph: Record<string, unknown>;
+  localStatic: Record<string, unknown>;
+}
+
+export function storageOf(cfg: TestConfig): MutableStorage {
+  return cfg.storage as MutableStorage;
 }

@@ -8,6 +8,13 @@ import { loadStack, ProgramRun, type TestConfig, TEST_SSH_KEY } from "../harness
 import { NODE_PATCH, RELEASE, specOf } from "./helpers";
 import { cephControlPlanesSeed, talosLocalSeed } from "./seeds";
 
+/** A resource standing in for another component's work: registers, has no inputs, does nothing. */
+class StandIn extends pulumi.CustomResource {
+  constructor(type: string, name: string, opts: pulumi.CustomResourceOptions) {
+    super(type, name, {}, opts);
+  }
+}
+
 /**
  * Builds the storage component against stand-ins for what other components
  * will own: a `standin:host:NodePrep` child per Host (node prep and disk
@@ -22,12 +29,12 @@ async function runWithStandins(cfg: TestConfig): Promise<ProgramRun> {
       const hosts = new Map(
         spec.hosts.map((h) => {
           const host = new Host(h.name, { spec: h, cluster: spec, topology, sshPrivateKey: pulumi.secret(TEST_SSH_KEY) });
-          new pulumi.CustomResource("standin:host:NodePrep", `${h.name}-node-prep`, {}, { parent: host });
+          new StandIn("standin:host:NodePrep", `${h.name}-node-prep`, { parent: host });
           return [h.name, host] as const;
         }),
       );
       const controlPlane = new ControlPlane("control-plane", { spec, topology, hosts });
-      const cni = new pulumi.CustomResource("standin:cni:Release", "cni", {}, { parent: controlPlane });
+      const cni = new StandIn("standin:cni:Release", "cni", { parent: controlPlane });
       Object.defineProperty(controlPlane, "clusterReady", { value: [cni] });
       new Storage("storage", { spec, topology, hosts, controlPlane });
     },
