@@ -1,9 +1,9 @@
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { renderMarkdown } from "./markdown";
 import { type PreviousState, runPlan } from "./plan";
 import type { StorageFootprint } from "../components/storage/data-safety";
-import { readFileSync } from "node:fs";
 import { readStackConfig, StackFileError, stackFileFor } from "./stackfile";
 
 const USAGE = `usage: npm run plan -- (--stack NAME | --stack-file PATH) [--format markdown|json]
@@ -27,7 +27,10 @@ async function cli(): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
-      options: { stack: { type: "string" }, "stack-file": { type: "string" }, format: { type: "string", default: "markdown" },
+      options: {
+        stack: { type: "string" },
+        "stack-file": { type: "string" },
+        format: { type: "string", default: "markdown" },
         "previous-stack-file": { type: "string" },
         "previous-outputs": { type: "string" },
         help: { type: "boolean" },

@@ -1,0 +1,65 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import { clone, loadStack, REPO_ROOT, runProgram } from "../harness";
+import { storageOf } from "./helpers";
+
+const run = promisify(execFile);
+const dir = mkdtempSync(path.join(tmpdir(), "bk8s-plan-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs `npm run plan`'s script; resolves with the exit code and the JSON on stdout. */
+async function plan(args: string[]): Promise<{ code: number; json: { findings: { severity: string; path: string }[]; resources: unknown[] }; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(path.join(REPO_ROOT, "node_modules/.bin/tsx"), ["plan/cli.ts", "--format", "json", ...args], { cwd: REPO_ROOT });
+    return { code: 0, json: JSON.parse(stdout), stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, json: err.stdout ? JSON.parse(err.stdout) : { findings: [], resources: [] }, stderr: err.stderr };
+  }
+}
+
+function writeStack(name: string, cfg: ReturnType<typeof loadStack>): string {
+  const file = path.join(dir, `Pulumi.${name}.yaml`);
+  const config = { "baremetal-k8s:cluster": cfg.cluster, "baremetal-k8s:hosts": cfg.hosts, "baremetal-k8s:storage": cfg.storage, "baremetal-k8s:sshPrivateKey": { secure: "AAAA" } };
+  writeFileSync(file, stringify({ config }));
+  return file;
+}
+
+describe("the plan CLI compares with the previous state", () => {
+  const lowered = clone(loadStack("dev"));
+  storageOf(lowered).rookCeph = { ...storageOf(lowered).rookCeph, poolSize: 2 };
+
+  it("from the previous stack file: lowering the Ceph pool size exits 2 with the finding", async () => {
+    const next = writeStack("next", lowered);
+    const { code, json } = await plan(["--stack-file", next, "--previous-stack-file", path.join(REPO_ROOT, "Pulumi.dev.yaml")]);
+    expect(code).toBe(2);
+    expect(json.findings).toContainEqual(expect.objectContaining({ severity: "error", path: "storage.rookCeph.poolSize" }));
+    expect(json.resources).toEqual([]);
+  });
+
+  it("from the last update's storageFootprint output, which the program exports", async () => {
+    const outputs = (await runProgram(loadStack("dev"))).outputs;
+    expect(outputs.storageFootprint).toMatchObject({ rookCeph: { poolSize: 3 } });
+    const file = path.join(dir, "outputs.json");
+    writeFileSync(file, JSON.stringify(outputs));
+    const { code, json } = await plan(["--stack-file", writeStack("next2", lowered), "--previous-outputs", file]);
+    expect(code).toBe(2);
+    expect(json.findings).toContainEqual(expect.objectContaining({ severity: "error", path: "storage.rookCeph.poolSize" }));
+    const same = await plan(["--stack", "dev", "--previous-outputs", file]);
+    expect(same.code).toBe(0);
+    expect(same.json.findings).toEqual([]);
+  });
+
+  it("says what is wrong with an outputs file that has no footprint", async () => {
+    const file = path.join(dir, "old-outputs.json");
+    writeFileSync(file, JSON.stringify({ apiEndpoint: "https://x:6443" }));
+    const { code, stderr } = await plan(["--stack", "dev", "--previous-outputs", file]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("has no storageFootprint output");
+  });
+});
