@@ -132,6 +132,9 @@ _init() {
   mkdir -p /run/sshd /run/lock
   hostname "$h"
   export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+  if [[ -f /usr/local/lib/lab/k8s/preinstall ]]; then   # LAB_K8S_PREINSTALLED: as if the image had them
+    apt-get install -y kubelet kubeadm kubectl > /var/log/standins-boot.log 2>&1 && rm -f /usr/local/lib/lab/k8s/preinstall
+  fi
   /usr/sbin/sshd -D -E /var/log/sshd.log &
   echo $! > /run/sshd.pid
   systemctl _boot >> /var/log/standins-boot.log 2>&1 || true   # the stand-in starts enabled units
@@ -174,18 +177,21 @@ prepare_host() {   # the host's "disk": overlay upper dirs, host key, authorized
   { echo "127.0.0.1 localhost"
     awk '{print $2, $1}' "$BASE/hosts.list"; } > "$E/hosts"
   install -m 600 "$BASE/keys/id_ed25519.pub" "$R/.ssh/authorized_keys"
+  hide_packages "$h"
   # stand-ins (systemctl, kubeadm, ...) first in PATH
   mkdir -p "$U/local/bin" "$U/local/sbin"
   if [[ -d $STANDINS ]]; then
     for n in "$STANDINS"/*; do [[ -f $n ]] && install -m 755 "$n" "$U/local/bin/${n##*/}"; done
+    # the pkgs.k8s.io stand-ins, installed by the apt-get stand-in (or preinstalled at first boot)
+    mkdir -p "$U/local/lib/lab/k8s"
+    for n in "$STANDINS"/k8s/*; do [[ -f $n ]] && install -m 755 "$n" "$U/local/lib/lab/k8s/${n##*/}"; done
+    cp "$BASE/Release.key" "$U/local/lib/lab/k8s/Release.key"
+    { echo "LAB_STEP_SLEEP=${LAB_STEP_SLEEP:-0}"
+      echo "LAB_CERTS_TTL_S=${LAB_CERTS_TTL_S:-7200}"; } > "$U/local/lib/lab/k8s/standins.env"
+    if [[ ${LAB_K8S_PREINSTALLED:-0} == 1 ]]; then touch "$U/local/lib/lab/k8s/preinstall"; fi
   fi
   # modules.builtin: modprobe of a built-in module succeeds
-  local kv; kv=$(uname -r)
-  mkdir -p "$BASE/modtmp/lib/modules/$kv"
-  builtin_modules | sort -u | sed 's|.*|kernel/lab/&.ko|' > "$BASE/modtmp/lib/modules/$kv/modules.builtin"
-  depmod -b "$BASE/modtmp" "$kv" 2>/dev/null || true
-  mkdir -p "$U/lib/modules"; cp -r "$BASE/modtmp/lib/modules/$kv" "$U/lib/modules/"
-  rm -rf "$BASE/modtmp"
+  mkdir -p "$U/lib/modules"; cp -r "$BASE/modules/lib/modules/$(uname -r)" "$U/lib/modules/"
   # disks: "vdb=1G,vdc=512M" -> sparse images, attached at boot
   : > "$H/disk.list"
   if [[ -n $spec ]]; then
@@ -283,6 +289,50 @@ Host *
 EOF
 }
 
+# Kubernetes packages a fresh host does not have although the test machine may (a kubectl package,
+# say): their files are hidden in every host (overlay whiteouts) and their dpkg records removed,
+# so the hosts' install scripts and the apt-get stand-in see a machine without them.
+HIDDEN_PKGS="kubelet kubeadm kubectl cri-tools kubernetes-cni"
+hide_packages() {   # HOST
+  local H=$BASE/hosts/$1 pkg f d installed=()
+  for pkg in $HIDDEN_PKGS; do
+    [[ $(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null) == installed ]] || continue
+    installed+=("$pkg")
+    while read -r f; do
+      [[ -f $f || -L $f ]] || continue
+      f=$(readlink -f "$(dirname "$f")")/$(basename "$f")   # /bin -> /usr/bin
+      d=${f#/}; d=${d%%/*}
+      [[ " $OVL_DIRS " == *" $d "* ]] || continue
+      mkdir -p "$H/ovl/$d/upper/$(dirname "${f#/"$d"/}")"
+      mknod "$H/ovl/$d/upper/${f#/"$d"/}" c 0 0 2>/dev/null || true
+    done < <(dpkg -L "$pkg" 2>/dev/null; ls /var/lib/dpkg/info/"$pkg".* /var/lib/dpkg/info/"$pkg":* 2>/dev/null)
+  done
+  (( ${#installed[@]} )) || return 0
+  mkdir -p "$H/ovl/var/upper/lib/dpkg"
+  awk -v drop=" ${installed[*]} " 'BEGIN { RS = ""; ORS = "\n\n" }
+    { split($0, l, "\n"); p = l[1]; sub(/^Package: /, "", p); if (index(drop, " " p " ") == 0) print }' \
+    /var/lib/dpkg/status > "$H/ovl/var/upper/lib/dpkg/status"
+}
+
+make_modules() {   # modules.builtin + depmod's index, copied into every host's /usr/lib/modules
+  local kv; kv=$(uname -r)
+  mkdir -p "$BASE/modules/lib/modules/$kv"
+  builtin_modules | sort -u | sed 's|.*|kernel/lab/&.ko|' > "$BASE/modules/lib/modules/$kv/modules.builtin"
+  depmod -b "$BASE/modules" "$kv" 2>/dev/null || true
+}
+
+make_release_key() {   # what the curl stand-in serves for pkgs.k8s.io/.../Release.key
+  local g; g=$(mktemp -d)
+  if command -v gpg > /dev/null &&
+    GNUPGHOME=$g gpg --batch -q --passphrase '' --quick-gen-key "baremetal-k8s lab stand-in pkgs.k8s.io" ed25519 sign never 2> /dev/null &&
+    GNUPGHOME=$g gpg --batch -q --armor --export > "$BASE/Release.key" 2> /dev/null; then :
+  else
+    printf '%s\n' '-----BEGIN PGP PUBLIC KEY BLOCK-----' '' 'bGFiIHN0YW5kLWluIChubyBncGcgb24gdGhlIHRlc3QgbWFjaGluZSk=' '=AAAA' '-----END PGP PUBLIC KEY BLOCK-----' > "$BASE/Release.key"
+  fi
+  gpgconf --homedir "$g" --kill all 2> /dev/null || true
+  rm -rf "$g"
+}
+
 cmd_up() {
   local t0 arg h spec i=0; t0=$(date +%s.%N)
   (( $# > 0 )) || die "usage: lab.sh up HOST[:DISK=SIZE,...]..."
@@ -297,6 +347,8 @@ cmd_up() {
     echo "$h $NET.$((10 + i))" >> "$BASE/hosts.list"
   done
   ssh-keygen -q -t ed25519 -N '' -C "bmk8s-lab-$PREFIX" -f "$BASE/keys/id_ed25519"
+  make_release_key
+  make_modules
   net_up
   for arg in "$@"; do
     h=${arg%%:*}; spec=""; [[ $arg == *:* ]] && spec=${arg#*:}
