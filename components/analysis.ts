@@ -1,6 +1,6 @@
 import { type Finding, hasErrors, type RawConfig, validateConfig } from "./config";
 import type { ClusterSpec } from "./config/spec";
-import { dataSafetyFindings, storageFootprint, type StorageFootprint } from "./storage/data-safety";
+import { dataSafetyFindings, previousFootprint, storageFootprint, type StorageFootprint } from "./storage/data-safety";
 import { storageFindings } from "./storage/findings";
 import { analyzeTopology, type Topology } from "./topology";
 
@@ -16,19 +16,14 @@ export interface Analysis {
 /**
  * Config validation, then topology analysis, then the storage chart versions:
  * everything `pulumi preview` can know before touching a host. With the
- * previous config's storage footprint, also the changes that could lose data.
+ * previous outputs (`previousTopology`), also the storage changes that could lose data.
  */
-export function analyze(raw: RawConfig, previous?: StorageFootprint): Analysis {
+export function analyze(raw: RawConfig): Analysis {
   const { spec, findings } = validateConfig(raw);
   if (!spec) return { findings };
   const t = analyzeTopology(spec);
   const footprint = storageFootprint(t.topology);
-  const all = [...findings, ...t.findings, ...storageFindings(spec), ...(previous ? dataSafetyFindings(previous, footprint) : [])];
+  const previous = previousFootprint(raw.previousTopology);
+  const all = [...findings, ...t.findings, ...storageFindings(spec), ...previous.findings, ...(previous.footprint ? dataSafetyFindings(previous.footprint, footprint) : [])];
   return hasErrors(all) ? { findings: all, topology: t.topology, footprint } : { findings: all, spec, topology: t.topology, footprint };
-}
-
-/** The storage footprint of a config, or undefined when it does not validate (then there is nothing to protect yet). */
-export function footprintOf(raw: RawConfig): StorageFootprint | undefined {
-  const { spec } = validateConfig(raw);
-  return spec ? storageFootprint(analyzeTopology(spec).topology) : undefined;
 }

@@ -21,6 +21,7 @@ export function readRawConfig(cfg: pulumi.Config = new pulumi.Config(CONFIG_NAME
     cluster: readStructured(cfg, "cluster"),
     hosts: readStructured(cfg, "hosts"),
     storage: readStructured(cfg, "storage"),
+    previousTopology: readStructured(cfg, "previousTopology"),
     sshPrivateKeySet: cfg.getSecret("sshPrivateKey") !== undefined,
   };
 }
@@ -46,7 +47,7 @@ export function main() {
     controlPlanes: topology.controlPlanes,
     etcdVoters: topology.etcdVoters,
     faultTolerance: topology.faultTolerance,
-    // Read back by the next plan (`--previous-outputs`) to catch changes that could lose data.
+    // Given back as previousTopology (plan --previous) to catch changes that could lose data.
     storageFootprint: analysis.footprint ?? {},
   };
 }

@@ -2,8 +2,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { renderMarkdown } from "./markdown";
-import { type PreviousState, runPlan } from "./plan";
-import type { StorageFootprint } from "../components/storage/data-safety";
+import { runPlan } from "./plan";
 import { readStackConfig, StackFileError, stackFileFor } from "./stackfile";
 
 const USAGE = `usage: npm run plan -- (--stack NAME | --stack-file PATH) [--format markdown|json]
@@ -11,11 +10,8 @@ const USAGE = `usage: npm run plan -- (--stack NAME | --stack-file PATH) [--form
   --stack NAME        read Pulumi.NAME.yaml in the current directory
   --stack-file PATH   read that stack file (Pulumi.yaml beside it gives project defaults)
   --format FORMAT     markdown (default) or json
-  --previous-stack-file PATH
-                      compare with this earlier stack file (e.g. the base branch's) and report
-                      changes that could lose data (removed storage disks, lowered replica counts)
-  --previous-outputs PATH
-                      the same, from \`pulumi stack output --json\` of the last update (its storageFootprint)
+  --previous PATH     the stack's previous outputs (pulumi stack output --json > PATH): also check the
+                      change against the deployed cluster (leader, role changes, etcd voters removed)
 Exit status: 0 = no error finding, 2 = the config has errors (or the arguments are wrong).`;
 
 function fail(message: string): never {
@@ -27,14 +23,7 @@ async function cli(): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
-      options: {
-        stack: { type: "string" },
-        "stack-file": { type: "string" },
-        format: { type: "string", default: "markdown" },
-        "previous-stack-file": { type: "string" },
-        "previous-outputs": { type: "string" },
-        help: { type: "boolean" },
-      },
+      options: { stack: { type: "string" }, "stack-file": { type: "string" }, format: { type: "string", default: "markdown" }, previous: { type: "string" }, help: { type: "boolean" } },
       strict: true,
     }));
   } catch (e) {
@@ -55,26 +44,16 @@ async function cli(): Promise<number> {
     if (e instanceof StackFileError) fail(e.message);
     throw e;
   }
-  if (values["previous-stack-file"] && values["previous-outputs"]) fail("give at most one of --previous-stack-file and --previous-outputs");
-  let previous: PreviousState | undefined;
-  try {
-    if (values["previous-stack-file"]) previous = { stack: readStackConfig(path.resolve(values["previous-stack-file"])) };
-  } catch (e) {
-    if (e instanceof StackFileError) fail(e.message);
-    throw e;
-  }
-  if (values["previous-outputs"]) {
-    const file = values["previous-outputs"];
-    let outputs: { storageFootprint?: StorageFootprint };
+  if (values.previous) {
+    let previous: string;
     try {
-      outputs = JSON.parse(readFileSync(file, "utf8")) as { storageFootprint?: StorageFootprint };
+      previous = JSON.stringify(JSON.parse(readFileSync(path.resolve(values.previous), "utf8")));
     } catch (e) {
-      fail(`cannot read ${file} as the JSON of \`pulumi stack output --json\`: ${(e as Error).message}`);
+      fail(`--previous ${values.previous}: ${(e as Error).message}`);
     }
-    if (!outputs.storageFootprint) fail(`${file} has no storageFootprint output: it comes from a stack updated before this check existed, or from another program`);
-    previous = { footprint: outputs.storageFootprint };
+    stack = { ...stack, config: { ...stack.config, "baremetal-k8s:previousTopology": previous } };
   }
-  const { plan, recorded, exitCode } = await runPlan(stack, previous);
+  const { plan, recorded, exitCode } = await runPlan(stack);
   if (values.format === "json") process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
   else process.stdout.write(renderMarkdown(plan, recorded, values.stack ?? path.basename(file)));
   return exitCode;

@@ -1,5 +1,4 @@
-import { analyze, footprintOf } from "../components/analysis";
-import type { StorageFootprint } from "../components/storage/data-safety";
+import { analyze } from "../components/analysis";
 import type { Finding } from "../components/config";
 import { CONFIG_NAMESPACE, main, readRawConfig } from "../components/main";
 import type { Topology } from "../components/topology";
@@ -31,13 +30,6 @@ export interface PlanRun {
   exitCode: 0 | 2;
 }
 
-/**
- * What the stack looked like before this change, for the data-safety checks:
- * the previous stack file (e.g. the base branch's, in a pull request), or the
- * `storageFootprint` output of the last `pulumi up`.
- */
-export type PreviousState = { stack: StackConfig } | { footprint: StorageFootprint };
-
 /** Reads the raw config from a stack's values without a Pulumi runtime. */
 function rawConfigOf(stack: StackConfig) {
   pulumi.runtime.setAllConfig(stack.config, stack.secretKeys);
@@ -58,9 +50,8 @@ export function hostOf(r: RecordedResource, byUrn: Map<string, RecordedResource>
  * The offline plan: validates the config, then evaluates the real program under
  * the SDK's mock runtime and lists every resource it registers.
  */
-export async function runPlan(stack: StackConfig, previous?: PreviousState): Promise<PlanRun> {
-  const before = previous === undefined ? undefined : "footprint" in previous ? previous.footprint : footprintOf(rawConfigOf(previous.stack));
-  const analysis = analyze(rawConfigOf(stack), before);
+export async function runPlan(stack: StackConfig): Promise<PlanRun> {
+  const analysis = analyze(rawConfigOf(stack));
   const errors = analysis.findings.some((f) => f.severity === "error");
   if (errors || !analysis.spec) {
     return { plan: { findings: analysis.findings, topology: analysis.topology ?? null, resources: [] }, recorded: [], exitCode: 2 };

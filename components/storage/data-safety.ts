@@ -162,3 +162,43 @@ export function dataSafetyFindings(prev: StorageFootprint, next: StorageFootprin
   }
   return findings;
 }
+
+function isHostMap(v: unknown): v is Record<string, string[]> {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && Object.values(v).every((x) => Array.isArray(x) && x.every((d) => typeof d === "string"));
+}
+
+function isFootprint(v: unknown): v is StorageFootprint {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
+  const f = v as Record<string, unknown>;
+  const part = (key: string, count?: string) => {
+    const p = f[key];
+    if (p === undefined) return true;
+    if (p === null || typeof p !== "object") return false;
+    const o = p as Record<string, unknown>;
+    return isHostMap(o.hosts) && (count === undefined || (typeof o[count] === "number" && Number.isInteger(o[count])));
+  };
+  return part("longhorn", "replicaCount") && part("rookCeph", "poolSize") && part("localStatic");
+}
+
+/**
+ * The storage footprint of the deployed stack, from its previous outputs
+ * (`baremetal-k8s:previousTopology`, the JSON of `pulumi stack output
+ * --json`). Outputs of an update made before the program exported a footprint
+ * have none: then nothing is compared.
+ */
+export function previousFootprint(previousOutputs: unknown): { footprint?: StorageFootprint; findings: Finding[] } {
+  if (previousOutputs === null || typeof previousOutputs !== "object") return { findings: [] };
+  const f = (previousOutputs as { storageFootprint?: unknown }).storageFootprint;
+  if (f === undefined) return { findings: [] };
+  if (!isFootprint(f)) {
+    return {
+      findings: [
+        error(
+          "previousTopology.storageFootprint",
+          "is not the storage footprint this program exports: pass the stack's own outputs unchanged (pulumi stack output --json), or leave previousTopology out to skip the checks against the deployed cluster",
+        ),
+      ],
+    };
+  }
+  return { footprint: f, findings: [] };
+}

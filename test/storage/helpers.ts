@@ -1,7 +1,8 @@
 import { analyze } from "../../components/analysis";
 import type { ClusterSpec } from "../../components/config/spec";
 import type { Topology } from "../../components/topology";
-import { type PreviousState, type PlanRun, runPlan } from "../../plan/plan";
+import { storageFootprint } from "../../components/storage/data-safety";
+import { type PlanRun, runPlan } from "../../plan/plan";
 import { type ProgramRun, type TestConfig, TEST_SSH_KEY, toPulumiConfig } from "../harness";
 
 export const RELEASE = "kubernetes:helm.sh/v3:Release";
@@ -19,11 +20,14 @@ export function valuesOf(run: ProgramRun, release: string): Record<string, unkno
   return run.get(release, RELEASE).inputs.values as Record<string, unknown>;
 }
 
-/** The offline plan of a config, as `npm run plan` computes it, optionally against a previous config. */
+/**
+ * The offline plan of a config, as `npm run plan` computes it; with a previous
+ * config, against the storage footprint that config's update would have
+ * exported (as `plan --previous` passes it).
+ */
 export function planOf(cfg: TestConfig, previous?: TestConfig): Promise<PlanRun> {
-  const stack = (c: TestConfig) => ({ ...toPulumiConfig({ sshPrivateKey: TEST_SSH_KEY, ...c }), file: "test" });
-  const prev: PreviousState | undefined = previous ? { stack: stack(previous) } : undefined;
-  return runPlan(stack(cfg), prev);
+  const previousTopology = previous ? { storageFootprint: storageFootprint(specOf(previous).topology) } : undefined;
+  return runPlan({ ...toPulumiConfig({ sshPrivateKey: TEST_SSH_KEY, ...cfg, ...(previousTopology ? { previousTopology } : {}) }), file: "test" });
 }
 
 /** Host list of a config, typed loosely for mutation in tests. */

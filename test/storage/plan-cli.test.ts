@@ -30,36 +30,32 @@ function writeStack(name: string, cfg: ReturnType<typeof loadStack>): string {
   return file;
 }
 
-describe("the plan CLI compares with the previous state", () => {
+describe("plan --previous checks storage against the deployed stack's outputs", () => {
   const lowered = clone(loadStack("dev"));
   storageOf(lowered).rookCeph = { ...storageOf(lowered).rookCeph, poolSize: 2 };
 
-  it("from the previous stack file: lowering the Ceph pool size exits 2 with the finding", async () => {
-    const next = writeStack("next", lowered);
-    const { code, json } = await plan(["--stack-file", next, "--previous-stack-file", path.join(REPO_ROOT, "Pulumi.dev.yaml")]);
-    expect(code).toBe(2);
-    expect(json.findings).toContainEqual(expect.objectContaining({ severity: "error", path: "storage.rookCeph.poolSize" }));
-    expect(json.resources).toEqual([]);
-  });
-
-  it("from the last update's storageFootprint output, which the program exports", async () => {
+  it("the program exports its storageFootprint; lowering the Ceph pool size against it exits 2 with the finding", async () => {
     const outputs = (await runProgram(loadStack("dev"))).outputs;
     expect(outputs.storageFootprint).toMatchObject({ rookCeph: { poolSize: 3 } });
     const file = path.join(dir, "outputs.json");
     writeFileSync(file, JSON.stringify(outputs));
-    const { code, json } = await plan(["--stack-file", writeStack("next2", lowered), "--previous-outputs", file]);
+    const { code, json } = await plan(["--stack-file", writeStack("next", lowered), "--previous", file]);
     expect(code).toBe(2);
     expect(json.findings).toContainEqual(expect.objectContaining({ severity: "error", path: "storage.rookCeph.poolSize" }));
-    const same = await plan(["--stack", "dev", "--previous-outputs", file]);
+    expect(json.resources).toEqual([]);
+    const same = await plan(["--stack", "dev", "--previous", file]);
     expect(same.code).toBe(0);
     expect(same.json.findings).toEqual([]);
   });
 
-  it("says what is wrong with an outputs file that has no footprint", async () => {
-    const file = path.join(dir, "old-outputs.json");
-    writeFileSync(file, JSON.stringify({ apiEndpoint: "https://x:6443" }));
-    const { code, stderr } = await plan(["--stack", "dev", "--previous-outputs", file]);
+  it("skips the storage comparison for outputs without a footprint, and refuses a mangled one", async () => {
+    const old = path.join(dir, "old-outputs.json");
+    writeFileSync(old, JSON.stringify({ apiEndpoint: "https://x:6443" }));
+    expect((await plan(["--stack-file", writeStack("next2", lowered), "--previous", old])).code).toBe(0);
+    const bad = path.join(dir, "bad-outputs.json");
+    writeFileSync(bad, JSON.stringify({ storageFootprint: { rookCeph: { poolSize: "three", hosts: {} } } }));
+    const { code, json } = await plan(["--stack", "dev", "--previous", bad]);
     expect(code).toBe(2);
-    expect(stderr).toContain("has no storageFootprint output");
+    expect(json.findings).toContainEqual(expect.objectContaining({ path: "previousTopology.storageFootprint" }));
   });
 });
