@@ -148,7 +148,12 @@ describe.skipIf(reason !== "")(`local volumes laid out by the program's disk scr
   });
 
   it("changes nothing when the scripts run again", async () => {
+    await runDiskSteps(); // in place already when the tests above ran; makes this test stand alone
     const before = await snapshot();
+    // The snapshot shows the layout (it cannot pass by comparing two empty states).
+    for (const h of LAYOUT) {
+      for (const d of h.disks) expect(before[h.host], `${h.host}/${d.name}`).toContain(`${CLASSES.find((c) => c.name === d.storageClass)?.hostDir}/${d.name}`);
+    }
     const t = Date.now();
     await runDiskSteps();
     timings.secondRun = Date.now() - t;
