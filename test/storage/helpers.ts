@@ -23,10 +23,10 @@ export function valuesOf(run: ProgramRun, release: string): Record<string, unkno
 /**
  * The offline plan of a config, as `npm run plan` computes it; with a previous
  * config, against the storage footprint that config's update would have
- * exported (as `plan --previous` passes it).
+ * exported, or against given previous outputs (as `plan --previous` passes them).
  */
-export function planOf(cfg: TestConfig, previous?: TestConfig): Promise<PlanRun> {
-  const previousTopology = previous ? { storageFootprint: storageFootprint(specOf(previous).topology) } : undefined;
+export function planOf(cfg: TestConfig, previous?: TestConfig, previousOutputs?: unknown): Promise<PlanRun> {
+  const previousTopology = previous ? { storageFootprint: storageFootprint(specOf(previous).topology) } : previousOutputs;
   return runPlan({ ...toPulumiConfig({ sshPrivateKey: TEST_SSH_KEY, ...cfg, ...(previousTopology ? { previousTopology } : {}) }), file: "test" });
 }
 

@@ -29,7 +29,7 @@ async function runWithStandins(cfg: TestConfig): Promise<ProgramRun> {
       const hosts = new Map(
         spec.hosts.map((h) => {
           const host = new Host(h.name, { spec: h, cluster: spec, topology, sshPrivateKey: pulumi.secret(TEST_SSH_KEY) });
-          new StandIn("standin:host:NodePrep", `${h.name}-node-prep`, { parent: host });
+          new StandIn("standin:host:NodePrep", `${h.name}-prep-standin`, { parent: host });
           return [h.name, host] as const;
         }),
       );
@@ -42,7 +42,7 @@ async function runWithStandins(cfg: TestConfig): Promise<ProgramRun> {
   return new ProgramRun(resources, {});
 }
 
-const prep = (host: string) => `${host}-node-prep`;
+const prep = (host: string) => `${host}-prep-standin`;
 
 describe("storage bring-up order", () => {
   it("installs every release after the CNI, and never before", async () => {
