@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { analyze } from "../../components/analysis";
 import type { Finding } from "../../components/config";
-import { clone, loadStack, type TestConfig } from "../harness";
+import { clone, loadStack, runProgramExpectingError, type TestConfig } from "../harness";
 import { planOf, storageOf } from "./helpers";
 import { talosLocalSeed } from "./seeds";
 
@@ -33,6 +33,11 @@ describe("Rook chart version against kubernetesVersion", () => {
     const { exitCode, plan } = await planOf(cfg);
     expect(exitCode).toBe(2);
     expect(plan.resources).toEqual([]);
+  });
+
+  it("stops pulumi itself (not only the offline plan) before registering anything", async () => {
+    const message = await runProgramExpectingError(withVersions("1.36.0", "v1.19.2"));
+    expect(message).toContain("storage.rookCeph.version");
   });
 
   it("refuses v1.20.x clearly: it needs the ceph-csi-drivers chart this program does not install", () => {
