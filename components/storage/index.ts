@@ -107,6 +107,8 @@ export class Storage extends pulumi.ComponentResource {
         repositoryOpts: { repo: chart.repo },
         namespace: chart.namespace,
         createNamespace: true,
+        // First installs pull several images per node; 5 minutes (the default) is short on slow links.
+        timeout: 900,
         values,
       },
       // Retained: deleting a storage release would take every volume it serves with it.
