@@ -94,6 +94,13 @@ printf '%s\\n' "$name"
 `;
 }
 
+/** Removing the step keeps the name: targets' access lists may refer to it. */
+export function renderInitiatorNameDelete(host: HostSpec): string {
+  return `${scriptHeader(`iSCSI initiator name of host ${host.name}: removal`, host.name)}
+note "the iSCSI initiator name stays in ${INITIATOR_FILE}: targets' access lists may refer to it"
+`;
+}
+
 /** One initiator name claimed by more than one host. */
 export interface DuplicateInitiator {
   name: string;
