@@ -41,7 +41,11 @@ function fakeHost(name: string, initiator?: string) {
 
 /** The settled value of an Output (Output.promise is internal but present). */
 function settle<T>(o: pulumi.Output<T>): Promise<T> {
-  return (o as unknown as { promise(): Promise<T> }).promise();
+  // A rejected Output also rejects its isKnown/isSecret promises: observe them so they are not reported as unhandled.
+  const internal = o as unknown as { promise(): Promise<T>; isKnown: Promise<boolean>; isSecret: Promise<boolean> };
+  internal.isKnown.catch(() => undefined);
+  internal.isSecret.catch(() => undefined);
+  return internal.promise();
 }
 
 describe("longhornNodesReady", () => {
