@@ -82,7 +82,7 @@ devnum() {
 }
 # mounted_dev MOUNTPOINT: major:minor of what is mounted there, or nothing.
 mounted_dev() {
-  findmnt -rn -M "$1" -o MAJ:MIN 2>/dev/null | head -n 1 | tr -d ' '
+  { findmnt -rn -M "$1" -o MAJ:MIN 2>/dev/null || true; } | head -n 1 | tr -d ' '
 }
 # refuse_or_wipe LABEL DEV WANT: a device with foreign signatures is refused unless wipe: true.
 refuse_or_wipe() {
@@ -119,7 +119,8 @@ fstab_ensure() {
 const FSTAB_REMOVE = `# fstab_remove MARK MOUNTPOINT: drops the program's line for MOUNTPOINT (and its MARK comment).
 fstab_remove() {
   local mark=$1 mp=$2 tmp
-  awk -v mark="$mark" -v mp="$mp" 'skip { skip = 0; if ($2 == mp) next } $0 == mark { skip = 1; next } { print }' /etc/fstab >"\${tmp:=$(mktemp)}"
+  tmp=$(mktemp)
+  awk -v mark="$mark" -v mp="$mp" 'skip { skip = 0; if ($2 == mp) next } $0 == mark { skip = 1; next } { print }' /etc/fstab >"$tmp"
   if ! cmp -s "$tmp" /etc/fstab; then
     cat "$tmp" >/etc/fstab
     note "removed the /etc/fstab entry for $mp"

@@ -21,11 +21,13 @@ export function scriptHeader(title: string, scope: string, notes: "stdout" | "st
     "#!/usr/bin/env bash",
     `# baremetal-k8s: ${title}`,
     "# Rendered by the program; idempotent: re-running it on a prepared host changes nothing.",
-    "set -euo pipefail",
+    "set -eEuo pipefail",
     "export LC_ALL=C",
     shVar("SCOPE", scope),
     `note() { printf '%s: %s\\n' "$SCOPE" "$*"${notes === "stderr" ? " >&2" : ""}; }`,
     "fail() { printf '%s: ERROR: %s\\n' \"$SCOPE\" \"$*\" >&2; exit 1; }",
+    // Any other failure still names the host and the command, instead of ending silently.
+    "trap 'printf \"%s: ERROR: exit %s at line %s: %s\\n\" \"$SCOPE\" \"$?\" \"$LINENO\" \"$BASH_COMMAND\" >&2' ERR",
     "",
   ].join("\n");
 }
