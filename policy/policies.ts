@@ -25,7 +25,13 @@ export const HELM_TYPES = ["kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/
 export const INSECURE_HOST_KEY_TAG = "baremetal-k8s:insecureIgnoreHostKey";
 
 /** Charts whose release owns data: deleting it (helm uninstall) can take volumes with it. */
-export const STORAGE_CHARTS = ["longhorn", "rook-ceph", "rook-ceph-cluster", "local-static-provisioner", "sig-storage-local-static-provisioner"];
+export const STORAGE_CHARTS = [
+  "longhorn",
+  "rook-ceph",
+  "rook-ceph-cluster",
+  "local-static-provisioner",
+  "sig-storage-local-static-provisioner",
+];
 
 /** A command's inputs that may carry secrets: the SSH connection (made secret by the provider) and stdin. */
 const SECRET_CARRIERS = new Set(["connection", "stdin"]);
@@ -96,7 +102,9 @@ function checkHostKey(args: ResourceValidationArgs, report: ReportViolation): vo
   }
   const proxy = isObject(conn) ? conn.proxy : undefined;
   if (isObject(proxy) && (typeof proxy.hostKey !== "string" || proxy.hostKey.trim() === "")) {
-    report(`${args.name}: the SSH jump host${typeof proxy.host === "string" ? ` ${proxy.host}` : ""} has no hostKey: pin it like the hosts' keys`);
+    report(
+      `${args.name}: the SSH jump host${typeof proxy.host === "string" ? ` ${proxy.host}` : ""} has no hostKey: pin it like the hosts' keys`,
+    );
   }
 }
 
@@ -119,7 +127,7 @@ function checkSecrets(args: ResourceValidationArgs, report: ReportViolation): vo
 function checkCurlPipeShell(args: ResourceValidationArgs, report: ReportViolation): void {
   if (!(COMMAND_TYPES as readonly string[]).includes(args.type)) return;
   for (const key of ["create", "update", "delete"]) {
-    const text = args.props[key];
+    const text: unknown = args.props[key];
     if (typeof text !== "string") continue;
     const hit = CURL_PIPE_SHELL_PATTERNS.find((re) => re.test(text));
     if (hit) {
@@ -136,7 +144,7 @@ function checkHelmVersion(args: ResourceValidationArgs, report: ReportViolation)
   if (!(HELM_TYPES as readonly string[]).includes(args.type)) return;
   const chart = typeof args.props.chart === "string" ? args.props.chart : "";
   if (pinnedByContent(chart)) return;
-  const version = args.props.version;
+  const version: unknown = args.props.version;
   if (typeof version !== "string" || !EXACT_VERSION.test(version.trim())) {
     report(
       `${args.name}: chart ${chart || "(unnamed)"} is not pinned to an exact version (version is ${version === undefined ? "unset" : JSON.stringify(version)}): ` +
@@ -160,19 +168,21 @@ function checkStorageRetained(args: ResourceValidationArgs, report: ReportViolat
 export const policies: ResourceValidationPolicy[] = [
   {
     name: "ssh-host-key-pinned",
-    description: "Every remote command and copy pins the host's SSH key, unless the stack is tagged baremetal-k8s:insecureIgnoreHostKey=true.",
+    description:
+      "Every remote command and copy pins the host's SSH key, unless the stack is tagged baremetal-k8s:insecureIgnoreHostKey=true.",
     enforcementLevel: "mandatory",
     validateResource: checkHostKey,
   },
   {
     name: "no-secret-in-plain-command-inputs",
-    description: "No private key, bootstrap token, certificate key, kubeconfig credential or VRRP password in a command's inputs other than stdin and the SSH connection.",
+    description:
+      "No private key, bootstrap token, certificate key, kubeconfig credential or VRRP password in a command's inputs other than stdin and the SSH connection.",
     enforcementLevel: "mandatory",
     validateResource: checkSecrets,
   },
   {
     name: "no-curl-pipe-shell",
-    description: "No command pipes a download into a shell (curl | sh, wget -O- | bash, bash <(curl ...), sh -c \"$(curl ...)\").",
+    description: 'No command pipes a download into a shell (curl | sh, wget -O- | bash, bash <(curl ...), sh -c "$(curl ...)").',
     enforcementLevel: "mandatory",
     validateResource: checkCurlPipeShell,
   },

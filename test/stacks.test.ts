@@ -61,7 +61,10 @@ describe("example stacks", () => {
 });
 
 describe("project-level config in Pulumi.yaml", () => {
-  const project = parse(readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8")) as { name: string; config?: Record<string, Record<string, unknown>> };
+  const project = parse(readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8")) as {
+    name: string;
+    config?: Record<string, Record<string, unknown>>;
+  };
 
   it("follows Pulumi's rules: value or default, not both; keys of other namespaces take value", () => {
     for (const [key, spec] of Object.entries(project.config ?? {})) {
@@ -80,7 +83,8 @@ describe("project-level config in Pulumi.yaml", () => {
 /** RFC 7396 JSON Merge Patch, which ESC uses to merge imported environments. */
 function mergePatch(target: unknown, patch: unknown): unknown {
   if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> = target !== null && typeof target === "object" && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  const out: Record<string, unknown> =
+    target !== null && typeof target === "object" && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);
@@ -89,7 +93,11 @@ function mergePatch(target: unknown, patch: unknown): unknown {
 }
 
 describe("the ESC environment example", () => {
-  const read = (f: string) => parse(readFileSync(path.join(REPO_ROOT, "esc", f), "utf8")) as { imports?: string[]; values: { pulumiConfig: Record<string, unknown> } };
+  const read = (f: string) =>
+    parse(readFileSync(path.join(REPO_ROOT, "esc", f), "utf8")) as {
+      imports?: string[];
+      values: { pulumiConfig: Record<string, unknown> };
+    };
   const common = read("baremetal-k8s-common.yaml");
   const prodEnv = read("baremetal-k8s-prod.yaml");
 
@@ -106,6 +114,8 @@ describe("the ESC environment example", () => {
     expect(prodEnv.imports).toEqual(["baremetal-k8s/common"]);
     const merged = mergePatch(common.values, prodEnv.values) as { pulumiConfig: Record<string, unknown> };
     const cfg = readStackConfig(path.join(REPO_ROOT, "Pulumi.prod.yaml"));
-    expect(clusterSchema.parse(merged.pulumiConfig["baremetal-k8s:cluster"])).toEqual(clusterSchema.parse(JSON.parse(cfg.config["baremetal-k8s:cluster"] ?? "{}")));
+    expect(clusterSchema.parse(merged.pulumiConfig["baremetal-k8s:cluster"])).toEqual(
+      clusterSchema.parse(JSON.parse(cfg.config["baremetal-k8s:cluster"] ?? "{}")),
+    );
   });
 });

@@ -42,17 +42,26 @@ describe("GitHub workflows", () => {
   });
 
   it.skipIf(!hasShellcheck)("runs shellcheck on run: scripts (skipped without shellcheck: apt-get install shellcheck)", () => {
-    const problems = lintWorkflow("x.yml", "name: x\non: push\npermissions: {contents: read}\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo $1\n");
+    const problems = lintWorkflow(
+      "x.yml",
+      "name: x\non: push\npermissions: {contents: read}\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo $1\n",
+    );
     expect(problems.map((p) => p.message).join()).toContain("SC2086");
   });
 
   it("preview posts pulumi/actions' preview as a PR comment and the offline plan as a job summary", () => {
     const wf = parse(readFileSync(path.join(WORKFLOWS, "preview.yml"), "utf8")) as {
-      jobs: Record<string, { steps: { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> }[]; if?: string }>;
+      jobs: Record<
+        string,
+        { steps: { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> }[]; if?: string }
+      >;
     };
     const pulumi = wf.jobs.preview?.steps.find((s) => s.uses?.startsWith("pulumi/actions@"));
     expect(pulumi?.with).toMatchObject({ command: "preview", "comment-on-pr": true, policyPacks: "policy" });
-    expect(pulumi?.env).toEqual({ PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}", PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}" });
+    expect(pulumi?.env).toEqual({
+      PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
+      PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
+    });
     expect(wf.jobs.preview?.if).toContain("head.repo.full_name == github.repository");
     const plan = wf.jobs.plan?.steps.map((s) => s.run ?? "").join("\n") ?? "";
     expect(plan).toContain('npm run --silent plan -- --stack "$STACK" --format markdown');

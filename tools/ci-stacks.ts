@@ -16,11 +16,13 @@ const INERT = [/^docs\//, /\.md$/, /^\.github\//, /^\.ci\//, /^esc\//, /^LICENSE
 export function readManifest(file: string): StackManifest {
   const doc = (parse(readFileSync(file, "utf8")) ?? {}) as { stacks?: unknown };
   const raw = doc.stacks ?? {};
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new Error(`${file}: "stacks:" must be a map of stack name to {autoDeploy: true|false}`);
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    throw new Error(`${file}: "stacks:" must be a map of stack name to {autoDeploy: true|false}`);
   const stacks: StackManifest["stacks"] = {};
   for (const [name, v] of Object.entries(raw as Record<string, unknown>)) {
     const spec = v ?? {};
-    const autoDeploy = typeof spec === "object" && !Array.isArray(spec) ? ((spec as { autoDeploy?: unknown }).autoDeploy ?? false) : undefined;
+    const autoDeploy =
+      typeof spec === "object" && !Array.isArray(spec) ? ((spec as { autoDeploy?: unknown }).autoDeploy ?? false) : undefined;
     if (typeof autoDeploy !== "boolean") throw new Error(`${file}: stacks.${name} must be {autoDeploy: true|false}`);
     stacks[name] = { autoDeploy };
   }
@@ -62,7 +64,9 @@ function main(argv: string[]): string {
     case "changed": {
       // Every stack file the PR touches (for the offline plan), and of those the ones in the manifest (for pulumi preview).
       if (!base) throw new Error("usage: ci-stacks changed <base-sha>");
-      const files = execFileSync("git", ["diff", "--name-only", `${base}...HEAD`], { encoding: "utf8" }).split("\n").filter(Boolean);
+      const files = execFileSync("git", ["diff", "--name-only", `${base}...HEAD`], { encoding: "utf8" })
+        .split("\n")
+        .filter(Boolean);
       const plan = changedStacks(files, all);
       return JSON.stringify({ plan, preview: plan.filter((s) => s in manifest.stacks) });
     }

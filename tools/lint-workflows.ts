@@ -36,7 +36,10 @@ function validate(doc: unknown): { path: string; message: string }[] {
   const errors = (validator.errors ?? []).filter((e) => e.keyword !== "oneOf" && e.keyword !== "anyOf" && e.keyword !== "if");
   const seen = new Set<string>();
   return errors
-    .map((e) => ({ path: e.instancePath || "/", message: `${e.message ?? "is invalid"}${e.params && "additionalProperty" in e.params ? `: ${String(e.params.additionalProperty)}` : ""}` }))
+    .map((e) => ({
+      path: e.instancePath || "/",
+      message: `${e.message ?? "is invalid"}${e.params && "additionalProperty" in e.params ? `: ${String(e.params.additionalProperty)}` : ""}`,
+    }))
     .filter((e) => (seen.has(`${e.path} ${e.message}`) ? false : (seen.add(`${e.path} ${e.message}`), true)));
 }
 
@@ -79,17 +82,30 @@ export function lintWorkflow(file: string, text: string, opts: { shellcheck?: bo
   const wf = (doc ?? {}) as { permissions?: unknown; jobs?: Record<string, { steps?: Step[]; permissions?: unknown }> };
   const jobs = wf.jobs && typeof wf.jobs === "object" ? wf.jobs : {};
   if (wf.permissions === undefined && Object.values(jobs).some((j) => j?.permissions === undefined)) {
-    problems.push({ file, path: "/permissions", message: "declare permissions: (e.g. contents: read) so the GITHUB_TOKEN gets only what the jobs need" });
+    problems.push({
+      file,
+      path: "/permissions",
+      message: "declare permissions: (e.g. contents: read) so the GITHUB_TOKEN gets only what the jobs need",
+    });
   }
   for (const [id, job] of Object.entries(jobs)) {
     (Array.isArray(job?.steps) ? job.steps : []).forEach((step, i) => {
       const at = `/jobs/${id}/steps/${i}`;
       if (typeof step.uses === "string" && !step.uses.startsWith("./") && !step.uses.startsWith("docker://") && !PINNED.test(step.uses)) {
-        problems.push({ file, path: `${at}/uses`, message: `${step.uses} is not pinned: use an exact release (owner/action@v1.2.3) or a commit SHA` });
+        problems.push({
+          file,
+          path: `${at}/uses`,
+          message: `${step.uses} is not pinned: use an exact release (owner/action@v1.2.3) or a commit SHA`,
+        });
       }
       if (typeof step.run === "string") {
         if (step.run.includes("${{")) {
-          problems.push({ file, path: `${at}/run`, message: "has a ${{ }} expression inside the script: it is pasted in before bash parses it (script injection). Pass the value through env: and use \"$VAR\"" });
+          problems.push({
+            file,
+            path: `${at}/run`,
+            message:
+              'has a ${{ }} expression inside the script: it is pasted in before bash parses it (script injection). Pass the value through env: and use "$VAR"',
+          });
         }
         if (opts.shellcheck !== false && (step.shell === undefined || step.shell === "bash")) {
           for (const m of shellcheck(step.run)) problems.push({ file, path: `${at}/run`, message: `shellcheck: ${m}` });

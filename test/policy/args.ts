@@ -34,9 +34,18 @@ export function validationArgs(r: RecordedResource, stackTags: Record<string, st
 }
 
 /** Runs one policy's validateResource on a resource; returns its violation messages. */
-export async function violations(policy: ResourceValidationPolicy, r: RecordedResource, stackTags?: Record<string, string>): Promise<string[]> {
+export async function violations(
+  policy: ResourceValidationPolicy,
+  r: RecordedResource,
+  stackTags?: Record<string, string>,
+): Promise<string[]> {
   const out: string[] = [];
-  const validators = policy.validateResource === undefined ? [] : Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];
+  const validators =
+    policy.validateResource === undefined
+      ? []
+      : Array.isArray(policy.validateResource)
+        ? policy.validateResource
+        : [policy.validateResource];
   for (const validate of validators) await validate(validationArgs(r, stackTags), (message) => out.push(message));
   return out;
 }
@@ -44,7 +53,12 @@ export async function violations(policy: ResourceValidationPolicy, r: RecordedRe
 let seq = 0;
 
 /** A RecordedResource-shaped fixture: what the harness would record for such a registration. */
-export function recorded(type: string, name: string, inputs: Record<string, unknown>, extra: Partial<RecordedResource> = {}): RecordedResource {
+export function recorded(
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+  extra: Partial<RecordedResource> = {},
+): RecordedResource {
   return {
     urn: `urn:pulumi:test::baremetal-k8s::${type}::${name}`,
     type,

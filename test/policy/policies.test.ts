@@ -40,10 +40,21 @@ const host = {
 };
 
 /** A remote command as the host components build it: the real connection and script wrapper. */
-function command(name: string, inputs: Record<string, unknown>, opts: { hostKey?: string | undefined } = { hostKey: HOST_KEY }): RecordedResource {
-  const connection = { ...hostConnection({ ...host, ...(opts.hostKey ? { hostKey: opts.hostKey } : { hostKey: undefined }) }, cluster, TEST_SSH_KEY) };
+function command(
+  name: string,
+  inputs: Record<string, unknown>,
+  opts: { hostKey?: string | undefined } = { hostKey: HOST_KEY },
+): RecordedResource {
+  const connection = {
+    ...hostConnection({ ...host, ...(opts.hostKey ? { hostKey: opts.hostKey } : { hostKey: undefined }) }, cluster, TEST_SSH_KEY),
+  };
   const script = "#!/usr/bin/env bash\nset -euo pipefail\necho ok\n";
-  return recorded("command:remote:Command", name, { connection, create: remoteScript(script, "root"), ...inputs }, { secretPaths: ["connection"] });
+  return recorded(
+    "command:remote:Command",
+    name,
+    { connection, create: remoteScript(script, "root"), ...inputs },
+    { secretPaths: ["connection"] },
+  );
 }
 
 function release(name: string, inputs: Record<string, unknown>, extra: Partial<RecordedResource> = {}): RecordedResource {
@@ -75,7 +86,10 @@ describe("ssh-host-key-pinned", () => {
     expect(v[0]).toContain("ssh-keyscan");
   });
   it("refuses a CopyToRemote without a host key too", async () => {
-    const copy = recorded("command:remote:CopyToRemote", "cp-1-copy", { connection: { host: "192.168.10.11", privateKey: TEST_SSH_KEY }, remotePath: "/tmp/x" });
+    const copy = recorded("command:remote:CopyToRemote", "cp-1-copy", {
+      connection: { host: "192.168.10.11", privateKey: TEST_SSH_KEY },
+      remotePath: "/tmp/x",
+    });
     expect(await violations(p, copy)).toHaveLength(1);
   });
   it("refuses an unpinned jump host", async () => {
@@ -95,7 +109,9 @@ describe("no-secret-in-plain-command-inputs", () => {
     expect(await violations(p, c)).toEqual([]);
   });
   it("refuses a bootstrap token on the command line", async () => {
-    const c = command("w-1-kubeadm-join", { create: "kubeadm join 192.168.10.10:6443 --token abcdef.0123456789abcdef --discovery-token-unsafe-skip-ca-verification" });
+    const c = command("w-1-kubeadm-join", {
+      create: "kubeadm join 192.168.10.10:6443 --token abcdef.0123456789abcdef --discovery-token-unsafe-skip-ca-verification",
+    });
     const v = await violations(p, c);
     expect(v).toHaveLength(1);
     expect(v[0]).toContain("input create holds a kubeadm bootstrap token");
@@ -109,7 +125,9 @@ describe("no-secret-in-plain-command-inputs", () => {
     expect(v.map((m) => m.split(" holds ")[0])).toEqual(["cp-2-join: input environment.SSH_KEY", "cp-2-join: input triggers[0]"]);
   });
   it("refuses a literal VRRP password but not one read from stdin", async () => {
-    expect(await violations(p, command("cp-1-keepalived", { create: "printf 'auth_pass s3cr3t\\n' > /etc/keepalived/keepalived.conf" }))).toHaveLength(1);
+    expect(
+      await violations(p, command("cp-1-keepalived", { create: "printf 'auth_pass s3cr3t\\n' > /etc/keepalived/keepalived.conf" })),
+    ).toHaveLength(1);
     expect(await violations(p, command("cp-1-keepalived", { create: 'read -r pass; echo "auth_pass $pass" >> conf' }))).toEqual([]);
   });
 });
@@ -135,7 +153,7 @@ describe("no-curl-pipe-shell", () => {
   }
   const accepted = [
     "curl -fsSL https://pkgs.k8s.io/core:/stable:/v1.33/deb/Release.key | gpg --dearmor -o /etc/apt/keyrings/kubernetes.gpg",
-    "curl -fsSLo /tmp/x.sh https://example.com/x.sh && echo \"$SUM  /tmp/x.sh\" | sha256sum -c && bash /tmp/x.sh",
+    'curl -fsSLo /tmp/x.sh https://example.com/x.sh && echo "$SUM  /tmp/x.sh" | sha256sum -c && bash /tmp/x.sh',
     "apt-get install -y kubeadm | tee /var/log/install.log",
   ];
   for (const line of accepted) {
@@ -152,14 +170,19 @@ describe("no-curl-pipe-shell", () => {
 describe("helm-chart-version-pinned", () => {
   const p = policy("helm-chart-version-pinned");
   it("passes an exact version", async () => {
-    expect(await violations(p, release("cilium", { chart: "cilium", version: "1.18.3", repositoryOpts: { repo: "https://helm.cilium.io" } }))).toEqual([]);
+    expect(
+      await violations(p, release("cilium", { chart: "cilium", version: "1.18.3", repositoryOpts: { repo: "https://helm.cilium.io" } })),
+    ).toEqual([]);
   });
   it("passes a local chart directory, pinned by its content", async () => {
     expect(await violations(p, release("local", { chart: "./charts/local-static-provisioner" }))).toEqual([]);
   });
   for (const version of [undefined, "", "1.x", "^1.10.0", "~1.10", ">=1.0.0", "latest", "*"]) {
     it(`refuses version ${JSON.stringify(version)}`, async () => {
-      const v = await violations(p, release("longhorn", { chart: "longhorn", ...(version === undefined ? {} : { version }) }, { protect: true }));
+      const v = await violations(
+        p,
+        release("longhorn", { chart: "longhorn", ...(version === undefined ? {} : { version }) }, { protect: true }),
+      );
       expect(v).toHaveLength(1);
       expect(v[0]).toContain("exact");
     });
@@ -173,9 +196,16 @@ describe("helm-chart-version-pinned", () => {
 describe("storage-release-protected", () => {
   const p = policy("storage-release-protected");
   it("passes a protected Longhorn release", async () => {
-    expect(await violations(p, release("longhorn", { chart: "longhorn", version: "1.10.1" }, { protect: true, retainOnDelete: true }))).toEqual([]);
+    expect(
+      await violations(p, release("longhorn", { chart: "longhorn", version: "1.10.1" }, { protect: true, retainOnDelete: true })),
+    ).toEqual([]);
   });
-  for (const chart of ["longhorn", "rook-release/rook-ceph", "oci://ghcr.io/rook/rook-ceph-cluster", "sig-storage-local-static-provisioner/local-static-provisioner"]) {
+  for (const chart of [
+    "longhorn",
+    "rook-release/rook-ceph",
+    "oci://ghcr.io/rook/rook-ceph-cluster",
+    "sig-storage-local-static-provisioner/local-static-provisioner",
+  ]) {
     it(`refuses an unprotected ${chart} release, even with retainOnDelete (which the analyzer does not send)`, async () => {
       const v = await violations(p, release("storage", { chart, version: "1.0.0" }, { retainOnDelete: true }));
       expect(v).toHaveLength(1);
