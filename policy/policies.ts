@@ -44,7 +44,7 @@ interface SecretPattern {
 /** Shapes of the secrets this project handles; a match outside stdin/connection is a leak into logs and state. */
 export const SECRET_PATTERNS: SecretPattern[] = [
   { what: "a private key (PEM/OpenSSH block)", re: /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/ },
-  { what: "a kubeadm bootstrap token", re: /(?<![a-z0-9])[a-z0-9]{6}\.[a-z0-9]{16}(?![a-z0-9])/ },
+  { what: "a kubeadm bootstrap token", re: /(?<![a-z0-9._-])[a-z0-9]{6}\.(?=[a-z]*[0-9])[a-z0-9]{16}(?![a-z0-9])/ },
   { what: "a kubeadm certificate key", re: /certificate[-_]?key["'=:\s]+[a-f0-9]{64}\b/i },
   { what: "kubeconfig credentials (client-key-data)", re: /client-key-data:\s*[A-Za-z0-9+/=]{16,}/ },
   { what: "a keepalived VRRP password", re: /auth_pass\s+(?![$"'{])\S+/ },

@@ -108,6 +108,13 @@ describe("no-secret-in-plain-command-inputs", () => {
     const c = command("cp-1-kubeadm-join", { stdin: "abcdef.0123456789abcdef\n" });
     expect(await violations(p, c)).toEqual([]);
   });
+  it("does not mistake sysctl keys, hostnames or content hashes for tokens", async () => {
+    const c = command("cp-1-prepare", {
+      create: "sysctl -w kernel.panicxonxoopsabc=1 net.bridge.bridge-nf-call-iptables=1 && ping -c1 mirror.debianbackports && echo abcdef",
+      triggers: ["0123456789abcdef", "config.0123456789abcdef0"],
+    });
+    expect(await violations(p, c)).toEqual([]);
+  });
   it("refuses a bootstrap token on the command line", async () => {
     const c = command("w-1-kubeadm-join", {
       create: "kubeadm join 192.168.10.10:6443 --token abcdef.0123456789abcdef --discovery-token-unsafe-skip-ca-verification",
