@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
@@ -117,5 +118,23 @@ describe("the ESC environment example", () => {
     expect(clusterSchema.parse(merged.pulumiConfig["baremetal-k8s:cluster"])).toEqual(
       clusterSchema.parse(JSON.parse(cfg.config["baremetal-k8s:cluster"] ?? "{}")),
     );
+  });
+});
+
+describe("the README", () => {
+  it("shows a minimal stack that plans cleanly as printed", async () => {
+    const readme = readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+    const block = /A minimal stack:\s*```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    if (!block) throw new Error("README has no minimal stack example");
+    const dir = mkdtempSync(path.join(tmpdir(), "readme-stack-"));
+    try {
+      const file = path.join(dir, "Pulumi.minimal.yaml");
+      writeFileSync(file, block);
+      const { plan, exitCode } = await runPlan(readStackConfig(file));
+      expect(plan.findings).toEqual([]);
+      expect(exitCode).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
