@@ -168,6 +168,10 @@ function checkStorageRetained(args: ResourceValidationArgs, report: ReportViolat
 export const policies: ResourceValidationPolicy[] = [
   {
     name: "ssh-host-key-pinned",
+    displayName: "Pin SSH host keys",
+    severity: "critical",
+    remediationSteps:
+      "Add hostKey to every host (ssh-keyscan -t ed25519 <address>). A lab that skips pinning on purpose sets cluster.ssh.insecureIgnoreHostKey: true and tags the stack baremetal-k8s:insecureIgnoreHostKey=true.",
     description:
       "Every remote command and copy pins the host's SSH key, unless the stack is tagged baremetal-k8s:insecureIgnoreHostKey=true.",
     enforcementLevel: "mandatory",
@@ -175,6 +179,10 @@ export const policies: ResourceValidationPolicy[] = [
   },
   {
     name: "no-secret-in-plain-command-inputs",
+    displayName: "No secrets in command lines",
+    severity: "critical",
+    remediationSteps:
+      "Pass the secret as a Pulumi secret on stdin and read it in the script; keep it out of create/update/delete, environment and triggers.",
     description:
       "No private key, bootstrap token, certificate key, kubeconfig credential or VRRP password in a command's inputs other than stdin and the SSH connection.",
     enforcementLevel: "mandatory",
@@ -182,18 +190,28 @@ export const policies: ResourceValidationPolicy[] = [
   },
   {
     name: "no-curl-pipe-shell",
+    displayName: "No curl | sh",
+    severity: "high",
+    remediationSteps:
+      "Download to a file, verify its sha256 against a pinned digest, then run it; or install from the distribution packages.",
     description: 'No command pipes a download into a shell (curl | sh, wget -O- | bash, bash <(curl ...), sh -c "$(curl ...)").',
     enforcementLevel: "mandatory",
     validateResource: checkCurlPipeShell,
   },
   {
     name: "helm-chart-version-pinned",
+    displayName: "Pin Helm chart versions",
+    severity: "high",
+    remediationSteps: "Set version to an exact chart release, e.g. 1.10.1.",
     description: "Every Helm release names an exact chart version.",
     enforcementLevel: "mandatory",
     validateResource: checkHelmVersion,
   },
   {
     name: "storage-release-protected",
+    displayName: "Protect storage releases",
+    severity: "critical",
+    remediationSteps: "Register the release with { protect: true, retainOnDelete: true }.",
     description: "Longhorn, Rook-Ceph and local-static-provisioner releases are protected from deletion.",
     enforcementLevel: "mandatory",
     validateResource: checkStorageRetained,

@@ -1,10 +1,12 @@
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { describe, expect, it } from "vitest";
 import { hostConnection } from "../../components/host/connection";
 import { remoteScript } from "../../components/host/remote-script";
 import type { RecordedResource } from "../../plan/evaluate";
 import { INSECURE_HOST_KEY_TAG, policies } from "../../policy/policies";
-import { loadStack, runProgram, TEST_SSH_KEY } from "../harness";
+import { loadStack, REPO_ROOT, runProgram, TEST_SSH_KEY } from "../harness";
 import { recorded, violations } from "./args";
 
 const SIG = "4dabf18193072939515e22adb298388d";
@@ -242,5 +244,19 @@ describe("the dev stack", () => {
         ...(c.plainInputs.stdin !== undefined && !run.isSecretInput(c, "stdin") ? [`${c.name}.stdin`] : []),
       ]);
     expect(leaks).toEqual([]);
+  });
+});
+
+describe("the pack's metadata and config", () => {
+  it("every policy says how to fix a violation", () => {
+    for (const p of policies) expect(p.remediationSteps?.length ?? 0, p.name).toBeGreaterThan(20);
+  });
+
+  it("policy/config/insecure-host-keys.json is a policy pack config that names an existing policy", () => {
+    const cfg = JSON.parse(readFileSync(path.join(REPO_ROOT, "policy/config/insecure-host-keys.json"), "utf8")) as Record<string, unknown>;
+    for (const [name, level] of Object.entries(cfg)) {
+      expect(policies.map((p) => p.name)).toContain(name);
+      expect(level).toEqual({ enforcementLevel: "advisory" });
+    }
   });
 });
