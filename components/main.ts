@@ -43,8 +43,11 @@ export function main() {
   const { spec, topology } = analysis;
   const cluster = new Cluster(spec.cluster.name, { spec, topology, sshPrivateKey: cfg.requireSecret("sshPrivateKey") });
   return {
+    kubeconfig: cluster.controlPlane.kubeconfig,
     apiEndpoint: cluster.apiEndpoint,
+    leader: topology.leader,
     controlPlanes: topology.controlPlanes,
+    workers: topology.workers,
     etcdVoters: topology.etcdVoters,
     faultTolerance: topology.faultTolerance,
     // Given back as previousTopology (plan --previous) to catch changes that could lose data.
