@@ -26,7 +26,29 @@ function hostDirFindings(spec: ClusterSpec): Finding[] {
   return findings;
 }
 
-/** What the storage layer alone can tell about a valid spec: chart versions and local class directories. */
+/**
+ * A storage disk on a host that never joins Kubernetes (role etcd only, a
+ * witness): no storage pod can run there, so the disk would serve nothing.
+ */
+function nonNodeDiskFindings(spec: ClusterSpec): Finding[] {
+  const findings: Finding[] = [];
+  spec.hosts.forEach((h, i) => {
+    if (h.roles.includes("control-plane") || h.roles.includes("worker")) return;
+    h.disks.forEach((d, j) => {
+      if (d.use === "longhorn" || d.use === "ceph" || d.use === "local") {
+        findings.push(
+          error(
+            `hosts[${i}].disks[${j}].use`,
+            `is ${d.use}, but ${h.name} has no role worker or control-plane: it never joins Kubernetes, so no ${d.use === "ceph" ? "OSD" : d.use === "longhorn" ? "Longhorn replica" : "local volume"} can use this disk. Add role worker to ${h.name}, or move the disk to a node`,
+          ),
+        );
+      }
+    });
+  });
+  return findings;
+}
+
+/** What the storage layer alone can tell about a valid spec: chart versions, local class directories, disks on non-nodes. */
 export function storageFindings(spec: ClusterSpec): Finding[] {
-  return [...storageVersionFindings(spec), ...hostDirFindings(spec)];
+  return [...storageVersionFindings(spec), ...hostDirFindings(spec), ...nonNodeDiskFindings(spec)];
 }

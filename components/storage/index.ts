@@ -27,14 +27,13 @@ type ChartRef = (typeof CHARTS)[keyof typeof CHARTS];
  */
 export class Storage extends pulumi.ComponentResource {
   readonly releases: Record<string, kubernetes.helm.v3.Release> = {};
+  /** The control plane's provider (admin kubeconfig). */
   private readonly provider: kubernetes.Provider;
 
   constructor(name: string, args: StorageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("baremetal-k8s:storage:Storage", name, {}, opts);
     const { spec, topology, controlPlane } = args;
-    // Until the control plane exposes its provider, build one from the admin kubeconfig.
-    const shared = (controlPlane as { provider?: kubernetes.Provider }).provider;
-    this.provider = shared ?? new kubernetes.Provider(`${name}-kubernetes`, { kubeconfig: controlPlane.kubeconfig }, { parent: this });
+    this.provider = controlPlane.provider;
 
     const hostsOf = (specs: readonly HostSpec[]): Host[] =>
       specs.map((h) => {
@@ -48,14 +47,16 @@ export class Storage extends pulumi.ComponentResource {
       const storageHosts = longhornHosts(spec);
       const nodePatches = storageHosts.map((h) => {
         const meta = longhornNodeMetadata(h);
+        const node = controlPlane.nodes.get(h.name);
+        if (!node) throw new pulumi.ResourceError(`storage: host ${h.name} has a longhorn disk but never becomes a Kubernetes node`, this);
         return new kubernetes.core.v1.NodePatch(
           `${h.name}-longhorn-node`,
           { metadata: { name: h.name, labels: meta.labels, annotations: meta.annotations } },
           {
             parent: this,
             provider: this.provider,
-            // The Node object exists only once the host has joined; the control plane finishes every join.
-            dependsOn: [controlPlane],
+            // The Node object exists once this step has finished (kubeadm init, join, or the worker's node check).
+            dependsOn: [node],
             // Longhorn reads the label only on nodes without disks; leaving it behind when a host goes is harmless.
             retainOnDelete: true,
           },

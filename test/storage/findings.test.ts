@@ -91,3 +91,18 @@ describe("local class directories on immutable roots", () => {
     expect(findingsOf(loadStack("dev"))).toEqual([]);
   });
 });
+
+describe("storage disks on hosts that never join Kubernetes", () => {
+  it("refuses a longhorn disk on a witness (role etcd only), naming the host and the fix", () => {
+    const cfg = loadStack("dev");
+    const hosts = cfg.hosts as { name: string; roles: string[] }[];
+    // w-1 carries longhorn and local disks; make it a witness only.
+    (hosts[2] as { roles: string[] }).roles = ["etcd"];
+    const fs = findingsOf(cfg).filter((f) => f.path.startsWith("hosts[2].disks"));
+    expect(fs.map((f) => [f.severity, f.path])).toEqual([
+      ["error", "hosts[2].disks[0].use"],
+      ["error", "hosts[2].disks[1].use"],
+    ]);
+    expect(fs[0]?.message).toContain("Add role worker to w-1");
+  });
+});

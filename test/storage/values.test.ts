@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { loadStack, runProgram } from "../harness";
+import { loadStack, type ProgramRun, runProgram } from "../harness";
 import { NODE_PATCH, planOf, RELEASE, valuesOf } from "./helpers";
+
+/** The storage component's Helm releases (the control plane has its own, the CNI). */
+function storageReleases(run: ProgramRun) {
+  const storage = run.get("storage", "baremetal-k8s:storage:Storage");
+  return run.descendants(storage.urn).filter((r) => r.type === RELEASE);
+}
 import { cephControlPlanesSeed, longhornWorkersSeed, talosLocalSeed, twoNodeCeph } from "./seeds";
 
 const CP_TOLERATION = { key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" };
@@ -8,7 +14,7 @@ const CP_TOLERATION = { key: "node-role.kubernetes.io/control-plane", operator: 
 describe("the example lab's storage", () => {
   it("installs one pinned release per chart from its repository, retained on delete", async () => {
     const run = await runProgram(loadStack("dev"));
-    const releases = run.ofType(RELEASE);
+    const releases = storageReleases(run);
     expect(releases.map((r) => [r.name, r.inputs.chart, r.inputs.version, (r.inputs.repositoryOpts as { repo: string }).repo, r.inputs.namespace]).sort()).toEqual([
       ["local-static-provisioner", "local-static-provisioner", "2.8.0", "https://kubernetes-sigs.github.io/sig-storage-local-static-provisioner", "local-static-provisioner"],
       ["longhorn", "longhorn", "1.10.1", "https://charts.longhorn.io", "longhorn-system"],
@@ -90,7 +96,7 @@ describe("the example lab's storage", () => {
     const run = await runProgram(loadStack("dev"));
     const storage = run.get("storage", "baremetal-k8s:storage:Storage");
     const types = new Set(run.descendants(storage.urn).map((r) => r.type));
-    expect([...types].sort()).toEqual([NODE_PATCH, RELEASE, "pulumi:providers:kubernetes"].sort());
+    expect([...types].sort()).toEqual([NODE_PATCH, RELEASE].sort());
   });
 });
 
@@ -108,7 +114,7 @@ describe("seed: Longhorn on workers with /var/lib/longhorn mounts", () => {
       // Longhorn is the only storage: its class is the default.
       persistence: { defaultClass: true, defaultClassReplicaCount: 3, reclaimPolicy: "Delete" },
     });
-    expect(run.ofType(RELEASE).map((r) => r.name)).toEqual(["longhorn"]);
+    expect(storageReleases(run).map((r) => r.name)).toEqual(["longhorn"]);
   });
 
   it("never asks for more replicas than storage hosts, and tolerates a control plane that stores data", async () => {
