@@ -164,7 +164,12 @@ export function dataSafetyFindings(prev: StorageFootprint, next: StorageFootprin
 }
 
 function isHostMap(v: unknown): v is Record<string, string[]> {
-  return v !== null && typeof v === "object" && !Array.isArray(v) && Object.values(v).every((x) => Array.isArray(x) && x.every((d) => typeof d === "string"));
+  return (
+    v !== null &&
+    typeof v === "object" &&
+    !Array.isArray(v) &&
+    Object.values(v).every((x) => Array.isArray(x) && x.every((d) => typeof d === "string"))
+  );
 }
 
 function isFootprint(v: unknown): v is StorageFootprint {

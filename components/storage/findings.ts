@@ -13,7 +13,9 @@ function hostDirFindings(spec: ClusterSpec): Finding[] {
   spec.storage.localStatic.classes.forEach((c, i) => {
     const dir = c.hostDir.replace(/\/+$/, "");
     if (dir.startsWith("/var/")) return;
-    const hosts = spec.hosts.filter((h) => h.immutableRoot && h.disks.some((d) => d.use === "local" && d.storageClass === c.name)).map((h) => h.name);
+    const hosts = spec.hosts
+      .filter((h) => h.immutableRoot && h.disks.some((d) => d.use === "local" && d.storageClass === c.name))
+      .map((h) => h.name);
     if (hosts.length) {
       findings.push(
         error(

@@ -62,43 +62,73 @@ export class Storage extends pulumi.ComponentResource {
           },
         );
       });
-      this.releases.longhorn = this.release("longhorn", CHARTS.longhorn, spec.storage.longhorn.version, renderLonghornValues(spec, topology), [
-        // Longhorn's pods need the CNI to talk to each other and to the API.
-        ...controlPlane.clusterReady,
-        // longhorn-manager and the CSI plugin run on every node: iSCSI, the data mounts and the multipathd blacklist must be there first.
-        ...hostsOf(kubernetesNodes),
-        // The storage nodes must carry their disk label and annotation before longhorn-manager first registers them.
-        ...nodePatches,
-      ]);
+      this.releases.longhorn = this.release(
+        "longhorn",
+        CHARTS.longhorn,
+        spec.storage.longhorn.version,
+        renderLonghornValues(spec, topology),
+        [
+          // Longhorn's pods need the CNI to talk to each other and to the API.
+          ...controlPlane.clusterReady,
+          // longhorn-manager and the CSI plugin run on every node: iSCSI, the data mounts and the multipathd blacklist must be there first.
+          ...hostsOf(kubernetesNodes),
+          // The storage nodes must carry their disk label and annotation before longhorn-manager first registers them.
+          ...nodePatches,
+        ],
+      );
     }
 
     if (spec.storage.rookCeph.enabled) {
-      const operator = this.release("rook-ceph", CHARTS.rookOperator, spec.storage.rookCeph.version, renderRookOperatorValues(spec, topology), [
-        // The operator and the CSI pods need pod networking.
-        ...controlPlane.clusterReady,
-        // The RBD CSI plugin runs on every node; OSD hosts need lvm2 and their raw disks verified.
-        ...hostsOf(kubernetesNodes),
-        ...hostsOf(cephHosts(spec)),
-      ]);
+      const operator = this.release(
+        "rook-ceph",
+        CHARTS.rookOperator,
+        spec.storage.rookCeph.version,
+        renderRookOperatorValues(spec, topology),
+        [
+          // The operator and the CSI pods need pod networking.
+          ...controlPlane.clusterReady,
+          // The RBD CSI plugin runs on every node; OSD hosts need lvm2 and their raw disks verified.
+          ...hostsOf(kubernetesNodes),
+          ...hostsOf(cephHosts(spec)),
+        ],
+      );
       this.releases.rookCeph = operator;
-      this.releases.rookCephCluster = this.release("rook-ceph-cluster", CHARTS.rookCluster, spec.storage.rookCeph.version, renderRookClusterValues(spec, topology), [
-        // The CephCluster and CephBlockPool CRDs and the operator that reconciles them come from the operator chart.
-        operator,
-      ]);
+      this.releases.rookCephCluster = this.release(
+        "rook-ceph-cluster",
+        CHARTS.rookCluster,
+        spec.storage.rookCeph.version,
+        renderRookClusterValues(spec, topology),
+        [
+          // The CephCluster and CephBlockPool CRDs and the operator that reconciles them come from the operator chart.
+          operator,
+        ],
+      );
     }
 
     if (spec.storage.localStatic.enabled) {
-      this.releases.localStatic = this.release("local-static-provisioner", CHARTS.localStatic, spec.storage.localStatic.version, renderLocalStaticValues(spec), [
-        // The provisioner's DaemonSet needs pod networking.
-        ...controlPlane.clusterReady,
-        // It publishes only what is already mounted or linked in each class's hostDir: the hosts' disk layout comes first.
-        ...hostsOf(localStaticHosts(spec)),
-      ]);
+      this.releases.localStatic = this.release(
+        "local-static-provisioner",
+        CHARTS.localStatic,
+        spec.storage.localStatic.version,
+        renderLocalStaticValues(spec),
+        [
+          // The provisioner's DaemonSet needs pod networking.
+          ...controlPlane.clusterReady,
+          // It publishes only what is already mounted or linked in each class's hostDir: the hosts' disk layout comes first.
+          ...hostsOf(localStaticHosts(spec)),
+        ],
+      );
     }
     this.registerOutputs({});
   }
 
-  private release(name: string, chart: ChartRef, version: string, values: Record<string, unknown>, dependsOn: pulumi.Resource[]): kubernetes.helm.v3.Release {
+  private release(
+    name: string,
+    chart: ChartRef,
+    version: string,
+    values: Record<string, unknown>,
+    dependsOn: pulumi.Resource[],
+  ): kubernetes.helm.v3.Release {
     return new kubernetes.helm.v3.Release(
       name,
       {

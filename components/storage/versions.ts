@@ -37,7 +37,9 @@ export function storageVersionFindings(spec: ClusterSpec): Finding[] {
       .map((r) => `v${r.series}.x (Kubernetes 1.${r.kubernetes[0]}-1.${r.kubernetes[1]})`)
       .join(", ");
     if (!m) {
-      const fix = /^\d+\.\d+\.\d+$/.test(v) ? `write "v${v}": Rook's chart versions start with v` : 'write the chart version, e.g. "v1.19.2"';
+      const fix = /^\d+\.\d+\.\d+$/.test(v)
+        ? `write "v${v}": Rook's chart versions start with v`
+        : 'write the chart version, e.g. "v1.19.2"';
       findings.push(error(key, `must look like vX.Y.Z, got ${JSON.stringify(v)}: ${fix}`));
     } else {
       const series = ROOK_SERIES.find((r) => r.series === m[1]);
@@ -60,10 +62,17 @@ export function storageVersionFindings(spec: ClusterSpec): Finding[] {
     const v = s.longhorn.version;
     const m = /^(\d+\.\d+)\.\d+$/.exec(v);
     if (!m) {
-      const fix = /^v\d+\.\d+\.\d+$/.test(v) ? `write "${v.slice(1)}" without the leading v (Longhorn's chart versions have none)` : 'write the chart version, e.g. "1.10.1"';
+      const fix = /^v\d+\.\d+\.\d+$/.test(v)
+        ? `write "${v.slice(1)}" without the leading v (Longhorn's chart versions have none)`
+        : 'write the chart version, e.g. "1.10.1"';
       findings.push(error("storage.longhorn.version", `must be x.y.z, got ${JSON.stringify(v)}: ${fix}`));
-    } else if (!(LONGHORN_SERIES as readonly string[]).includes(m[1] as string)) {
-      findings.push(warning("storage.longhorn.version", `${v} is outside the Longhorn releases this program was checked against (${LONGHORN_SERIES.map((x) => `${x}.x`).join(", ")}): its chart values may differ`));
+    } else if (!(LONGHORN_SERIES as readonly string[]).includes(m[1])) {
+      findings.push(
+        warning(
+          "storage.longhorn.version",
+          `${v} is outside the Longhorn releases this program was checked against (${LONGHORN_SERIES.map((x) => `${x}.x`).join(", ")}): its chart values may differ`,
+        ),
+      );
     }
   }
 
@@ -72,8 +81,13 @@ export function storageVersionFindings(spec: ClusterSpec): Finding[] {
     const m = /^(\d+\.\d+)\.\d+$/.exec(v);
     if (!m) {
       findings.push(error("storage.localStatic.version", `must be x.y.z, got ${JSON.stringify(v)}: write the chart version, e.g. "2.8.0"`));
-    } else if (!(LOCAL_STATIC_SERIES as readonly string[]).includes(m[1] as string)) {
-      findings.push(warning("storage.localStatic.version", `${v} is outside the chart releases this program was checked against (${LOCAL_STATIC_SERIES.map((x) => `${x}.x`).join(", ")}): its chart values may differ`));
+    } else if (!(LOCAL_STATIC_SERIES as readonly string[]).includes(m[1])) {
+      findings.push(
+        warning(
+          "storage.localStatic.version",
+          `${v} is outside the chart releases this program was checked against (${LOCAL_STATIC_SERIES.map((x) => `${x}.x`).join(", ")}): its chart values may differ`,
+        ),
+      );
     }
   }
   return findings;

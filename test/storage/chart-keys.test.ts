@@ -39,7 +39,8 @@ describe("every Helm value set exists in its chart's published values or documen
         expect(unknownPaths(renderRookOperatorValues(spec, topology), loadChartKeys("rook-ceph"))).toEqual([]);
         expect(unknownPaths(renderRookClusterValues(spec, topology), loadChartKeys("rook-ceph-cluster"))).toEqual([]);
       }
-      if (spec.storage.localStatic.enabled) expect(unknownPaths(renderLocalStaticValues(spec), loadChartKeys("local-static-provisioner"))).toEqual([]);
+      if (spec.storage.localStatic.enabled)
+        expect(unknownPaths(renderLocalStaticValues(spec), loadChartKeys("local-static-provisioner"))).toEqual([]);
     });
   }
 
@@ -53,10 +54,14 @@ describe("every Helm value set exists in its chart's published values or documen
 
   it("the check catches a misspelled or invented key, and accepts free-form content where the chart takes it", () => {
     const longhorn = loadChartKeys("longhorn");
-    expect(unknownPaths({ persistence: { defaultClas: true }, csi: { kubeletRootDir: "/var/lib/kubelet" } }, longhorn)).toEqual(["persistence.defaultClas"]);
+    expect(unknownPaths({ persistence: { defaultClas: true }, csi: { kubeletRootDir: "/var/lib/kubelet" } }, longhorn)).toEqual([
+      "persistence.defaultClas",
+    ]);
     expect(unknownPaths({ global: { tolerations: [{ key: "a", operator: "Exists", effect: "NoSchedule" }] } }, longhorn)).toEqual([]);
     const rook = loadChartKeys("rook-ceph-cluster");
-    expect(unknownPaths({ cephClusterSpec: { storage: { nodes: [{ name: "n", disks: [{ name: "/dev/x" }] }] } } }, rook)).toEqual(["cephClusterSpec.storage.nodes[].disks[].name"]);
+    expect(unknownPaths({ cephClusterSpec: { storage: { nodes: [{ name: "n", disks: [{ name: "/dev/x" }] }] } } }, rook)).toEqual([
+      "cephClusterSpec.storage.nodes[].disks[].name",
+    ]);
     expect(unknownPaths({ cephBlockPools: [{ storageClass: { parameters: { "csi.storage.k8s.io/fstype": "ext4" } } }] }, rook)).toEqual([]);
   });
 });

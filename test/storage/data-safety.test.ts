@@ -49,8 +49,15 @@ describe("data-safety findings between the previous and the next config", () => 
     const dev = loadStack("dev");
     expect(check(dev, dev)).toEqual([]);
     const grown = clone(dev);
-    hostsOf(grown).push({ name: "w-5", roles: ["worker"], disks: [{ name: "longhorn", device: "/dev/disk/by-id/nvme-W5", use: "longhorn" }] });
-    Object.assign(hostsOf(grown).at(-1) as object, { address: "192.168.10.25", hostKey: (hostsOf(dev)[0] as unknown as { hostKey: string }).hostKey });
+    hostsOf(grown).push({
+      name: "w-5",
+      roles: ["worker"],
+      disks: [{ name: "longhorn", device: "/dev/disk/by-id/nvme-W5", use: "longhorn" }],
+    });
+    Object.assign(hostsOf(grown).at(-1) as object, {
+      address: "192.168.10.25",
+      hostKey: (hostsOf(dev)[0] as unknown as { hostKey: string }).hostKey,
+    });
     expect(check(dev, grown)).toEqual([]);
   });
 
@@ -67,7 +74,11 @@ describe("data-safety findings between the previous and the next config", () => 
     const prev = longhornWorkersSeed();
     const grown = clone(prev);
     hostsOf(grown).push(
-      Object.assign(clone(hostsOf(prev)[5] as object), { name: "w-4", address: "192.0.2.24", disks: [{ name: "longhorn", device: "/dev/disk/by-id/nvme-W4LH", use: "longhorn" }] }) as never,
+      Object.assign(clone(hostsOf(prev)[5] as object), {
+        name: "w-4",
+        address: "192.0.2.24",
+        disks: [{ name: "longhorn", device: "/dev/disk/by-id/nvme-W4LH", use: "longhorn" }],
+      }) as never,
     );
     // 4 storage hosts, 3 replicas: one host at a time is safe after eviction.
     expect(summary(check(grown, without(grown, "w-1")))).toEqual(["warning hosts"]);
@@ -106,9 +117,9 @@ describe("data-safety findings between the previous and the next config", () => 
 
   it("warns when one OSD host of four goes from a size-3 pool", () => {
     const prev = loadStack("dev");
-    hostsOf(prev)[2]!.disks!.push({ name: "osd0", device: "/dev/disk/by-id/ata-W1CEPH0", use: "ceph" });
+    hostsOf(prev)[2].disks!.push({ name: "osd0", device: "/dev/disk/by-id/ata-W1CEPH0", use: "ceph" });
     const next = clone(prev);
-    hostsOf(next)[5]!.disks = hostsOf(next)[5]!.disks!.filter((d) => d.use !== "ceph");
+    hostsOf(next)[5].disks = hostsOf(next)[5].disks!.filter((d) => d.use !== "ceph");
     const fs = check(prev, next);
     expect(summary(fs)).toEqual(["warning hosts"]);
     expect(fs[0]?.message).toContain("w-4 (osd0)");
@@ -125,7 +136,7 @@ describe("data-safety findings between the previous and the next config", () => 
     const cps = cephControlPlanesSeed();
     const gone = clone(cps);
     for (const h of hostsOf(gone)) if (h.name === "cp-1" || h.name === "cp-2") h.disks = [];
-    hostsOf(gone)[2]!.disks = [{ name: "nvme0", device: "/dev/disk/by-id/nvme-W1OSD", use: "ceph" }];
+    hostsOf(gone)[2].disks = [{ name: "nvme0", device: "/dev/disk/by-id/nvme-W1OSD", use: "ceph" }];
     const fs = check(cps, gone);
     expect(summary(fs)).toContain("error hosts");
     expect(fs.find((f) => f.path === "hosts")?.message).toContain("cp-1 (nvme0), cp-2 (nvme0)");

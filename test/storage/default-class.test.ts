@@ -11,7 +11,8 @@ async function defaultsMarked(cfg: TestConfig): Promise<Record<string, boolean>>
     const v = valuesOf(run, "rook-ceph-cluster") as { cephBlockPools: { storageClass: { name: string; isDefault: boolean } }[] };
     for (const p of v.cephBlockPools) out[p.storageClass.name] = p.storageClass.isDefault;
   }
-  if (run.find("longhorn")) out.longhorn = (valuesOf(run, "longhorn") as { persistence: { defaultClass: boolean } }).persistence.defaultClass;
+  if (run.find("longhorn"))
+    out.longhorn = (valuesOf(run, "longhorn") as { persistence: { defaultClass: boolean } }).persistence.defaultClass;
   if (run.find("local-static-provisioner")) {
     const v = valuesOf(run, "local-static-provisioner") as { classes: { name: string; storageClass: { isDefaultClass: boolean } }[] };
     for (const c of v.classes) out[c.name] = c.storageClass.isDefaultClass;
@@ -53,7 +54,11 @@ describe("exactly one default StorageClass", () => {
     for (const name of ["longhorn", "raw-block", "ceph-block"]) {
       const cfg = withStorage((s) => (s.defaultClass = name));
       const marked = await defaultsMarked(cfg);
-      expect(Object.entries(marked).filter(([, d]) => d).map(([n]) => n)).toEqual([name]);
+      expect(
+        Object.entries(marked)
+          .filter(([, d]) => d)
+          .map(([n]) => n),
+      ).toEqual([name]);
       expect(Object.keys(marked)).toHaveLength(4);
     }
   });

@@ -20,7 +20,8 @@ const at = (fs: Finding[], path: string) => fs.filter((f) => f.path === path);
 
 describe("Rook chart version against kubernetesVersion", () => {
   it("accepts v1.19.x on Kubernetes 1.31 to 1.35", () => {
-    for (const k8s of ["1.31.0", "1.33.4", "1.35.2"]) expect(at(findingsOf(withVersions(k8s, "v1.19.2")), "storage.rookCeph.version")).toEqual([]);
+    for (const k8s of ["1.31.0", "1.33.4", "1.35.2"])
+      expect(at(findingsOf(withVersions(k8s, "v1.19.2")), "storage.rookCeph.version")).toEqual([]);
   });
 
   it("refuses v1.19.x on Kubernetes 1.36, naming both versions, and the plan exits 2", async () => {
@@ -64,7 +65,9 @@ describe("Longhorn and local-static chart versions", () => {
   it("refuses a Longhorn version with a leading v, and warns about an unknown series", () => {
     const cfg = loadStack("dev");
     storageOf(cfg).longhorn = { ...storageOf(cfg).longhorn, version: "v1.10.1" };
-    expect(at(findingsOf(cfg), "storage.longhorn.version")[0]).toMatchObject({ severity: "error", message: expect.stringContaining('write "1.10.1"') });
+    const [f] = at(findingsOf(cfg), "storage.longhorn.version");
+    expect(f?.severity).toBe("error");
+    expect(f?.message).toContain('write "1.10.1"');
     storageOf(cfg).longhorn = { ...storageOf(cfg).longhorn, version: "1.9.2" };
     expect(at(findingsOf(cfg), "storage.longhorn.version")[0]?.severity).toBe("warning");
   });
@@ -80,7 +83,7 @@ describe("local class directories on immutable roots", () => {
   it("refuses a hostDir outside /var on a host with an immutable root, naming the host", () => {
     const cfg = clone(talosLocalSeed());
     const classes = (storageOf(cfg).localStatic as { classes: { hostDir: string }[] }).classes;
-    (classes[1] as { hostDir: string }).hostDir = "/mnt/local-hdd";
+    classes[1].hostDir = "/mnt/local-hdd";
     const [f] = at(findingsOf(cfg), "storage.localStatic.classes[1].hostDir");
     expect(f?.severity).toBe("error");
     expect(f?.message).toContain("w-1");

@@ -27,7 +27,10 @@ export function valuesOf(run: ProgramRun, release: string): Record<string, unkno
  */
 export function planOf(cfg: TestConfig, previous?: TestConfig, previousOutputs?: unknown): Promise<PlanRun> {
   const previousTopology = previous ? { storageFootprint: storageFootprint(specOf(previous).topology) } : previousOutputs;
-  return runPlan({ ...toPulumiConfig({ sshPrivateKey: TEST_SSH_KEY, ...cfg, ...(previousTopology ? { previousTopology } : {}) }), file: "test" });
+  return runPlan({
+    ...toPulumiConfig({ sshPrivateKey: TEST_SSH_KEY, ...cfg, ...(previousTopology ? { previousTopology } : {}) }),
+    file: "test",
+  });
 }
 
 /** Host list of a config, typed loosely for mutation in tests. */

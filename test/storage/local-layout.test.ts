@@ -5,10 +5,15 @@ import { specOf } from "./helpers";
 import { talosLocalSeed } from "./seeds";
 
 describe("local disks land where the provisioner looks", () => {
-  for (const [name, cfg] of [["the example lab", () => loadStack("dev")], ["Talos-style classes", talosLocalSeed]] as const) {
+  for (const [name, cfg] of [
+    ["the example lab", () => loadStack("dev")],
+    ["Talos-style classes", talosLocalSeed],
+  ] as const) {
     it(`${name}: every local disk is mounted (Filesystem) or linked (Block) directly inside its class's hostDir, named after the disk`, () => {
       const { spec } = specOf(cfg());
-      const values = renderLocalStaticValues(spec) as { classes: { name: string; hostDir: string; mountDir: string; volumeMode: string }[] };
+      const values = renderLocalStaticValues(spec) as {
+        classes: { name: string; hostDir: string; mountDir: string; volumeMode: string }[];
+      };
       const byName = new Map(values.classes.map((c) => [c.name, c]));
       let seen = 0;
       for (const h of spec.hosts) {

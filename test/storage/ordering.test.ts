@@ -50,7 +50,14 @@ describe("storage bring-up order in the real program", () => {
     const cfg = talosLocalSeed();
     (cfg.hosts as unknown[]).push({ name: "w-9", address: "192.0.2.29", hostKey: KEY, roles: ["worker"] });
     const run = await runProgram(cfg);
-    for (const [h, d] of [["cp-1", "ssd0"], ["w-1", "ssd0"], ["w-1", "hdd0"], ["w-1", "hdd1"], ["w-2", "ssd0"], ["w-2", "nvme0"]]) {
+    for (const [h, d] of [
+      ["cp-1", "ssd0"],
+      ["w-1", "ssd0"],
+      ["w-1", "hdd0"],
+      ["w-1", "hdd1"],
+      ["w-2", "ssd0"],
+      ["w-2", "nvme0"],
+    ]) {
       run.assertAfter("local-static-provisioner", `${h}-disk-${d}`);
     }
     expect(run.waitsFor("local-static-provisioner", "w-9-node-prep")).toBe(false);

@@ -12,21 +12,38 @@ const run = promisify(execFile);
 const dir = mkdtempSync(path.join(tmpdir(), "bk8s-plan-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+interface PlanJson {
+  findings: { severity: string; path: string }[];
+  resources: unknown[];
+}
+
 /** Runs `npm run plan`'s script; resolves with the exit code and the JSON on stdout. */
-async function plan(args: string[]): Promise<{ code: number; json: { findings: { severity: string; path: string }[]; resources: unknown[] }; stderr: string }> {
+async function plan(args: string[]): Promise<{ code: number; json: PlanJson; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(path.join(REPO_ROOT, "node_modules/.bin/tsx"), ["plan/cli.ts", "--format", "json", ...args], { cwd: REPO_ROOT, maxBuffer: 256 * 1024 * 1024 });
-    return { code: 0, json: JSON.parse(stdout), stderr };
+    const { stdout, stderr } = await run(path.join(REPO_ROOT, "node_modules/.bin/tsx"), ["plan/cli.ts", "--format", "json", ...args], {
+      cwd: REPO_ROOT,
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    return { code: 0, json: JSON.parse(stdout) as PlanJson, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
     if (typeof err.code !== "number") throw e;
-    return { code: err.code, json: err.stdout ? JSON.parse(err.stdout) : { findings: [], resources: [] }, stderr: err.stderr };
+    return {
+      code: err.code,
+      json: err.stdout ? (JSON.parse(err.stdout) as PlanJson) : { findings: [], resources: [] },
+      stderr: err.stderr,
+    };
   }
 }
 
 function writeStack(name: string, cfg: ReturnType<typeof loadStack>): string {
   const file = path.join(dir, `Pulumi.${name}.yaml`);
-  const config = { "baremetal-k8s:cluster": cfg.cluster, "baremetal-k8s:hosts": cfg.hosts, "baremetal-k8s:storage": cfg.storage, "baremetal-k8s:sshPrivateKey": { secure: "AAAA" } };
+  const config = {
+    "baremetal-k8s:cluster": cfg.cluster,
+    "baremetal-k8s:hosts": cfg.hosts,
+    "baremetal-k8s:storage": cfg.storage,
+    "baremetal-k8s:sshPrivateKey": { secure: "AAAA" },
+  };
   writeFileSync(file, stringify({ config }));
   return file;
 }

@@ -31,7 +31,12 @@ export function longhornWorkersSeed(): TestConfig {
       host("cp-2", 12, ["control-plane"]),
       host("cp-3", 13, ["control-plane"]),
       ...[1, 2, 3].map((i) =>
-        host(`w-${i}`, 20 + i, ["worker"], [{ name: "longhorn", device: `/dev/disk/by-id/nvme-WD_BLACK_SN770_1TB_W${i}LH`, use: "longhorn", fsType: "xfs" }]),
+        host(
+          `w-${i}`,
+          20 + i,
+          ["worker"],
+          [{ name: "longhorn", device: `/dev/disk/by-id/nvme-WD_BLACK_SN770_1TB_W${i}LH`, use: "longhorn", fsType: "xfs" }],
+        ),
       ),
     ],
     storage: { longhorn: { enabled: true, version: "1.10.1" } },
@@ -48,7 +53,13 @@ export function talosLocalSeed(): TestConfig {
   return {
     cluster: cluster(),
     hosts: [
-      host("cp-1", 11, ["control-plane"], [{ name: "ssd0", device: "/dev/disk/by-id/ata-Samsung_SSD_870_CP1SSD0", use: "local", storageClass: "local-ssd" }], immutable),
+      host(
+        "cp-1",
+        11,
+        ["control-plane"],
+        [{ name: "ssd0", device: "/dev/disk/by-id/ata-Samsung_SSD_870_CP1SSD0", use: "local", storageClass: "local-ssd" }],
+        immutable,
+      ),
       host(
         "w-1",
         21,

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { loadStack, type ProgramRun, runProgram } from "../harness";
 import { NODE_PATCH, planOf, RELEASE, valuesOf } from "./helpers";
+import { cephControlPlanesSeed, longhornWorkersSeed, talosLocalSeed, twoNodeCeph } from "./seeds";
 
 /** The storage component's Helm releases (the control plane has its own, the CNI). */
 function storageReleases(run: ProgramRun) {
   const storage = run.get("storage", "baremetal-k8s:storage:Storage");
   return run.descendants(storage.urn).filter((r) => r.type === RELEASE);
 }
-import { cephControlPlanesSeed, longhornWorkersSeed, talosLocalSeed, twoNodeCeph } from "./seeds";
 
 const CP_TOLERATION = { key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" };
 
@@ -15,8 +15,18 @@ describe("the example lab's storage", () => {
   it("installs one pinned release per chart from its repository, retained on delete", async () => {
     const run = await runProgram(loadStack("dev"));
     const releases = storageReleases(run);
-    expect(releases.map((r) => [r.name, r.inputs.chart, r.inputs.version, (r.inputs.repositoryOpts as { repo: string }).repo, r.inputs.namespace]).sort()).toEqual([
-      ["local-static-provisioner", "local-static-provisioner", "2.8.0", "https://kubernetes-sigs.github.io/sig-storage-local-static-provisioner", "local-static-provisioner"],
+    expect(
+      releases
+        .map((r) => [r.name, r.inputs.chart, r.inputs.version, (r.inputs.repositoryOpts as { repo: string }).repo, r.inputs.namespace])
+        .sort(),
+    ).toEqual([
+      [
+        "local-static-provisioner",
+        "local-static-provisioner",
+        "2.8.0",
+        "https://kubernetes-sigs.github.io/sig-storage-local-static-provisioner",
+        "local-static-provisioner",
+      ],
       ["longhorn", "longhorn", "1.10.1", "https://charts.longhorn.io", "longhorn-system"],
       ["rook-ceph", "rook-ceph", "v1.19.2", "https://charts.rook.io/release", "rook-ceph"],
       ["rook-ceph-cluster", "rook-ceph-cluster", "v1.19.2", "https://charts.rook.io/release", "rook-ceph"],
@@ -36,7 +46,7 @@ describe("the example lab's storage", () => {
       const meta = p.inputs.metadata as { name: string; labels: Record<string, string>; annotations: Record<string, string> };
       expect(p.name).toBe(`${meta.name}-longhorn-node`);
       expect(meta.labels).toEqual({ "node.longhorn.io/create-default-disk": "config" });
-      expect(JSON.parse(meta.annotations["node.longhorn.io/default-disks-config"] as string)).toEqual([
+      expect(JSON.parse(meta.annotations["node.longhorn.io/default-disks-config"])).toEqual([
         { name: "longhorn", path: "/var/lib/longhorn", allowScheduling: true, tags: ["longhorn"] },
       ]);
     }
@@ -86,8 +96,21 @@ describe("the example lab's storage", () => {
     const run = await runProgram(loadStack("dev"));
     expect(valuesOf(run, "local-static-provisioner")).toEqual({
       classes: [
-        { name: "fast-ssd", hostDir: "/var/lib/disks/ssd", mountDir: "/var/lib/disks/ssd", volumeMode: "Filesystem", fsType: "xfs", storageClass: { reclaimPolicy: "Retain", isDefaultClass: false } },
-        { name: "raw-block", hostDir: "/var/lib/disks/block", mountDir: "/var/lib/disks/block", volumeMode: "Block", storageClass: { reclaimPolicy: "Delete", isDefaultClass: false } },
+        {
+          name: "fast-ssd",
+          hostDir: "/var/lib/disks/ssd",
+          mountDir: "/var/lib/disks/ssd",
+          volumeMode: "Filesystem",
+          fsType: "xfs",
+          storageClass: { reclaimPolicy: "Retain", isDefaultClass: false },
+        },
+        {
+          name: "raw-block",
+          hostDir: "/var/lib/disks/block",
+          mountDir: "/var/lib/disks/block",
+          volumeMode: "Block",
+          storageClass: { reclaimPolicy: "Delete", isDefaultClass: false },
+        },
       ],
     });
   });
@@ -107,7 +130,12 @@ describe("seed: Longhorn on workers with /var/lib/longhorn mounts", () => {
     expect(exitCode).toBe(0);
     expect(plan.topology?.storage.longhorn).toMatchObject({ hosts: ["w-1", "w-2", "w-3"], replicaCount: 3, survives: 2 });
     const run = await runProgram(longhornWorkersSeed());
-    expect(run.ofType(NODE_PATCH).map((p) => (p.inputs.metadata as { name: string }).name).sort()).toEqual(["w-1", "w-2", "w-3"]);
+    expect(
+      run
+        .ofType(NODE_PATCH)
+        .map((p) => (p.inputs.metadata as { name: string }).name)
+        .sort(),
+    ).toEqual(["w-1", "w-2", "w-3"]);
     expect(valuesOf(run, "longhorn")).toEqual({
       csi: { kubeletRootDir: "/var/lib/kubelet" },
       defaultSettings: { createDefaultDiskLabeledNodes: true, defaultDataPath: "/var/lib/longhorn", defaultReplicaCount: 3 },
@@ -122,15 +150,23 @@ describe("seed: Longhorn on workers with /var/lib/longhorn mounts", () => {
     const hosts = cfg.hosts as { name: string; disks: unknown[] }[];
     // Only w-1 and cp-1 keep a longhorn disk.
     for (const h of hosts) h.disks = [];
-    (hosts[0] as { disks: unknown[] }).disks = [{ name: "lh", device: "/dev/disk/by-id/nvme-CP1LH", use: "longhorn", mountpoint: "/mnt/longhorn" }];
+    (hosts[0] as { disks: unknown[] }).disks = [
+      { name: "lh", device: "/dev/disk/by-id/nvme-CP1LH", use: "longhorn", mountpoint: "/mnt/longhorn" },
+    ];
     (hosts[3] as { disks: unknown[] }).disks = [{ name: "lh", device: "/dev/disk/by-id/nvme-W1LH", use: "longhorn" }];
     const run = await runProgram(cfg);
-    const values = valuesOf(run, "longhorn") as { persistence: { defaultClassReplicaCount: number }; defaultSettings: Record<string, unknown>; global?: { tolerations: unknown[] } };
+    const values = valuesOf(run, "longhorn") as {
+      persistence: { defaultClassReplicaCount: number };
+      defaultSettings: Record<string, unknown>;
+      global?: { tolerations: unknown[] };
+    };
     expect(values.persistence.defaultClassReplicaCount).toBe(2);
     expect(values.defaultSettings.taintToleration).toBe("node-role.kubernetes.io/control-plane:NoSchedule");
     expect(values.global?.tolerations).toEqual([CP_TOLERATION]);
     const cp1 = run.get("cp-1-longhorn-node", NODE_PATCH).inputs.metadata as { annotations: Record<string, string> };
-    expect(JSON.parse(cp1.annotations["node.longhorn.io/default-disks-config"] as string)).toEqual([{ name: "lh", path: "/mnt/longhorn", allowScheduling: true, tags: ["lh"] }]);
+    expect(JSON.parse(cp1.annotations["node.longhorn.io/default-disks-config"])).toEqual([
+      { name: "lh", path: "/mnt/longhorn", allowScheduling: true, tags: ["lh"] },
+    ]);
   });
 });
 
@@ -142,10 +178,30 @@ describe("seed: Talos-style local classes (SSD, HDD, block)", () => {
     const run = await runProgram(talosLocalSeed());
     const values = valuesOf(run, "local-static-provisioner") as { classes: unknown[]; tolerations: unknown[] };
     expect(values.classes).toEqual([
-      { name: "local-ssd", hostDir: "/var/mnt/local-ssd", mountDir: "/var/mnt/local-ssd", volumeMode: "Filesystem", fsType: "xfs", storageClass: { reclaimPolicy: "Delete", isDefaultClass: true } },
-      { name: "local-hdd", hostDir: "/var/mnt/local-hdd", mountDir: "/var/mnt/local-hdd", volumeMode: "Filesystem", fsType: "ext4", storageClass: { reclaimPolicy: "Retain", isDefaultClass: false } },
+      {
+        name: "local-ssd",
+        hostDir: "/var/mnt/local-ssd",
+        mountDir: "/var/mnt/local-ssd",
+        volumeMode: "Filesystem",
+        fsType: "xfs",
+        storageClass: { reclaimPolicy: "Delete", isDefaultClass: true },
+      },
+      {
+        name: "local-hdd",
+        hostDir: "/var/mnt/local-hdd",
+        mountDir: "/var/mnt/local-hdd",
+        volumeMode: "Filesystem",
+        fsType: "ext4",
+        storageClass: { reclaimPolicy: "Retain", isDefaultClass: false },
+      },
       // A Block class has no filesystem to name.
-      { name: "local-block", hostDir: "/var/mnt/local-block", mountDir: "/var/mnt/local-block", volumeMode: "Block", storageClass: { reclaimPolicy: "Retain", isDefaultClass: false } },
+      {
+        name: "local-block",
+        hostDir: "/var/mnt/local-block",
+        mountDir: "/var/mnt/local-block",
+        volumeMode: "Block",
+        storageClass: { reclaimPolicy: "Retain", isDefaultClass: false },
+      },
     ]);
     // cp-1 carries an SSD: the provisioner must run there.
     expect(values.tolerations).toEqual([CP_TOLERATION]);
@@ -167,7 +223,10 @@ describe("seed: Rook-Ceph on the NVMe disks of two control planes", () => {
 
   it("lists both NVMe disks, and lets mons and OSDs run on the tainted control planes", async () => {
     const run = await runProgram(cephControlPlanesSeed());
-    const cluster = valuesOf(run, "rook-ceph-cluster") as { cephClusterSpec: Record<string, unknown>; cephBlockPools: { spec: unknown; storageClass: { isDefault: boolean } }[] };
+    const cluster = valuesOf(run, "rook-ceph-cluster") as {
+      cephClusterSpec: Record<string, unknown>;
+      cephBlockPools: { spec: unknown; storageClass: { isDefault: boolean } }[];
+    };
     expect(cluster.cephClusterSpec.storage).toEqual({
       useAllNodes: false,
       useAllDevices: false,

@@ -42,6 +42,16 @@ const walk = (v: unknown, path: string) => {
 };
 walk(parse(readFileSync(valuesFile, "utf8")), "");
 
-const previous = existsSync(outFile) ? (JSON.parse(readFileSync(outFile, "utf8")) as { documented?: Record<string, string>; documentedOpen?: string[] }) : {};
-const out = { chart, version, source, documented: previous.documented ?? {}, documentedOpen: previous.documentedOpen ?? [], open: [...open].sort(), keys: [...keys].sort() };
+const previous = existsSync(outFile)
+  ? (JSON.parse(readFileSync(outFile, "utf8")) as { documented?: Record<string, string>; documentedOpen?: string[] })
+  : {};
+const out = {
+  chart,
+  version,
+  source,
+  documented: previous.documented ?? {},
+  documentedOpen: previous.documentedOpen ?? [],
+  open: [...open].sort(),
+  keys: [...keys].sort(),
+};
 writeFileSync(outFile, `${JSON.stringify(out, null, 1)}\n`);
