@@ -64,7 +64,7 @@ export function dataSafetyFindings(prev: StorageFootprint, next: StorageFootprin
       findings.push(
         warning(
           "storage.longhorn.enabled",
-          `Longhorn was enabled and is not any more: the release is retained (not uninstalled) and its volumes stay on ${Object.keys(prev.longhorn.hosts).join(", ")}, but the program stops managing it. Move the data off first, then uninstall Longhorn by hand if that is the intent`,
+          `Longhorn was enabled and is not any more: its release is protected, so pulumi up stops at it; after \`pulumi state unprotect\` Pulumi forgets it without uninstalling it, and the volumes stay on ${Object.keys(prev.longhorn.hosts).join(", ")}. Move the data off first, then uninstall Longhorn by hand if that is the intent`,
         ),
       );
     } else if (losing.length >= r) {
@@ -110,7 +110,7 @@ export function dataSafetyFindings(prev: StorageFootprint, next: StorageFootprin
       findings.push(
         warning(
           "storage.rookCeph.enabled",
-          `Rook-Ceph was enabled and is not any more: the releases are retained (not uninstalled) and the OSDs on ${Object.keys(prev.rookCeph.hosts).join(", ")} keep their data, but the program stops managing them. Move the data off first, then follow Rook's teardown guide if that is the intent`,
+          `Rook-Ceph was enabled and is not any more: its releases are protected, so pulumi up stops at them; after \`pulumi state unprotect\` Pulumi forgets them without uninstalling them, and the OSDs on ${Object.keys(prev.rookCeph.hosts).join(", ")} keep their data. Move the data off first, then follow Rook's teardown guide if that is the intent`,
         ),
       );
     } else if (losing.length >= size) {

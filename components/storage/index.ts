@@ -20,9 +20,9 @@ type ChartRef = (typeof CHARTS)[keyof typeof CHARTS];
 
 /**
  * Longhorn, Rook-Ceph and local-static-provisioner, each a pinned Helm
- * release through the cluster's provider. Every release is retained on
- * delete: dropping a storage system from the config must never uninstall it
- * under running volumes. Nothing here touches a disk; the hosts' disk layout
+ * release through the cluster's provider. Every release is protected and
+ * retained on delete: dropping a storage system from the config must never
+ * uninstall it under running volumes. Nothing here touches a disk; the hosts' disk layout
  * is the Host components' work.
  */
 export class Storage extends pulumi.ComponentResource {
@@ -142,8 +142,9 @@ export class Storage extends pulumi.ComponentResource {
         timeout: 900,
         values,
       },
-      // Retained: deleting a storage release would take every volume it serves with it.
-      { parent: this, provider: this.provider, dependsOn: [...new Set(dependsOn)], retainOnDelete: true },
+      // Protected: dropping a storage system from the config stops at this release instead of uninstalling it under its volumes
+      // (`pulumi state unprotect` makes it a deliberate act); retained: even then, Pulumi forgets it but never runs helm uninstall.
+      { parent: this, provider: this.provider, dependsOn: [...new Set(dependsOn)], protect: true, retainOnDelete: true },
     );
   }
 }

@@ -12,7 +12,7 @@ function storageReleases(run: ProgramRun) {
 const CP_TOLERATION = { key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" };
 
 describe("the example lab's storage", () => {
-  it("installs one pinned release per chart from its repository, retained on delete", async () => {
+  it("installs one pinned release per chart from its repository, protected and retained on delete", async () => {
     const run = await runProgram(loadStack("dev"));
     const releases = storageReleases(run);
     expect(
@@ -33,6 +33,7 @@ describe("the example lab's storage", () => {
     ]);
     for (const r of releases) {
       expect(r.retainOnDelete, r.name).toBe(true);
+      expect(r.protect, r.name).toBe(true);
       // An explicit release name: Pulumi's auto-naming would add a random suffix and re-install on rename.
       expect(r.inputs.name, r.name).toBe(r.name);
     }
