@@ -72,11 +72,12 @@ function redactFn(vars: { variable: string; label: string }[]): string[] {
   ];
 }
 
+/** Longest first, so a secret that contains another is replaced whole. */
 function tokenRedactions(withCertKey: boolean) {
   return [
+    ...(withCertKey ? [{ variable: "cert_key", label: "certificate-key" }] : []),
     { variable: "token", label: "bootstrap-token" },
     { variable: "token_secret", label: "bootstrap-token-secret" },
-    ...(withCertKey ? [{ variable: "cert_key", label: "certificate-key" }] : []),
   ];
 }
 
