@@ -1,7 +1,7 @@
 // The control-plane scripts in bring-up order on three lab hosts, with the lab's recording stand-ins
 // for kubeadm, kubelet, kube-apiserver and kubectl (test/lab/README.md) over real etcd, containerd and
-// keepalived: leader keepalived -> kubeadm init -> token/CA hash -> certificate upload -> control-plane
-// join -> follower keepalived; worker join -> Node check; then a worker leaves.
+// keepalived: leader keepalived -> kubeadm init -> token, certificate upload and CA hash -> control-plane
+// join -> follower keepalived; join token -> worker join -> Node check; then a worker leaves.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as s from "../../components/controlplane/render-scripts";
 import { remoteScript } from "../../components/host/remote-script";
@@ -56,16 +56,11 @@ describe.skipIf(!avail.ok)(`kubeadm bring-up through the rendered scripts (lab s
     expect(again.stdout).toBe(init.stdout);
   });
 
-  it("prints the CA public key hash joins pin", async () => {
-    const { host } = cfg();
-    const r = await run("cp-1", s.renderBootstrapTokenScript(host("cp-1"), ["cp-2", "w-1"]), `${TOKEN}\n`);
-    caHash = r.stdout.trim();
-    expect(caHash).toMatch(/^sha256:[a-f0-9]{64}$/);
-  });
-
   it("re-uploads the certificates, joins cp-2 as a control plane, then starts its keepalived", async () => {
     const { spec, host } = cfg();
-    await run("cp-1", s.renderUploadCertsScript(host("cp-1"), host("cp-2")), `${CERT_KEY}\n`);
+    const upload = await run("cp-1", s.renderUploadCertsScript(host("cp-1"), host("cp-2")), `${TOKEN}\n${CERT_KEY}\n`);
+    caHash = upload.stdout.trim();
+    expect(caHash).toMatch(/^sha256:[a-f0-9]{64}$/);
     const join = await run("cp-2", s.renderJoinScript(spec, host("cp-2")), `${TOKEN}\n${caHash}\n${CERT_KEY}\n`);
     expect(join.stderr).toContain("joined the cluster as a control plane");
     await run("cp-2", s.renderKeepalivedScript(spec, { host: host("cp-2"), leader: false }), `${VRRP}\n`);
@@ -79,6 +74,8 @@ describe.skipIf(!avail.ok)(`kubeadm bring-up through the rendered scripts (lab s
 
   it("joins a worker and sees its Node from the leader", async () => {
     const { spec, host } = cfg();
+    const token = await run("cp-1", s.renderJoinTokenScript(host("cp-1"), host("w-1")), `${TOKEN}\n`);
+    expect(token.stdout.trim()).toBe(caHash);
     const join = await run("w-1", s.renderJoinScript(spec, host("w-1")), `${TOKEN}\n${caHash}\n`);
     expect(join.stderr).toContain("joined the cluster as a worker");
     const node = await run("cp-1", s.renderNodeScript(host("cp-1"), host("w-1")));
