@@ -80,8 +80,6 @@ describe("control-plane bring-up order", () => {
   });
 
   it("waits for the Host component (node preparation, disks) of the host each step runs on", async () => {
-    // Until the Host component has children (node preparation lands on its own branch) this checks nothing
-    // per child; the count below says how many edges were checked.
     const run = await runProgram(loadStack("dev"));
     const cp = run.get("control-plane", "baremetal-k8s:controlplane:ControlPlane");
     const addressToHost = new Map((loadStack("dev").hosts as HostCfg[]).map((h) => [h.address, run.get(h.name, "baremetal-k8s:host:Host")]));
@@ -94,7 +92,7 @@ describe("control-plane bring-up order", () => {
         checked++;
       }
     }
-    expect(checked).toBeGreaterThanOrEqual(0);
+    expect(checked).toBeGreaterThan(30); // every step x every node-prep/disk/iSCSI child of its host
   });
 
   it("keeps secrets out of plain inputs: generated values reach hosts only as secret stdin", async () => {
