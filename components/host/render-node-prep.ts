@@ -262,7 +262,7 @@ if [ "$wrote" = 1 ] || [ ! -s "$keyring" ]; then
   apt_updated=0
   changed=1
 fi
-kube_version() { dpkg-query -W -f='\${Version}' "$1" 2>/dev/null | sed 's/-.*//'; }
+kube_version() { { dpkg-query -W -f='\${Version}' "$1" 2>/dev/null || true; } | sed 's/-.*//'; }
 kube_pin() { printf '%s=%s-*' "$1" "$K8S_VERSION"; }
 kube_packages_install() {
   apt_update
@@ -515,7 +515,7 @@ export function renderNodePrep(host: HostSpec, spec: ClusterSpec): string {
   if (!installs) {
     parts.push(`kubelet_version=$(kubelet --version 2>/dev/null | sed -n 's/^Kubernetes v//p')
 if [ -n "$kubelet_version" ] && [ "$kubelet_version" != "$K8S_VERSION" ]; then
-  note "kubelet $kubelet_version is baked into this image while cluster.kubernetesVersion is $K8S_VERSION: kubeadm allows the kubelet one minor behind the control plane, not ahead"
+  note "kubelet $kubelet_version is baked into this image while cluster.kubernetesVersion is $K8S_VERSION: a kubelet may lag the control plane by up to three minors but never lead it; bake $K8S_VERSION to match"
 fi
 `);
   }
