@@ -61,6 +61,8 @@ export class Host extends pulumi.ComponentResource {
           update: remoteScript(create, user),
           delete: remoteScript(del, user),
           triggers: [contentHash(create)],
+          // Package installs print a lot; passing it back as an environment variable on the next run gains nothing.
+          addPreviousOutputInEnv: false,
         },
         { parent: this, dependsOn },
       );

@@ -69,6 +69,7 @@ describe("Host children in the dev stack", () => {
       expect((r.plainInputs.connection as { hostKey?: string }).hostKey).toMatch(/^ssh-ed25519 /);
       expect(r.inputs.triggers).toHaveLength(1);
       expect(r.inputs.update).toBe(r.inputs.create);
+      expect(r.inputs.addPreviousOutputInEnv).toBe(false);
     }
   });
 
