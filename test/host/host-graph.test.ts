@@ -129,7 +129,11 @@ describe("Host children in the dev stack", () => {
 describe("initiator names", () => {
   it("Longhorn waits for every Longhorn host's iSCSI step and data-path mount; other hosts are not in its way", async () => {
     const run = await runProgram(loadStack("dev"), {
-      handler: withInitiatorNames({ "w-1": "iqn.2005-03.org.open-iscsi:aaa", "w-2": "iqn.2005-03.org.open-iscsi:bbb", "w-3": "iqn.2005-03.org.open-iscsi:ccc" }),
+      handler: withInitiatorNames({
+        "w-1": "iqn.2005-03.org.open-iscsi:aaa",
+        "w-2": "iqn.2005-03.org.open-iscsi:bbb",
+        "w-3": "iqn.2005-03.org.open-iscsi:ccc",
+      }),
     });
     const storage = run.get("storage", "baremetal-k8s:storage:Storage");
     for (const h of ["w-1", "w-2", "w-3"]) {

@@ -6,7 +6,8 @@ import { ALL_DISKS, HAS_SHELLCHECK, host, shellcheck, specWith } from "./scripts
 const spec = specWith([{ name: "w-1", os: "ubuntu", disks: ALL_DISKS }]);
 const w1 = host(spec, "w-1");
 const disk = (name: string) => w1.disks.find((d) => d.name === name) as DiskSpec;
-const ephemeral = (n: number, wipe = false) => Array.from({ length: n }, (_, i) => ({ name: `eph${i}`, device: `/dev/disk/by-id/nvme-EPH${i}`, use: "ephemeral", wipe }));
+const ephemeral = (n: number, wipe = false) =>
+  Array.from({ length: n }, (_, i) => ({ name: `eph${i}`, device: `/dev/disk/by-id/nvme-EPH${i}`, use: "ephemeral", wipe }));
 const raidSpec = specWith([{ name: "w-2", os: "debian", disks: ephemeral(3) }]);
 const w2 = host(raidSpec, "w-2");
 
@@ -28,7 +29,10 @@ describe("disk layout scripts", () => {
   });
 
   it.skipIf(!HAS_SHELLCHECK)("every create and delete script of every use, single and RAID0 ephemeral, is shellcheck-clean", () => {
-    const wiped = host(specWith([{ name: "w-3", os: "debian", disks: [...ALL_DISKS.map((d) => ({ ...d, wipe: true })), ...ephemeral(2, true)] }]), "w-3");
+    const wiped = host(
+      specWith([{ name: "w-3", os: "debian", disks: [...ALL_DISKS.map((d) => ({ ...d, wipe: true })), ...ephemeral(2, true)] }]),
+      "w-3",
+    );
     for (const h of [w1, w2, wiped]) {
       for (const s of diskSteps(h)) {
         expect(shellcheck(s.create), `${h.name} ${s.key}`).toBe("");
@@ -60,7 +64,7 @@ describe("disk layout scripts", () => {
     }
     expect(renderDisk(w1, disk("backup"))).toContain("WIPE=0");
     const wiped = host(specWith([{ name: "w-9", os: "debian", disks: [{ ...ALL_DISKS[0], wipe: true }] }]), "w-9");
-    expect(renderDisk(wiped, wiped.disks[0] as DiskSpec)).toContain("WIPE=1");
+    expect(renderDisk(wiped, wiped.disks[0])).toContain("WIPE=1");
   });
 
   it("links a local Block disk by its /dev/disk/by-id name into the class's hostDir", () => {
@@ -80,8 +84,10 @@ describe("disk layout scripts", () => {
   it("builds a RAID0 of all ephemeral disks with mdadm, each member refused unless it says wipe: true", () => {
     const s = diskSteps(w2)[0]?.create ?? "";
     expect(s).toContain("DEVICES=('/dev/disk/by-id/nvme-EPH0' '/dev/disk/by-id/nvme-EPH1' '/dev/disk/by-id/nvme-EPH2')");
-    expect(s).toContain(`mdadm --create "$MD" --run --level=0 --metadata=1.2 --name=${EPHEMERAL_MD_NAME} --raid-devices="\${#members[@]}" "\${members[@]}"`);
-    expect(s).toContain('WIPE=${WIPES[$i]} refuse_or_wipe');
+    expect(s).toContain(
+      `mdadm --create "$MD" --run --level=0 --metadata=1.2 --name=${EPHEMERAL_MD_NAME} --raid-devices="\${#members[@]}" "\${members[@]}"`,
+    );
+    expect(s).toContain("WIPE=${WIPES[$i]} refuse_or_wipe");
     expect(s).toContain("WIPES=(0 0 0)");
     expect(s).toContain("mdadm --detail --brief");
   });

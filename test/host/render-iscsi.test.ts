@@ -6,7 +6,10 @@ import { describe, expect, it } from "vitest";
 import { needsCephPrereqs, needsLonghornPrereqs, renderInitiatorName, renderInitiatorNameDelete } from "../../components/host/render-iscsi";
 import { ALL_DISKS, HAS_SHELLCHECK, host, shellcheck, specWith } from "./scripts";
 
-const spec = specWith([{ name: "w-1", os: "ubuntu", disks: ALL_DISKS }, { name: "w-2", os: "debian" }]);
+const spec = specWith([
+  { name: "w-1", os: "ubuntu", disks: ALL_DISKS },
+  { name: "w-2", os: "debian" },
+]);
 
 describe("Longhorn's iSCSI initiator-name step", () => {
   it("renders deterministically (snapshot) and shellcheck-clean", () => {
@@ -31,7 +34,10 @@ describe("Longhorn's iSCSI initiator-name step", () => {
     // Run it against a scratch copy: /etc/iscsi is replaced by a temp dir, iscsi-iname and systemctl by functions.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bk8s-iscsi-"));
     try {
-      const script = renderInitiatorName(host(spec, "w-1")).replace("file='/etc/iscsi/initiatorname.iscsi'", `file='${dir}/initiatorname.iscsi'`);
+      const script = renderInitiatorName(host(spec, "w-1")).replace(
+        "file='/etc/iscsi/initiatorname.iscsi'",
+        `file='${dir}/initiatorname.iscsi'`,
+      );
       const shim = `iscsi-iname() { echo iqn.2005-03.org.open-iscsi:0123abcd; }\nsystemctl() { return 0; }\nexport -f iscsi-iname systemctl\n`;
       const run = () => spawnSync("bash", ["-c", `${shim}bash -c "$1"`, "_", script], { encoding: "utf8" });
       fs.writeFileSync(path.join(dir, "initiatorname.iscsi"), "## comment\nGenerateName=yes\n");

@@ -63,10 +63,14 @@ describe("renderNodePrep", () => {
     const f = render("fedora");
     expect(f).toContain("baseurl=https://pkgs.k8s.io/core:/stable:/v1.33/rpm/");
     expect(f).toContain("exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni");
-    expect(f).toContain('--setopt=disable_excludes=kubernetes \\\n    "kubelet-$K8S_VERSION" "kubeadm-$K8S_VERSION" "kubectl-$K8S_VERSION"');
+    expect(f).toContain(
+      '--setopt=disable_excludes=kubernetes \\\n    "kubelet-$K8S_VERSION" "kubeadm-$K8S_VERSION" "kubectl-$K8S_VERSION"',
+    );
     expect(f).toContain("setenforce 0");
     expect(f).not.toContain("apt-get");
-    expect(f).toContain("pkg_install ca-certificates curl e2fsprogs xfsprogs iscsi-initiator-utils nfs-utils cryptsetup device-mapper lvm2");
+    expect(f).toContain(
+      "pkg_install ca-certificates curl e2fsprogs xfsprogs iscsi-initiator-utils nfs-utils cryptsetup device-mapper lvm2",
+    );
     const r = render("rhel");
     expect(r).toContain("https://download.docker.com/linux/rhel/docker-ce.repo");
     expect(r).toContain("pkg_install containerd.io");
@@ -84,10 +88,25 @@ describe("renderNodePrep", () => {
     const s = render("preinstalled");
     expect(s).not.toMatch(/apt-get|dnf |pkg_install|curl /);
     expect(s).toContain("packagesPreinstalled: installing nothing, verifying what the image brings");
-    for (const c of ["containerd", "runc", "kubeadm", "kubelet", "kubectl", "mkfs.xfs", "iscsiadm", "iscsi-iname", "mount.nfs", "cryptsetup", "dmsetup", "lvm"]) {
+    for (const c of [
+      "containerd",
+      "runc",
+      "kubeadm",
+      "kubelet",
+      "kubectl",
+      "mkfs.xfs",
+      "iscsiadm",
+      "iscsi-iname",
+      "mount.nfs",
+      "cryptsetup",
+      "dmsetup",
+      "lvm",
+    ]) {
       expect(s).toContain(`command -v ${c} >/dev/null 2>&1 || lacking=`);
     }
-    expect(s).toContain("this host has packagesPreinstalled: true, so nothing is installed on it: bake them into its image, or set packagesPreinstalled: false");
+    expect(s).toContain(
+      "this host has packagesPreinstalled: true, so nothing is installed on it: bake them into its image, or set packagesPreinstalled: false",
+    );
   });
 
   it("gives immutable roots writable CNI directories from /var in fstab, and a volume-plugin dir on /var", () => {
@@ -111,7 +130,9 @@ describe("renderNodePrep", () => {
     expect(s).toContain("modprobe rbd");
     const plain = render("debian");
     expect(plain).not.toMatch(/iscsi_tcp|open-iscsi|multipath|lvm2|modprobe rbd|xfsprogs|mdadm/);
-    const raid = specWith([{ name: "n", os: "debian", disks: [ALL_DISKS[5], { ...ALL_DISKS[5], name: "scratch2", device: "/dev/disk/by-id/nvme-SCRATCH2" }] }]);
+    const raid = specWith([
+      { name: "n", os: "debian", disks: [ALL_DISKS[5], { ...ALL_DISKS[5], name: "scratch2", device: "/dev/disk/by-id/nvme-SCRATCH2" }] },
+    ]);
     expect(renderNodePrep(host(raid, "n"), raid)).toContain("pkg_install ca-certificates curl gpg xfsprogs mdadm");
   });
 });
@@ -164,14 +185,18 @@ echo "$cfg_version"
     const r = configure("containerd github.com/containerd/containerd/v2 v2.1.4 75cb2b7193e4e490e9fbdc236c0e811ccaba3376", V3_DEFAULT);
     expect(r.code).toBe(0);
     expect(r.version).toBe("3");
-    expect(r.out).toMatch(/\[plugins\.'io\.containerd\.cri\.v1\.runtime'\.containerd\.runtimes\.runc\.options\]\n +SystemdCgroup = true\n +BinaryName = ''/);
+    expect(r.out).toMatch(
+      /\[plugins\.'io\.containerd\.cri\.v1\.runtime'\.containerd\.runtimes\.runc\.options\]\n +SystemdCgroup = true\n +BinaryName = ''/,
+    );
     expect(r.out.match(/SystemdCgroup/g)).toHaveLength(1);
   });
 
   it("appends the runc options table when a default config lacks it", () => {
     const r = configure("containerd github.com/containerd/containerd/v2 v2.0.0 x", "version = 3\n[plugins]\n");
     expect(r.code).toBe(0);
-    expect(r.out.endsWith("[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]\n  SystemdCgroup = true\n")).toBe(true);
+    expect(r.out.endsWith("[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]\n  SystemdCgroup = true\n")).toBe(
+      true,
+    );
   });
 
   it.skipIf(!V2_DEFAULT_HAS_DEBIAN)("turns SystemdCgroup = false into true in Debian's real containerd 1.6 default (version 2)", () => {

@@ -2,7 +2,12 @@
 // The lab hosts' /etc is a copy-on-write view of the test machine's, so they start with the same
 // /etc/iscsi/initiatorname.iscsi: exactly the cloned-image case the program must catch.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { describeDuplicateInitiators, findDuplicateInitiators, INITIATOR_FILE, renderInitiatorName } from "../../components/host/render-iscsi";
+import {
+  describeDuplicateInitiators,
+  findDuplicateInitiators,
+  INITIATOR_FILE,
+  renderInitiatorName,
+} from "../../components/host/render-iscsi";
 import { labAvailable, startLab, type Lab } from "./lab";
 import { hostOf, labSpec, PREFIX, runScript, sh, SUBNET } from "./host-lab";
 
@@ -61,7 +66,10 @@ describe.skipIf(!avail.ok)(`iSCSI initiator names on lab hosts${avail.ok ? "" : 
     expect(a.name).toBe(shared);
     expect(b.name).toBe(shared);
     expect(a.log).toContain("exists: kept");
-    const dups = findDuplicateInitiators([["i-1", a.name], ["i-2", b.name]]);
+    const dups = findDuplicateInitiators([
+      ["i-1", a.name],
+      ["i-2", b.name],
+    ]);
     expect(dups).toEqual([{ name: shared, hosts: ["i-1", "i-2"] }]);
     expect(describeDuplicateInitiators(dups)).toContain(`hosts i-1 and i-2 share the iSCSI initiator name ${shared}`);
   });
@@ -75,7 +83,13 @@ describe.skipIf(!avail.ok)(`iSCSI initiator names on lab hosts${avail.ok ? "" : 
     expect(two.log).toContain("generated initiator name");
     expect(three.log).toContain("generated initiator name");
     expect(new Set([shared, two.name, three.name]).size).toBe(3);
-    expect(findDuplicateInitiators([["i-1", shared], ["i-2", two.name], ["i-3", three.name]])).toEqual([]);
+    expect(
+      findDuplicateInitiators([
+        ["i-1", shared],
+        ["i-2", two.name],
+        ["i-3", three.name],
+      ]),
+    ).toEqual([]);
     // iscsi-iname's format, written where open-iscsi reads it
     expect(two.name).toMatch(/^iqn\.\d{4}-\d{2}\.[a-z0-9.-]+:[0-9a-f]+$/);
     expect(await sh(lab, "i-2", `grep '^InitiatorName=' ${INITIATOR_FILE}`)).toBe(`InitiatorName=${two.name}\n`);

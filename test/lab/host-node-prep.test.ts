@@ -15,7 +15,8 @@ function available(): { ok: true } | { ok: false; reason: string } {
   // Swap is global: `swapoff -a` inside a lab host would turn off the test machine's swap.
   const swap = spawnSync("sh", ["-c", "swapon --show --noheadings 2>/dev/null"], { encoding: "utf8" }).stdout.trim();
   if (swap) return { ok: false, reason: `the test machine has swap on (${swap.split("\n")[0]}); node prep would turn it off machine-wide` };
-  if (spawnSync("sh", ["-c", "command -v containerd"]).status !== 0) return { ok: false, reason: "Debian's containerd is not installed on the test machine (.ci/run installs it)" };
+  if (spawnSync("sh", ["-c", "command -v containerd"]).status !== 0)
+    return { ok: false, reason: "Debian's containerd is not installed on the test machine (.ci/run installs it)" };
   return { ok: true };
 }
 const avail = available();
@@ -49,14 +50,20 @@ describe.skipIf(!avail.ok)(`node preparation on lab hosts${avail.ok ? "" : ` (sk
   it("refuses a packagesPreinstalled host whose image lacks the Kubernetes packages, naming them, and installs nothing", async () => {
     const r = await runScript(lab, "p-1", renderNodePrep(hostOf(spec, "p-1"), spec));
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain("p-1: ERROR: host p-1 lacks these commands: kubeadm kubelet kubectl; this host has packagesPreinstalled: true");
+    expect(r.stderr).toContain(
+      "p-1: ERROR: host p-1 lacks these commands: kubeadm kubelet kubectl; this host has packagesPreinstalled: true",
+    );
     expect((await lab.ssh("p-1", "command -v kubeadm")).code).not.toBe(0);
     expect(await sh(lab, "p-1", "grep -c 'apt-get' /var/log/standins.log 2>/dev/null || true")).toBe("0\n");
   });
 
   it("prepares a packagesPreinstalled host: containerd config v2 with SystemdCgroup = true, modules, sysctls; a second run changes nothing", async () => {
     // What an image with the packages baked in has (the lab's apt-get stand-in puts the kube stand-ins there).
-    await sh(lab, "p-1", "apt-get install -y kubelet=1.33.4-1.1 kubeadm=1.33.4-1.1 kubectl=1.33.4-1.1 >/dev/null && : >/var/log/standins.log");
+    await sh(
+      lab,
+      "p-1",
+      "apt-get install -y kubelet=1.33.4-1.1 kubeadm=1.33.4-1.1 kubectl=1.33.4-1.1 >/dev/null && : >/var/log/standins.log",
+    );
     const script = renderNodePrep(hostOf(spec, "p-1"), spec);
     const r = await runScript(lab, "p-1", script);
     expect(r.code, r.stderr).toBe(0);
@@ -87,7 +94,9 @@ describe.skipIf(!avail.ok)(`node preparation on lab hosts${avail.ok ? "" : ` (sk
     await sh(lab, "p-1", "echo '/swap.img none swap sw 0 0' >> /etc/fstab");
     const r = await runScript(lab, "p-1", renderNodePrep(hostOf(spec, "p-1"), spec));
     expect(r.code, r.stderr).toBe(0);
-    expect(await sh(lab, "p-1", "grep swap.img /etc/fstab")).toBe("# swap disabled by baremetal-k8s (the kubelet needs swap off): /swap.img none swap sw 0 0\n");
+    expect(await sh(lab, "p-1", "grep swap.img /etc/fstab")).toBe(
+      "# swap disabled by baremetal-k8s (the kubelet needs swap off): /swap.img none swap sw 0 0\n",
+    );
   });
 
   it("installs kubelet, kubeadm and kubectl from the v1.33 repository on an apt host, pinned and held", async () => {
@@ -99,7 +108,9 @@ describe.skipIf(!avail.ok)(`node preparation on lab hosts${avail.ok ? "" : ` (sk
       "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v1.33/deb/ /\n",
     );
     expect((await lab.ssh("p-2", "gpg --show-keys /etc/apt/keyrings/kubernetes-apt-keyring.gpg")).code).toBe(0);
-    expect(await sh(lab, "p-2", "grep 'apt-get.* install' /var/log/standins.log")).toMatch(/kubelet=1\.33\.4-\* kubeadm=1\.33\.4-\* kubectl=1\.33\.4-\*/);
+    expect(await sh(lab, "p-2", "grep 'apt-get.* install' /var/log/standins.log")).toMatch(
+      /kubelet=1\.33\.4-\* kubeadm=1\.33\.4-\* kubectl=1\.33\.4-\*/,
+    );
     expect(await sh(lab, "p-2", "apt-mark showhold | sort")).toBe("kubeadm\nkubectl\nkubelet\n");
     expect(tomlTable(await sh(lab, "p-2", "containerd config dump"), V2_RUNC_OPTIONS)).toContain("SystemdCgroup = true");
 
