@@ -18,9 +18,14 @@ export function needsLonghornPrereqs(host: HostSpec, spec: ClusterSpec): boolean
   return spec.storage.longhorn.enabled && (host.roles.includes("worker") || host.roles.includes("control-plane"));
 }
 
-/** Whether a host gets Rook-Ceph's node prerequisites (lvm2, the rbd module). */
+/** Whether a host gets Rook-Ceph's OSD prerequisites (lvm2, which ceph-volume needs on the disks' host). */
 export function needsCephPrereqs(host: HostSpec, spec: ClusterSpec): boolean {
   return spec.storage.rookCeph.enabled && host.disks.some((d) => d.use === "ceph");
+}
+
+/** Whether a host loads the rbd module: Ceph's CSI plugin maps block volumes on whatever node the pod runs. */
+export function needsRbd(host: HostSpec, spec: ClusterSpec): boolean {
+  return spec.storage.rookCeph.enabled && (host.roles.includes("worker") || host.roles.includes("control-plane"));
 }
 
 /** multipathd claims Longhorn's iSCSI block devices (/dev/sdX) unless told to leave them alone. */

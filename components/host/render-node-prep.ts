@@ -1,7 +1,7 @@
 import type { ClusterSpec, HostSpec } from "../config/spec";
 import type { OperatingSystem } from "../config/schema";
 import { shQuote } from "./remote-script";
-import { needsCephPrereqs, needsLonghornPrereqs, renderMultipathSection } from "./render-iscsi";
+import { needsCephPrereqs, needsLonghornPrereqs, needsRbd, renderMultipathSection } from "./render-iscsi";
 import { TRACK_CHANGES, WRITE_FILE, scriptFooter, scriptHeader, shVar } from "./shell";
 
 /** How a host installs packages. Flatcar has no package manager (packagesPreinstalled is required there). */
@@ -486,7 +486,7 @@ export function renderNodePrep(host: HostSpec, spec: ClusterSpec): string {
   const installs = installsPackages(host);
   const reqs = requirements(host, spec);
   const longhorn = needsLonghornPrereqs(host, spec);
-  const ceph = needsCephPrereqs(host, spec);
+  const rbd = needsRbd(host, spec);
   const version = spec.cluster.kubernetesVersion;
   const parts: string[] = [
     scriptHeader(
@@ -530,7 +530,7 @@ fi
   parts.push(CONTAINERD_CONFIG_SECTION);
   if (host.immutableRoot) parts.push(immutableSection(), volumePluginSection(host));
   if (longhorn) parts.push(renderMultipathSection());
-  if (ceph) parts.push(cephSection());
+  if (rbd) parts.push(cephSection());
   parts.push(scriptFooter("node preparation"));
   return parts.filter((p) => p !== "").join("\n");
 }

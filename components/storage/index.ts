@@ -14,6 +14,8 @@ export interface StorageArgs {
   topology: Topology;
   hosts: Map<string, Host>;
   controlPlane: ControlPlane;
+  /** Resolves once every Longhorn node reported an initiator name and no two share one (fails the update otherwise). */
+  longhornNodesReady?: pulumi.Output<Host[]>;
 }
 
 type ChartRef = (typeof CHARTS)[keyof typeof CHARTS];
@@ -75,6 +77,8 @@ export class Storage extends pulumi.ComponentResource {
           // The storage nodes must carry their disk label and annotation before longhorn-manager first registers them.
           ...nodePatches,
         ],
+        // Cloned initiator names make iSCSI sessions flap: the release waits for the check that they are unique.
+        args.longhornNodesReady,
       );
     }
 
@@ -128,7 +132,9 @@ export class Storage extends pulumi.ComponentResource {
     version: string,
     values: Record<string, unknown>,
     dependsOn: pulumi.Resource[],
+    alsoAfter?: pulumi.Output<pulumi.Resource[]>,
   ): kubernetes.helm.v3.Release {
+    const unique = [...new Set(dependsOn)];
     return new kubernetes.helm.v3.Release(
       name,
       {
@@ -144,7 +150,7 @@ export class Storage extends pulumi.ComponentResource {
       },
       // Protected: dropping a storage system from the config stops at this release instead of uninstalling it under its volumes
       // (`pulumi state unprotect` makes it a deliberate act); retained: even then, Pulumi forgets it but never runs helm uninstall.
-      { parent: this, provider: this.provider, dependsOn: [...new Set(dependsOn)], protect: true, retainOnDelete: true },
+      { parent: this, provider: this.provider, dependsOn: alsoAfter ? alsoAfter.apply((more) => [...unique, ...more]) : unique, protect: true, retainOnDelete: true },
     );
   }
 }

@@ -131,8 +131,8 @@ describe("initiator names", () => {
     const names: Record<string, string> = {};
     for (const h of ["cp-1", "cp-2", "w-1", "w-2", "w-3", "w-4"]) names[h] = `iqn.2005-03.org.open-iscsi:${h}`;
     const run = await runProgram(loadStack("dev"), { handler: withInitiatorNames(names) });
-    const storage = run.get("storage", "baremetal-k8s:storage:Storage");
-    for (const h of Object.keys(names)) run.assertAfter(storage, `${h}-iscsi`);
-    for (const h of ["w-1", "w-2", "w-3"]) run.assertAfter(storage, `${h}-disk-longhorn`);
+    const longhorn = run.get("longhorn", "kubernetes:helm.sh/v3:Release");
+    for (const h of Object.keys(names)) run.assertAfter(longhorn, `${h}-iscsi`);
+    for (const h of ["w-1", "w-2", "w-3"]) run.assertAfter(longhorn, `${h}-disk-longhorn`);
   });
 });

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { needsCephPrereqs, needsLonghornPrereqs, renderInitiatorName, renderInitiatorNameDelete } from "../../components/host/render-iscsi";
+import { needsCephPrereqs, needsLonghornPrereqs, needsRbd, renderInitiatorName, renderInitiatorNameDelete } from "../../components/host/render-iscsi";
 import { ALL_DISKS, HAS_SHELLCHECK, host, shellcheck, specWith } from "./scripts";
 
 const spec = specWith([
@@ -28,6 +28,10 @@ describe("Longhorn's iSCSI initiator-name step", () => {
     const witness = { ...host(spec, "w-2"), roles: ["etcd" as const] };
     expect(needsLonghornPrereqs(witness, spec)).toBe(false);
     expect(needsCephPrereqs(host(spec, "w-1"), spec)).toBe(true);
+    expect(needsCephPrereqs(host(spec, "w-2"), spec)).toBe(false);
+    // The rbd module goes wherever a Ceph block volume may be mapped: every node.
+    expect(needsRbd(host(spec, "w-2"), spec)).toBe(true);
+    expect(needsRbd({ ...host(spec, "w-2"), roles: ["etcd" as const] }, spec)).toBe(false);
     const off = { ...spec, storage: { ...spec.storage, longhorn: { ...spec.storage.longhorn, enabled: false } } };
     expect(needsLonghornPrereqs(host(off, "w-1"), off)).toBe(false);
   });
