@@ -28,7 +28,10 @@ export class Cluster extends pulumi.ComponentResource {
     super("baremetal-k8s:cluster:Cluster", name, {}, opts);
     const { spec, topology } = args;
     this.hosts = new Map(
-      spec.hosts.map((h) => [h.name, new Host(h.name, { spec: h, cluster: spec, topology, sshPrivateKey: args.sshPrivateKey }, { parent: this })]),
+      spec.hosts.map((h) => [
+        h.name,
+        new Host(h.name, { spec: h, cluster: spec, topology, sshPrivateKey: args.sshPrivateKey }, { parent: this }),
+      ]),
     );
     // Cloned images share an iSCSI initiator name and Longhorn volumes then flap: checked once every
     // Longhorn host has reported its name, before anything of Longhorn (which depends on this).
@@ -36,7 +39,11 @@ export class Cluster extends pulumi.ComponentResource {
     this.controlPlane = new ControlPlane("control-plane", { spec, topology, hosts: this.hosts }, { parent: this });
     if (spec.storage.longhorn.enabled || spec.storage.rookCeph.enabled || spec.storage.localStatic.enabled) {
       // Only the Longhorn release waits for the initiator-name check (longhornNodesReady); Ceph and local volumes do not use iSCSI.
-      new Storage("storage", { spec, topology, hosts: this.hosts, controlPlane: this.controlPlane, longhornNodesReady: this.longhornNodesReady }, { parent: this });
+      new Storage(
+        "storage",
+        { spec, topology, hosts: this.hosts, controlPlane: this.controlPlane, longhornNodesReady: this.longhornNodesReady },
+        { parent: this },
+      );
     }
     this.apiEndpoint = `https://${spec.cluster.endpoint.address}:${spec.cluster.endpoint.port}`;
     this.registerOutputs({});

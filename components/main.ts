@@ -35,7 +35,8 @@ export function main() {
   const cfg = new pulumi.Config(CONFIG_NAMESPACE);
   const analysis = analyze(readRawConfig(cfg));
   for (const f of analysis.findings.filter((x) => x.severity === "warning")) {
-    pulumi.log.warn(`${f.path}: ${f.message}`);
+    // Logging is fire-and-forget: the engine orders log lines itself.
+    void pulumi.log.warn(`${f.path}: ${f.message}`);
   }
   if (hasErrors(analysis.findings) || !analysis.spec || !analysis.topology) {
     throw new pulumi.RunError(`the stack config has problems; nothing was changed:\n${formatFindings(analysis.findings)}`);

@@ -24,7 +24,13 @@ async function cli(): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
-      options: { stack: { type: "string" }, "stack-file": { type: "string" }, format: { type: "string", default: "markdown" }, previous: { type: "string" }, help: { type: "boolean" } },
+      options: {
+        stack: { type: "string" },
+        "stack-file": { type: "string" },
+        format: { type: "string", default: "markdown" },
+        previous: { type: "string" },
+        help: { type: "boolean" },
+      },
       strict: true,
     }));
   } catch (e) {

@@ -32,8 +32,14 @@ function failures(n: number, what: string): string {
 
 function diskTable(disks: readonly StorageDisk[], pathHeader?: string): string[] {
   if (disks.length === 0) return ["(no disk)", ""];
-  if (!pathHeader) return ["| host | disk | device |", "|---|---|---|", ...disks.map((d) => `| ${d.host} | ${d.disk} | \`${d.device}\` |`), ""];
-  return [`| host | disk | device | ${pathHeader} |`, "|---|---|---|---|", ...disks.map((d) => `| ${d.host} | ${d.disk} | \`${d.device}\` | \`${d.path}\` |`), ""];
+  if (!pathHeader)
+    return ["| host | disk | device |", "|---|---|---|", ...disks.map((d) => `| ${d.host} | ${d.disk} | \`${d.device}\` |`), ""];
+  return [
+    `| host | disk | device | ${pathHeader} |`,
+    "|---|---|---|---|",
+    ...disks.map((d) => `| ${d.host} | ${d.disk} | \`${d.device}\` | \`${d.path}\` |`),
+    "",
+  ];
 }
 
 /** Per storage system: the hosts and disks it will use, and what failures its volumes survive. */
@@ -43,7 +49,10 @@ export function renderStorage(s: StorageTopology): string[] {
   if (s.longhorn) {
     const l = s.longhorn;
     lines.push("### Longhorn", "");
-    lines.push(`Storage nodes ${l.hosts.join(", ")}; ${l.replicaCount} replica${l.replicaCount === 1 ? "" : "s"} per volume on different nodes: survives ${failures(l.survives, "node")}.`, "");
+    lines.push(
+      `Storage nodes ${l.hosts.join(", ")}; ${l.replicaCount} replica${l.replicaCount === 1 ? "" : "s"} per volume on different nodes: survives ${failures(l.survives, "node")}.`,
+      "",
+    );
     lines.push(...diskTable(l.disks, "Longhorn disk path"));
   }
   if (s.rookCeph) {
@@ -58,7 +67,10 @@ export function renderStorage(s: StorageTopology): string[] {
   if (s.localStatic) {
     for (const c of s.localStatic.classes) {
       lines.push(`### Local class ${c.name}`, "");
-      lines.push(`${c.disks} disk${c.disks === 1 ? "" : "s"} on ${c.hosts.join(", ") || "(none)"}; one copy per volume: survives ${failures(0, "node")} (a volume lives and dies with its disk).`, "");
+      lines.push(
+        `${c.disks} disk${c.disks === 1 ? "" : "s"} on ${c.hosts.join(", ") || "(none)"}; one copy per volume: survives ${failures(0, "node")} (a volume lives and dies with its disk).`,
+        "",
+      );
       lines.push(...diskTable(c.volumes, "published at"));
     }
   }
@@ -81,7 +93,9 @@ export function renderMarkdown(plan: Plan, recorded: readonly RecordedResource[]
     lines.push(`- Leader (kubeadm init): **${t.leader}**`);
     lines.push(`- Control planes: ${t.controlPlanes.join(", ")}`);
     lines.push(`- Workers: ${t.workers.join(", ") || "(none)"}`);
-    lines.push(`- etcd voters: ${t.etcdVoters.join(", ")} (${t.etcdVoters.length}), survives **${t.faultTolerance}** failure${t.faultTolerance === 1 ? "" : "s"}`);
+    lines.push(
+      `- etcd voters: ${t.etcdVoters.join(", ")} (${t.etcdVoters.length}), survives **${t.faultTolerance}** failure${t.faultTolerance === 1 ? "" : "s"}`,
+    );
     if (t.witnesses.length) lines.push(`- Witness etcd members: ${t.witnesses.join(", ")}`);
     lines.push("");
     lines.push(...renderStorage(t.storage));

@@ -68,5 +68,9 @@ export async function runPlan(stack: StackConfig): Promise<PlanRun> {
     dependsOn: r.dependsOn,
     inputs: r.inputs,
   }));
-  return { plan: { findings: analysis.findings, topology: analysis.topology ?? null, resources: planned }, recorded: resources, exitCode: 0 };
+  return {
+    plan: { findings: analysis.findings, topology: analysis.topology ?? null, resources: planned },
+    recorded: resources,
+    exitCode: 0,
+  };
 }

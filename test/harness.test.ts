@@ -15,7 +15,7 @@ describe("the test harness", () => {
   it("refuses a config with errors before registering anything, listing every finding", async () => {
     const cfg = loadStack("dev");
     const hosts = clone(cfg.hosts) as { roles: string[] }[];
-    (hosts[0] as { roles: string[] }).roles = ["boss"];
+    hosts[0].roles = ["boss"];
     const message = await runProgramExpectingError({ ...cfg, hosts });
     expect(message).toContain("hosts[0].roles[0]");
   });

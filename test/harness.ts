@@ -63,9 +63,11 @@ export class ProgramRun {
     const found = this.resources.filter((r) => r.name === name && (type === undefined || r.type === type));
     if (found.length !== 1) {
       const near = this.resources.map((r) => r.name).filter((n) => n.includes(name.split("-")[0] ?? name));
-      throw new Error(`expected one resource named ${name}${type ? ` of type ${type}` : ""}, found ${found.length}. Similar: ${near.slice(0, 20).join(", ")}`);
+      throw new Error(
+        `expected one resource named ${name}${type ? ` of type ${type}` : ""}, found ${found.length}. Similar: ${near.slice(0, 20).join(", ")}`,
+      );
     }
-    return found[0] as RecordedResource;
+    return found[0];
   }
 
   find(name: string): RecordedResource | undefined {

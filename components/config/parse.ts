@@ -1,14 +1,6 @@
 import type { z } from "zod";
 import { type Finding, error, formatPath, type PathSegment } from "./findings";
-import {
-  type ClusterInput,
-  DISK_USES,
-  clusterSchema,
-  type HostInput,
-  hostSchema,
-  type StorageInput,
-  storageSchema,
-} from "./schema";
+import { type ClusterInput, DISK_USES, clusterSchema, type HostInput, hostSchema, type StorageInput, storageSchema } from "./schema";
 
 /** The stack config as Pulumi hands it over: structured keys not yet checked. */
 export interface RawConfig {
@@ -113,8 +105,14 @@ function issueFindings(issue: z.core.$ZodIssue, at: PathSegment[], root: unknown
     case "too_small": {
       if (!issue.message.startsWith("Too")) return [error(formatPath(path), issue.message)];
       const bound = String(issue.code === "too_big" ? issue.maximum : issue.minimum);
-      const what = issue.origin === "array" ? `have at most ${bound} entries` : issue.origin === "string" ? `be at least ${bound} characters` : `be ${issue.code === "too_big" ? "at most" : "at least"} ${bound}`;
-      const fixed = issue.code === "too_small" && issue.origin === "array" ? `have at least ${bound} entr${bound === "1" ? "y" : "ies"}` : what;
+      const what =
+        issue.origin === "array"
+          ? `have at most ${bound} entries`
+          : issue.origin === "string"
+            ? `be at least ${bound} characters`
+            : `be ${issue.code === "too_big" ? "at most" : "at least"} ${bound}`;
+      const fixed =
+        issue.code === "too_small" && issue.origin === "array" ? `have at least ${bound} entr${bound === "1" ? "y" : "ies"}` : what;
       return [error(formatPath(path), `must ${fixed}, got ${describeValue(input)}`)];
     }
     case "invalid_format":
@@ -149,15 +147,15 @@ const KNOWN_KEYS: ReadonlySet<string> = (() => {
 
 function editDistance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) (d[0] as number[])[j] = j;
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
-      const row = d[i] as number[];
-      const prev = d[i - 1] as number[];
-      row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+      const row = d[i];
+      const prev = d[i - 1];
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
     }
   }
-  return (d[a.length] as number[])[b.length] as number;
+  return d[a.length][b.length];
 }
 
 function suggestKey(key: string): string {
@@ -219,5 +217,6 @@ export function describeValue(v: unknown): string {
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a map";
   if (typeof v === "string") return JSON.stringify(v);
-  return `${typeof v} ${String(v)}`;
+  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return `${typeof v} ${v}`;
+  return typeof v;
 }

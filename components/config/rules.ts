@@ -13,7 +13,8 @@ const RESERVED_MOUNTPOINTS = ["/", "/boot", "/dev", "/etc", "/proc", "/run", "/s
 const EPHEMERAL_TARGETS = ["/var/lib/kubelet", "/var/lib/containerd"];
 
 const HOSTNAME = /^(?=.{1,253}$)([a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?)*$/;
-const HOST_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$/;
+const HOST_KEY =
+  /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$/;
 
 export function isIp(address: string): boolean {
   return ipaddr.isValid(address) && (ipaddr.IPv4.isValidFourPartDecimal(address) || ipaddr.IPv6.isValid(address));
@@ -29,9 +30,10 @@ function parseCidr(value: string): Cidr | undefined {
   try {
     const cidr = ipaddr.parseCIDR(value);
     // Reject "10.244.1.0/16": the host bits must be zero, as kubeadm requires.
-    const network = ipaddr.IPv4.isIPv4(value.split("/")[0] ?? "") && cidr[0].kind() === "ipv4"
-      ? ipaddr.IPv4.networkAddressFromCIDR(value)
-      : ipaddr.IPv6.networkAddressFromCIDR(value);
+    const network =
+      ipaddr.IPv4.isIPv4(value.split("/")[0] ?? "") && cidr[0].kind() === "ipv4"
+        ? ipaddr.IPv4.networkAddressFromCIDR(value)
+        : ipaddr.IPv6.networkAddressFromCIDR(value);
     if (network.toString() !== cidr[0].toString()) return undefined;
     return cidr;
   } catch {
@@ -53,7 +55,10 @@ function inCidr(address: string, cidr: Cidr): boolean {
 /** Default disk name: the device's basename, made into a DNS label. */
 export function defaultDiskName(device: string): string {
   const base = device.split("/").filter(Boolean).pop() ?? "disk";
-  const label = base.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "");
+  const label = base
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/^-+|-+$/g, "");
   return label.slice(0, 63).replace(/-+$/, "") || "disk";
 }
 
@@ -89,7 +94,12 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
     const address = cluster.endpoint.address;
     const addressIsIp = isIp(address);
     if (!isAddress(address)) {
-      findings.push(error("cluster.endpoint.address", `${JSON.stringify(address)} is neither an IP address nor a DNS name: set the virtual IP for the API server, e.g. 192.168.10.10`));
+      findings.push(
+        error(
+          "cluster.endpoint.address",
+          `${JSON.stringify(address)} is neither an IP address nor a DNS name: set the virtual IP for the API server, e.g. 192.168.10.10`,
+        ),
+      );
     }
     const ka = cluster.endpoint.keepalived;
     if (ka && (ka.enabled ?? addressIsIp)) {
@@ -103,7 +113,10 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
       }
       if (!ka.interface) {
         findings.push(
-          error("cluster.endpoint.keepalived.interface", "is required when keepalived is enabled: name the network interface that carries the hosts' addresses on the control planes, e.g. eth0 or enp1s0"),
+          error(
+            "cluster.endpoint.keepalived.interface",
+            "is required when keepalived is enabled: name the network interface that carries the hosts' addresses on the control planes, e.g. eth0 or enp1s0",
+          ),
         );
       } else {
         keepalived = { enabled: true, interface: ka.interface, virtualRouterId: ka.virtualRouterId };
@@ -111,28 +124,59 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
       const clash = parsedHosts.find((h) => h.address === address);
       if (clash) {
         findings.push(
-          error("cluster.endpoint.address", `${address} is also host ${clash.name}'s address, but keepalived needs a free address to float between control planes: pick an unused IP on the same network`),
+          error(
+            "cluster.endpoint.address",
+            `${address} is also host ${clash.name}'s address, but keepalived needs a free address to float between control planes: pick an unused IP on the same network`,
+          ),
         );
       }
     }
 
     podCidr = parseCidr(cluster.networking.podSubnet);
     serviceCidr = parseCidr(cluster.networking.serviceSubnet);
-    if (!podCidr) findings.push(error("cluster.networking.podSubnet", `${JSON.stringify(cluster.networking.podSubnet)} is not a network in CIDR form with zero host bits, e.g. 10.244.0.0/16`));
-    if (!serviceCidr) findings.push(error("cluster.networking.serviceSubnet", `${JSON.stringify(cluster.networking.serviceSubnet)} is not a network in CIDR form with zero host bits, e.g. 10.96.0.0/12`));
+    if (!podCidr)
+      findings.push(
+        error(
+          "cluster.networking.podSubnet",
+          `${JSON.stringify(cluster.networking.podSubnet)} is not a network in CIDR form with zero host bits, e.g. 10.244.0.0/16`,
+        ),
+      );
+    if (!serviceCidr)
+      findings.push(
+        error(
+          "cluster.networking.serviceSubnet",
+          `${JSON.stringify(cluster.networking.serviceSubnet)} is not a network in CIDR form with zero host bits, e.g. 10.96.0.0/12`,
+        ),
+      );
     if (podCidr && serviceCidr && cidrsOverlap(podCidr, serviceCidr)) {
       findings.push(
-        error("cluster.networking.serviceSubnet", `${cluster.networking.serviceSubnet} overlaps podSubnet ${cluster.networking.podSubnet}: Services and Pods would get the same addresses. Use disjoint ranges, e.g. podSubnet 10.244.0.0/16 and serviceSubnet 10.96.0.0/12`),
+        error(
+          "cluster.networking.serviceSubnet",
+          `${cluster.networking.serviceSubnet} overlaps podSubnet ${cluster.networking.podSubnet}: Services and Pods would get the same addresses. Use disjoint ranges, e.g. podSubnet 10.244.0.0/16 and serviceSubnet 10.96.0.0/12`,
+        ),
       );
     }
-    for (const [key, cidr, raw] of [["podSubnet", podCidr, cluster.networking.podSubnet], ["serviceSubnet", serviceCidr, cluster.networking.serviceSubnet]] as const) {
+    for (const [key, cidr, raw] of [
+      ["podSubnet", podCidr, cluster.networking.podSubnet],
+      ["serviceSubnet", serviceCidr, cluster.networking.serviceSubnet],
+    ] as const) {
       if (!cidr) continue;
       if (inCidr(address, cidr)) {
-        findings.push(error(`cluster.networking.${key}`, `${raw} contains the API endpoint ${address}: the cluster would route it inside the overlay. Choose a ${key} outside the hosts' network`));
+        findings.push(
+          error(
+            `cluster.networking.${key}`,
+            `${raw} contains the API endpoint ${address}: the cluster would route it inside the overlay. Choose a ${key} outside the hosts' network`,
+          ),
+        );
       }
       hosts.forEach((h, i) => {
         if (h && inCidr(h.address, cidr)) {
-          findings.push(error(`hosts[${i}].address`, `${h.address} lies inside cluster.networking.${key} ${raw}: the host network and the cluster's ${key === "podSubnet" ? "Pod" : "Service"} network overlap, so traffic to the host would be routed into the cluster. Move ${key} to a range your LAN does not use`));
+          findings.push(
+            error(
+              `hosts[${i}].address`,
+              `${h.address} lies inside cluster.networking.${key} ${raw}: the host network and the cluster's ${key === "podSubnet" ? "Pod" : "Service"} network overlap, so traffic to the host would be routed into the cluster. Move ${key} to a range your LAN does not use`,
+            ),
+          );
         }
       });
     }
@@ -153,45 +197,87 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
   hosts.forEach((h, i) => {
     if (!h) return;
     const first = seenName.get(h.name);
-    if (first !== undefined) findings.push(error(`hosts[${i}].name`, `${JSON.stringify(h.name)} is already the name of hosts[${first}]: host names name every resource, so each must be unique`));
+    if (first !== undefined)
+      findings.push(
+        error(
+          `hosts[${i}].name`,
+          `${JSON.stringify(h.name)} is already the name of hosts[${first}]: host names name every resource, so each must be unique`,
+        ),
+      );
     else seenName.set(h.name, i);
     if (!isAddress(h.address)) {
       findings.push(error(`hosts[${i}].address`, `${JSON.stringify(h.address)} is neither an IP address nor a DNS name`));
     }
     const firstAddr = seenAddress.get(h.address);
-    if (firstAddr !== undefined) findings.push(error(`hosts[${i}].address`, `${h.address} is already the address of hosts[${firstAddr}] (${hosts[firstAddr]?.name}): two entries for one machine would prepare it twice. Remove the duplicate or correct the address`));
+    if (firstAddr !== undefined)
+      findings.push(
+        error(
+          `hosts[${i}].address`,
+          `${h.address} is already the address of hosts[${firstAddr}] (${hosts[firstAddr]?.name}): two entries for one machine would prepare it twice. Remove the duplicate or correct the address`,
+        ),
+      );
     else seenAddress.set(h.address, i);
 
     if (h.hostKey === undefined) {
       if (cluster && !cluster.ssh.insecureIgnoreHostKey) {
         findings.push(
-          error(`hosts[${i}].hostKey`, `is required because host keys are pinned (cluster.ssh.insecureIgnoreHostKey is false). Read it from the host with \`ssh-keyscan -t ed25519 ${h.address}\` and paste "ssh-ed25519 AAAA..."`),
+          error(
+            `hosts[${i}].hostKey`,
+            `is required because host keys are pinned (cluster.ssh.insecureIgnoreHostKey is false). Read it from the host with \`ssh-keyscan -t ed25519 ${h.address}\` and paste "ssh-ed25519 AAAA..."`,
+          ),
         );
       }
     } else if (!HOST_KEY.test(h.hostKey.trim())) {
-      findings.push(error(`hosts[${i}].hostKey`, 'is not an SSH public host key: expected "<type> <base64>", e.g. "ssh-ed25519 AAAAC3Nza...", as printed by `ssh-keyscan`'));
+      findings.push(
+        error(
+          `hosts[${i}].hostKey`,
+          'is not an SSH public host key: expected "<type> <base64>", e.g. "ssh-ed25519 AAAAC3Nza...", as printed by `ssh-keyscan`',
+        ),
+      );
     }
     if (new Set(h.roles).size !== h.roles.length) {
       findings.push(warning(`hosts[${i}].roles`, "lists a role twice: each role counts once"));
     }
     if (h.immutableRoot && !h.packagesPreinstalled && h.os !== "flatcar") {
-      findings.push(error(`hosts[${i}].packagesPreinstalled`, "must be true when immutableRoot is true: packages cannot be installed on a read-only root, so node preparation only verifies them. Bake containerd, kubeadm, kubelet and kubectl into the image (e.g. rpm-ostree layering or a sysext) and set packagesPreinstalled: true"));
+      findings.push(
+        error(
+          `hosts[${i}].packagesPreinstalled`,
+          "must be true when immutableRoot is true: packages cannot be installed on a read-only root, so node preparation only verifies them. Bake containerd, kubeadm, kubelet and kubectl into the image (e.g. rpm-ostree layering or a sysext) and set packagesPreinstalled: true",
+        ),
+      );
     }
     if (h.os === "flatcar" && !h.packagesPreinstalled) {
-      findings.push(error(`hosts[${i}].packagesPreinstalled`, "must be true on os: flatcar, which has no package manager: bake containerd, kubeadm and kubelet into the image (e.g. a Flatcar sysext) and set packagesPreinstalled: true"));
+      findings.push(
+        error(
+          `hosts[${i}].packagesPreinstalled`,
+          "must be true on os: flatcar, which has no package manager: bake containerd, kubeadm and kubelet into the image (e.g. a Flatcar sysext) and set packagesPreinstalled: true",
+        ),
+      );
     }
   });
   if (parts.hosts && parsedHosts.length === hosts.length && !parsedHosts.some((h) => h.roles.includes("control-plane"))) {
-    findings.push(error("hosts", "has no host with role control-plane: the cluster needs one to run kubeadm init. Add control-plane to the roles of the host that should lead"));
+    findings.push(
+      error(
+        "hosts",
+        "has no host with role control-plane: the cluster needs one to run kubeadm init. Add control-plane to the roles of the host that should lead",
+      ),
+    );
   }
 
   // --- storage classes
   const classes = new Map<string, LocalClassSpec>();
   const hostDirs = new Map<string, string>();
   storage.localStatic.classes.forEach((c, i) => {
-    if (classes.has(c.name)) findings.push(error(`storage.localStatic.classes[${i}].name`, `${c.name} is defined twice: class names must be unique`));
+    if (classes.has(c.name))
+      findings.push(error(`storage.localStatic.classes[${i}].name`, `${c.name} is defined twice: class names must be unique`));
     const other = hostDirs.get(c.hostDir);
-    if (other !== undefined) findings.push(error(`storage.localStatic.classes[${i}].hostDir`, `${c.hostDir} is already the hostDir of class ${other}: the provisioner needs one directory per class`));
+    if (other !== undefined)
+      findings.push(
+        error(
+          `storage.localStatic.classes[${i}].hostDir`,
+          `${c.hostDir} is already the hostDir of class ${other}: the provisioner needs one directory per class`,
+        ),
+      );
     classes.set(c.name, c);
     hostDirs.set(c.hostDir, c.name);
   });
@@ -221,26 +307,62 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
   const complete = parts.hosts !== undefined && parsedHosts.length === hosts.length;
   if (complete) {
     if (storage.longhorn.enabled && !diskUsesSeen.has("longhorn")) {
-      findings.push(error("storage.longhorn.enabled", "Longhorn is enabled but no host has a disk with use: longhorn to carry its data. Add such a disk to the hosts that should store volumes, or disable Longhorn"));
+      findings.push(
+        error(
+          "storage.longhorn.enabled",
+          "Longhorn is enabled but no host has a disk with use: longhorn to carry its data. Add such a disk to the hosts that should store volumes, or disable Longhorn",
+        ),
+      );
     }
     if (!storage.longhorn.enabled && diskUsesSeen.has("longhorn")) {
-      findings.push(warning("storage.longhorn.enabled", "is false, but some disks have use: longhorn: they will be formatted and mounted, and no Longhorn will use them. Enable Longhorn or change those disks' use"));
+      findings.push(
+        warning(
+          "storage.longhorn.enabled",
+          "is false, but some disks have use: longhorn: they will be formatted and mounted, and no Longhorn will use them. Enable Longhorn or change those disks' use",
+        ),
+      );
     }
     if (storage.rookCeph.enabled && !diskUsesSeen.has("ceph")) {
-      findings.push(error("storage.rookCeph.enabled", "Rook-Ceph is enabled but no host has a disk with use: ceph to become an OSD. Add raw disks with use: ceph, or disable Rook-Ceph"));
+      findings.push(
+        error(
+          "storage.rookCeph.enabled",
+          "Rook-Ceph is enabled but no host has a disk with use: ceph to become an OSD. Add raw disks with use: ceph, or disable Rook-Ceph",
+        ),
+      );
     }
     if (!storage.rookCeph.enabled && diskUsesSeen.has("ceph")) {
-      findings.push(warning("storage.rookCeph.enabled", "is false, but some disks have use: ceph: they stay raw and unused. Enable Rook-Ceph or change those disks' use"));
+      findings.push(
+        warning(
+          "storage.rookCeph.enabled",
+          "is false, but some disks have use: ceph: they stay raw and unused. Enable Rook-Ceph or change those disks' use",
+        ),
+      );
     }
     if (storage.localStatic.enabled) {
       if (storage.localStatic.classes.length === 0) {
-        findings.push(error("storage.localStatic.classes", "local-static-provisioner is enabled but defines no class: add one, e.g. {name: fast-storage, hostDir: /var/lib/disks/ssd}"));
+        findings.push(
+          error(
+            "storage.localStatic.classes",
+            "local-static-provisioner is enabled but defines no class: add one, e.g. {name: fast-storage, hostDir: /var/lib/disks/ssd}",
+          ),
+        );
       } else if (!diskUsesSeen.has("local")) {
-        findings.push(error("storage.localStatic.enabled", "local-static-provisioner is enabled but no host has a disk with use: local to offer. Add disks with use: local and storageClass: <class>, or disable it"));
+        findings.push(
+          error(
+            "storage.localStatic.enabled",
+            "local-static-provisioner is enabled but no host has a disk with use: local to offer. Add disks with use: local and storageClass: <class>, or disable it",
+          ),
+        );
       } else {
         storage.localStatic.classes.forEach((c, i) => {
           const used = resolvedHosts.some((h) => h.disks.some((d) => d.use === "local" && d.storageClass === c.name));
-          if (!used) findings.push(warning(`storage.localStatic.classes[${i}]`, `class ${c.name} has no disk: its StorageClass will have no volumes until a disk with use: local, storageClass: ${c.name} is added`));
+          if (!used)
+            findings.push(
+              warning(
+                `storage.localStatic.classes[${i}]`,
+                `class ${c.name} has no disk: its StorageClass will have no volumes until a disk with use: local, storageClass: ${c.name} is added`,
+              ),
+            );
         });
       }
     }
@@ -251,7 +373,12 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
         ...(storage.localStatic.enabled ? storage.localStatic.classes.map((c) => c.name) : []),
       ];
       if (!known.includes(storage.defaultClass)) {
-        findings.push(error("storage.defaultClass", `${JSON.stringify(storage.defaultClass)} is not a StorageClass this stack creates; choose one of: ${known.length ? known.join(", ") : "(none: enable a storage system first)"}`));
+        findings.push(
+          error(
+            "storage.defaultClass",
+            `${JSON.stringify(storage.defaultClass)} is not a StorageClass this stack creates; choose one of: ${known.length ? known.join(", ") : "(none: enable a storage system first)"}`,
+          ),
+        );
       }
     }
   }
@@ -300,37 +427,81 @@ function resolveDisks(
     const name = d.name ?? defaultDiskName(d.device);
     const n = names.get(name);
     if (n !== undefined) {
-      findings.push(error(d.name ? `${at}.name` : `${at}.device`, `disk name ${JSON.stringify(name)} is already used by ${`hosts[${i}].disks[${n}]`}${d.name ? "" : " (the name defaults to the device's basename)"}: disk names name resources and must be unique on a host. Set a distinct name`));
+      findings.push(
+        error(
+          d.name ? `${at}.name` : `${at}.device`,
+          `disk name ${JSON.stringify(name)} is already used by ${`hosts[${i}].disks[${n}]`}${d.name ? "" : " (the name defaults to the device's basename)"}: disk names name resources and must be unique on a host. Set a distinct name`,
+        ),
+      );
     } else names.set(name, j);
     const dev = devices.get(d.device);
     if (dev !== undefined) {
-      findings.push(error(`${at}.device`, `${d.device} is already hosts[${i}].disks[${dev}]: one device can have one use. Remove the duplicate or correct the device path`));
+      findings.push(
+        error(
+          `${at}.device`,
+          `${d.device} is already hosts[${i}].disks[${dev}]: one device can have one use. Remove the duplicate or correct the device path`,
+        ),
+      );
     } else devices.set(d.device, j);
     if (!d.device.startsWith("/dev/disk/by-id/") && !(d.use === "local")) {
-      findings.push(warning(`${at}.device`, `${d.device} is not a /dev/disk/by-id/ path: kernel names like /dev/sdb can change between boots and point at another disk. Prefer the stable by-id link (ls -l /dev/disk/by-id)`));
+      findings.push(
+        warning(
+          `${at}.device`,
+          `${d.device} is not a /dev/disk/by-id/ path: kernel names like /dev/sdb can change between boots and point at another disk. Prefer the stable by-id link (ls -l /dev/disk/by-id)`,
+        ),
+      );
     }
 
     const claimMount = (mountpoint: string, key: string) => {
       const mp = mountpoint.replace(/\/+$/, "") || "/";
       const other = mounts.get(mp);
       if (other !== undefined) {
-        findings.push(error(`${at}.${key}`, `${mp} is already the mountpoint of hosts[${i}].disks[${other}]: mounting a second disk there hides the first one's data. Give each disk its own mountpoint`));
+        findings.push(
+          error(
+            `${at}.${key}`,
+            `${mp} is already the mountpoint of hosts[${i}].disks[${other}]: mounting a second disk there hides the first one's data. Give each disk its own mountpoint`,
+          ),
+        );
       } else mounts.set(mp, j);
       if (RESERVED_MOUNTPOINTS.includes(mp)) {
-        findings.push(error(`${at}.${key}`, `${mp} holds the operating system: mounting a disk over it would hide system files. Mount data disks under /mnt, /srv or /var/lib/<name>`));
+        findings.push(
+          error(
+            `${at}.${key}`,
+            `${mp} holds the operating system: mounting a disk over it would hide system files. Mount data disks under /mnt, /srv or /var/lib/<name>`,
+          ),
+        );
       }
       if (EPHEMERAL_TARGETS.includes(mp)) {
-        findings.push(error(`${at}.${key}`, `${mp} is managed by use: ephemeral (bind-mounted from the ephemeral disk set). Give this disk use: ephemeral instead of mounting it there yourself`));
+        findings.push(
+          error(
+            `${at}.${key}`,
+            `${mp} is managed by use: ephemeral (bind-mounted from the ephemeral disk set). Give this disk use: ephemeral instead of mounting it there yourself`,
+          ),
+        );
       }
       return mp;
     };
 
     switch (d.use) {
       case "mount":
-        out.push({ name, device: d.device, wipe: d.wipe, use: "mount", fsType: d.fsType, mountpoint: claimMount(d.mountpoint, "mountpoint") });
+        out.push({
+          name,
+          device: d.device,
+          wipe: d.wipe,
+          use: "mount",
+          fsType: d.fsType,
+          mountpoint: claimMount(d.mountpoint, "mountpoint"),
+        });
         break;
       case "longhorn":
-        out.push({ name, device: d.device, wipe: d.wipe, use: "longhorn", fsType: d.fsType, mountpoint: claimMount(d.mountpoint ?? longhornDataPath, "mountpoint") });
+        out.push({
+          name,
+          device: d.device,
+          wipe: d.wipe,
+          use: "longhorn",
+          fsType: d.fsType,
+          mountpoint: claimMount(d.mountpoint ?? longhornDataPath, "mountpoint"),
+        });
         break;
       case "ceph":
         out.push({ name, device: d.device, wipe: d.wipe, use: "ceph" });
@@ -342,20 +513,44 @@ function resolveDisks(
         const cls = classes.get(d.storageClass);
         if (!cls) {
           const names = [...classes.keys()];
-          findings.push(error(`${at}.storageClass`, `${JSON.stringify(d.storageClass)} is not a class in storage.localStatic.classes${names.length ? ` (defined: ${names.join(", ")})` : " (none is defined)"}: name an existing class or add it there`));
+          findings.push(
+            error(
+              `${at}.storageClass`,
+              `${JSON.stringify(d.storageClass)} is not a class in storage.localStatic.classes${names.length ? ` (defined: ${names.join(", ")})` : " (none is defined)"}: name an existing class or add it there`,
+            ),
+          );
           break;
         }
         if (!localStaticEnabled) {
-          findings.push(error(`${at}.use`, "is local, but storage.localStatic.enabled is false: nothing would publish this disk. Enable storage.localStatic or change the disk's use"));
+          findings.push(
+            error(
+              `${at}.use`,
+              "is local, but storage.localStatic.enabled is false: nothing would publish this disk. Enable storage.localStatic or change the disk's use",
+            ),
+          );
         }
         const path = `${cls.hostDir.replace(/\/+$/, "")}/${name}`;
         if (cls.volumeMode === "Block") {
           if (!d.device.startsWith("/dev/disk/by-id/")) {
-            findings.push(error(`${at}.device`, `${d.device} is not a /dev/disk/by-id/ path, but class ${cls.name} is a Block class: the provisioner publishes symlinks to stable by-id devices only, never /dev/sdX. Use the disk's /dev/disk/by-id/ link`));
+            findings.push(
+              error(
+                `${at}.device`,
+                `${d.device} is not a /dev/disk/by-id/ path, but class ${cls.name} is a Block class: the provisioner publishes symlinks to stable by-id devices only, never /dev/sdX. Use the disk's /dev/disk/by-id/ link`,
+              ),
+            );
           }
           out.push({ name, device: d.device, wipe: d.wipe, use: "local", storageClass: cls.name, volumeMode: "Block", linkPath: path });
         } else {
-          out.push({ name, device: d.device, wipe: d.wipe, use: "local", storageClass: cls.name, volumeMode: "Filesystem", fsType: cls.fsType, mountpoint: claimMount(path, "storageClass") });
+          out.push({
+            name,
+            device: d.device,
+            wipe: d.wipe,
+            use: "local",
+            storageClass: cls.name,
+            volumeMode: "Filesystem",
+            fsType: cls.fsType,
+            mountpoint: claimMount(path, "storageClass"),
+          });
         }
         break;
       }
@@ -368,7 +563,12 @@ function resolveDisks(
   if (hasEphemeral) {
     for (const [mp, j] of mounts) {
       if (mp !== "/var/lib/kubelet" && (mp.startsWith("/var/lib/kubelet/") || mp.startsWith("/var/lib/containerd/"))) {
-        findings.push(error(`hosts[${i}].disks[${j}].mountpoint`, `${mp} lies inside a directory that use: ephemeral bind-mounts over; the mount would be hidden. Mount it elsewhere`));
+        findings.push(
+          error(
+            `hosts[${i}].disks[${j}].mountpoint`,
+            `${mp} lies inside a directory that use: ephemeral bind-mounts over; the mount would be hidden. Mount it elsewhere`,
+          ),
+        );
       }
     }
   }
@@ -377,7 +577,12 @@ function resolveDisks(
   for (const a of mps) {
     for (const b of mps) {
       if (a !== b && b.startsWith(`${a}/`)) {
-        findings.push(warning(`hosts[${i}].disks[${mounts.get(b)}]`, `mountpoint ${b} is inside ${a}, another disk's mountpoint: it is mounted after that disk, and its data is hidden if the outer disk is ever mounted again on top. Prefer sibling directories`));
+        findings.push(
+          warning(
+            `hosts[${i}].disks[${mounts.get(b)}]`,
+            `mountpoint ${b} is inside ${a}, another disk's mountpoint: it is mounted after that disk, and its data is hidden if the outer disk is ever mounted again on top. Prefer sibling directories`,
+          ),
+        );
       }
     }
   }

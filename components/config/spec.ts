@@ -26,9 +26,7 @@ export interface ClusterSettings {
   kubelet: { rootDir: string };
 }
 
-export type KeepalivedSettings =
-  | { enabled: false }
-  | { enabled: true; interface: string; virtualRouterId: number };
+export type KeepalivedSettings = { enabled: false } | { enabled: true; interface: string; virtualRouterId: number };
 
 export interface HostSpec {
   name: string;

@@ -42,7 +42,8 @@ export function storageDisks(spec: ClusterSpec, use: "longhorn" | "ceph" | "loca
     for (const d of h.disks) {
       if (d.use !== use) continue;
       if (d.use === "local" && d.storageClass !== storageClass) continue;
-      const path = d.use === "longhorn" ? d.mountpoint : d.use === "local" ? (d.volumeMode === "Block" ? d.linkPath : d.mountpoint) : d.device;
+      const path =
+        d.use === "longhorn" ? d.mountpoint : d.use === "local" ? (d.volumeMode === "Block" ? d.linkPath : d.mountpoint) : d.device;
       out.push({ host: h.name, disk: d.name, device: d.device, path });
     }
   }
@@ -138,10 +139,20 @@ export function analyzeTopology(spec: ClusterSpec): { topology: Topology; findin
         ),
       );
     } else if (monCount % 2 === 0) {
-      findings.push(warning("storage.rookCeph.monCount", `is ${monCount}, an even number: mons need a majority, so ${monCount} survive no more failures than ${monCount - 1}. Use an odd number`));
+      findings.push(
+        warning(
+          "storage.rookCeph.monCount",
+          `is ${monCount}, an even number: mons need a majority, so ${monCount} survive no more failures than ${monCount - 1}. Use an odd number`,
+        ),
+      );
     }
     if (poolSize === 1) {
-      findings.push(warning("storage.rookCeph.poolSize", "is 1: every block volume has a single copy and is lost with its disk. Use ceph disks on at least two hosts"));
+      findings.push(
+        warning(
+          "storage.rookCeph.poolSize",
+          "is 1: every block volume has a single copy and is lost with its disk. Use ceph disks on at least two hosts",
+        ),
+      );
     }
     storage.rookCeph = {
       hosts: cephHosts.map((h) => h.name),

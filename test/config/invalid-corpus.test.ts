@@ -44,10 +44,14 @@ describe("the corpus of invalid configs", () => {
 describe("the plan command on invalid configs", () => {
   const sample = corpus.filter((_, i) => i % 12 === 0);
   it.each(sample)("$file: exit 2, JSON findings on stdout, no stack trace", ({ file, expect: key }) => {
-    const res = spawnSync(process.execPath, [path.join(REPO_ROOT, "node_modules/tsx/dist/cli.mjs"), "plan/cli.ts", "--stack-file", path.join(dir, file), "--format", "json"], {
-      cwd: REPO_ROOT,
-      encoding: "utf8",
-    });
+    const res = spawnSync(
+      process.execPath,
+      [path.join(REPO_ROOT, "node_modules/tsx/dist/cli.mjs"), "plan/cli.ts", "--stack-file", path.join(dir, file), "--format", "json"],
+      {
+        cwd: REPO_ROOT,
+        encoding: "utf8",
+      },
+    );
     expect(res.status).toBe(2);
     const out = JSON.parse(res.stdout) as { findings: { path: string }[]; resources: unknown[] };
     expect(out.findings.map((f) => f.path)).toContain(key);

@@ -31,7 +31,14 @@ describe("validateConfig defaults (CONFIG.md)", () => {
     expect(spec?.cluster.ssh).toEqual({ user: "root", port: 22, insecureIgnoreHostKey: false });
     expect(spec?.cluster.kubelet.rootDir).toBe("/var/lib/kubelet");
     expect(spec?.cluster.faultTolerance).toBe(0);
-    expect(spec?.hosts[0]).toMatchObject({ os: "ubuntu", immutableRoot: false, packagesPreinstalled: false, labels: {}, taints: [], disks: [] });
+    expect(spec?.hosts[0]).toMatchObject({
+      os: "ubuntu",
+      immutableRoot: false,
+      packagesPreinstalled: false,
+      labels: {},
+      taints: [],
+      disks: [],
+    });
     expect(spec?.storage.longhorn).toMatchObject({ enabled: false, version: "1.10.1", dataPath: "/var/lib/longhorn" });
     expect(spec?.storage.rookCeph).toMatchObject({ enabled: false, version: "v1.19.2" });
     expect(spec?.storage.localStatic).toMatchObject({ enabled: false, version: "2.8.0", classes: [] });
@@ -47,38 +54,49 @@ describe("validateConfig defaults (CONFIG.md)", () => {
     const { cfg, hosts } = dev();
     expect(validateConfig(raw(cfg)).spec?.cluster.faultTolerance).toBe(1);
     delete (cfg.cluster as Record<string, unknown>).faultTolerance;
-    (hosts[2] as Host).roles = ["worker", "etcd"];
+    hosts[2].roles = ["worker", "etcd"];
     expect(validateConfig(raw(cfg)).spec?.cluster.faultTolerance).toBe(1);
   });
 
   it("names disks after their device and mounts longhorn disks at the Longhorn data path", () => {
     expect(defaultDiskName("/dev/disk/by-id/nvme-Samsung_SSD_970_EVO_1TB_S46")).toBe("nvme-samsung-ssd-970-evo-1tb-s46");
     const { cfg, hosts } = dev();
-    (hosts[2] as Host).disks = [{ device: "/dev/disk/by-id/nvme-A", use: "longhorn" }];
+    hosts[2].disks = [{ device: "/dev/disk/by-id/nvme-A", use: "longhorn" }];
     const spec = validateConfig(raw(cfg)).spec;
-    expect(spec?.hosts[2]?.disks[0]).toEqual({ name: "nvme-a", device: "/dev/disk/by-id/nvme-A", wipe: false, use: "longhorn", fsType: "ext4", mountpoint: "/var/lib/longhorn" });
+    expect(spec?.hosts[2]?.disks[0]).toEqual({
+      name: "nvme-a",
+      device: "/dev/disk/by-id/nvme-A",
+      wipe: false,
+      use: "longhorn",
+      fsType: "ext4",
+      mountpoint: "/var/lib/longhorn",
+    });
   });
 
   it("places local disks under their class's hostDir: mounted for Filesystem, linked for Block", () => {
     const spec = validateConfig(raw(dev().cfg)).spec;
     const w1 = spec?.hosts.find((h) => h.name === "w-1");
     const w3 = spec?.hosts.find((h) => h.name === "w-3");
-    expect(w1?.disks.find((d) => d.use === "local")).toMatchObject({ volumeMode: "Filesystem", fsType: "xfs", mountpoint: "/var/lib/disks/ssd/ssd1" });
+    expect(w1?.disks.find((d) => d.use === "local")).toMatchObject({
+      volumeMode: "Filesystem",
+      fsType: "xfs",
+      mountpoint: "/var/lib/disks/ssd/ssd1",
+    });
     expect(w3?.disks.find((d) => d.use === "local")).toMatchObject({ volumeMode: "Block", linkPath: "/var/lib/disks/block/raw1" });
   });
 
   it("accepts a missing hostKey when the stack opts out of pinning", () => {
     const { cfg, cluster, hosts } = dev();
     cluster.ssh = { insecureIgnoreHostKey: true };
-    delete (hosts[0] as Host).hostKey;
+    delete hosts[0].hostKey;
     expect(validateConfig(raw(cfg)).findings.filter((f) => f.severity === "error")).toEqual([]);
   });
 
   it("collects findings from every key in one pass", () => {
     const { cfg, cluster, hosts } = dev();
     cluster.kubernetesVersion = "1.33";
-    (hosts[1] as Host).roles = ["boss"];
-    (hosts[4] as Host).address = "192.168.10.21";
+    hosts[1].roles = ["boss"];
+    hosts[4].address = "192.168.10.21";
     const paths = validateConfig({ ...raw(cfg), sshPrivateKeySet: false }).findings.map((f) => f.path);
     expect(paths).toEqual(expect.arrayContaining(["sshPrivateKey", "cluster.kubernetesVersion", "hosts[1].roles[0]", "hosts[4].address"]));
   });
@@ -87,7 +105,7 @@ describe("validateConfig defaults (CONFIG.md)", () => {
 describe("warnings do not block, but are reported", () => {
   it("warns about kernel device names that can change between boots", () => {
     const { cfg, hosts } = dev();
-    (hosts[0] as Host).disks = [{ name: "backup", device: "/dev/sdb", use: "mount", mountpoint: "/srv/backup" }];
+    hosts[0].disks = [{ name: "backup", device: "/dev/sdb", use: "mount", mountpoint: "/srv/backup" }];
     const r = validateConfig(raw(cfg));
     expect(r.spec).toBeDefined();
     expect(r.findings).toContainEqual(expect.objectContaining({ severity: "warning", path: "hosts[0].disks[0].device" }));
@@ -95,7 +113,7 @@ describe("warnings do not block, but are reported", () => {
 
   it("warns about a mount nested in another disk's mountpoint", () => {
     const { cfg, hosts } = dev();
-    (hosts[0] as Host).disks = [
+    hosts[0].disks = [
       { name: "a", device: "/dev/disk/by-id/a", use: "mount", mountpoint: "/srv/data" },
       { name: "b", device: "/dev/disk/by-id/b", use: "mount", mountpoint: "/srv/data/inner" },
     ];
@@ -112,10 +130,12 @@ describe("warnings do not block, but are reported", () => {
 
   it("warns about an even number of etcd voters", () => {
     const { cfg, hosts } = dev();
-    (hosts[3] as Host).roles = ["worker", "etcd"];
+    hosts[3].roles = ["worker", "etcd"];
     const a = analyze(raw(cfg));
     expect(a.spec).toBeDefined();
     expect(a.topology?.etcdVoters).toEqual(["cp-1", "cp-2", "w-1", "w-2"]);
-    expect(a.findings).toContainEqual(expect.objectContaining({ severity: "warning", path: "hosts", message: expect.stringContaining("even number") }));
+    expect(a.findings).toContainEqual(
+      expect.objectContaining({ severity: "warning", path: "hosts", message: expect.stringContaining("even number") as unknown }),
+    );
   });
 });

@@ -15,16 +15,19 @@ describe("reading stack files", () => {
     const s = readStackConfig(devFile);
     expect(s.secretKeys).toEqual(["baremetal-k8s:sshPrivateKey"]);
     expect(s.config["baremetal-k8s:sshPrivateKey"]).toBe(SECRET_PLACEHOLDER);
-    expect(JSON.parse(s.config["baremetal-k8s:cluster"] as string)).toMatchObject({ name: "homelab" });
+    expect(JSON.parse(s.config["baremetal-k8s:cluster"])).toMatchObject({ name: "homelab" });
   });
 
   it("takes project-level defaults from Pulumi.yaml, replaced key by key by the stack's values", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "bmk8s-"));
-    writeFileSync(path.join(dir, "Pulumi.yaml"), "name: baremetal-k8s\nruntime: nodejs\nconfig:\n  baremetal-k8s:storage:\n    value: {longhorn: {enabled: false}}\n  baremetal-k8s:cluster:\n    default: {name: fromproject}\n");
+    writeFileSync(
+      path.join(dir, "Pulumi.yaml"),
+      "name: baremetal-k8s\nruntime: nodejs\nconfig:\n  baremetal-k8s:storage:\n    value: {longhorn: {enabled: false}}\n  baremetal-k8s:cluster:\n    default: {name: fromproject}\n",
+    );
     writeFileSync(path.join(dir, "Pulumi.x.yaml"), "config:\n  baremetal-k8s:cluster: {name: fromstack}\n");
     const s = readStackConfig(path.join(dir, "Pulumi.x.yaml"));
-    expect(JSON.parse(s.config["baremetal-k8s:cluster"] as string)).toEqual({ name: "fromstack" });
-    expect(JSON.parse(s.config["baremetal-k8s:storage"] as string)).toEqual({ longhorn: { enabled: false } });
+    expect(JSON.parse(s.config["baremetal-k8s:cluster"])).toEqual({ name: "fromstack" });
+    expect(JSON.parse(s.config["baremetal-k8s:storage"])).toEqual({ longhorn: { enabled: false } });
   });
 });
 
@@ -34,7 +37,12 @@ describe("the offline plan of the example lab", async () => {
   it("exits 0 with the fields of CONFIG.md", () => {
     expect(run.exitCode).toBe(0);
     expect(Object.keys(run.plan).sort()).toEqual(["findings", "resources", "topology"]);
-    expect(run.plan.topology).toMatchObject({ leader: "cp-1", controlPlanes: ["cp-1", "cp-2"], etcdVoters: ["cp-1", "cp-2", "w-1"], faultTolerance: 1 });
+    expect(run.plan.topology).toMatchObject({
+      leader: "cp-1",
+      controlPlanes: ["cp-1", "cp-2"],
+      etcdVoters: ["cp-1", "cp-2", "w-1"],
+      faultTolerance: 1,
+    });
     expect(run.plan.resources.length).toBeGreaterThan(0);
     for (const r of run.plan.resources) {
       expect(Object.keys(r).sort()).toEqual(["dependsOn", "host", "inputs", "name", "parent", "type", "urn"]);
@@ -55,7 +63,8 @@ describe("the offline plan of the example lab", async () => {
 
   it("renders markdown with findings, topology, steps per host and a Mermaid graph", () => {
     const md = renderMarkdown(run.plan, run.recorded, "dev");
-    for (const heading of ["## Findings", "## Topology", "## Bring-up per host, in order", "### cp-1", "```mermaid"]) expect(md).toContain(heading);
+    for (const heading of ["## Findings", "## Topology", "## Bring-up per host, in order", "### cp-1", "```mermaid"])
+      expect(md).toContain(heading);
     expect(md).toContain("etcd voters: cp-1, cp-2, w-1 (3), survives **1** failure");
   });
 });

@@ -40,7 +40,7 @@ describe("a lab that cannot keep quorum", () => {
   it("two control planes without the witness are refused, naming a worker to make a witness", () => {
     const cfg = loadStack("dev");
     const hosts = cfg.hosts as Host[];
-    (hosts[2] as Host).roles = ["worker"];
+    hosts[2].roles = ["worker"];
     const a = analyzeCfg(cfg);
     expect(a.spec).toBeUndefined();
     const f = a.findings.find((x) => x.path === "cluster.faultTolerance");
@@ -52,7 +52,7 @@ describe("a lab that cannot keep quorum", () => {
 
   it("is accepted when the stack explicitly accepts no tolerance", () => {
     const cfg = loadStack("dev");
-    (cfg.hosts as Host[])[2]!.roles = ["worker"];
+    (cfg.hosts as Host[])[2].roles = ["worker"];
     (cfg.cluster as { faultTolerance: number }).faultTolerance = 0;
     expect(analyzeCfg(cfg).spec).toBeDefined();
   });
@@ -62,8 +62,8 @@ describe("storage defaults follow the hardware", () => {
   it("two ceph hosts give pool size 2 and the default Longhorn replica count is capped by its hosts", () => {
     const cfg = loadStack("dev");
     const hosts = cfg.hosts as Host[];
-    hosts[5]!.disks = hosts[5]!.disks?.filter((d) => d.use !== "ceph");
-    hosts[4]!.disks = hosts[4]!.disks?.filter((d) => d.use !== "longhorn");
+    hosts[5].disks = hosts[5].disks?.filter((d) => d.use !== "ceph");
+    hosts[4].disks = hosts[4].disks?.filter((d) => d.use !== "longhorn");
     const storage = cfg.storage as { longhorn: Record<string, unknown> };
     delete storage.longhorn.replicaCount;
     const a = analyzeCfg(cfg);
