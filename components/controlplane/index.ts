@@ -81,24 +81,34 @@ export class ControlPlane extends pulumi.ComponentResource {
     this.nodes = new Map();
 
     const leaderKeepalived = keepalived
-      ? this.step(`${leaderName}-keepalived`, leader, {
-          create: renderKeepalivedScript(spec, { host: leader.spec, leader: true }),
-          delete: renderKeepalivedDeleteScript(leader.spec),
-          stdin: secrets.vrrpPassword,
-        }, [
-          leader, // node preparation installs keepalived and curl
-        ])
+      ? this.step(
+          `${leaderName}-keepalived`,
+          leader,
+          {
+            create: renderKeepalivedScript(spec, { host: leader.spec, leader: true }),
+            delete: renderKeepalivedDeleteScript(leader.spec),
+            stdin: secrets.vrrpPassword,
+          },
+          [
+            leader, // node preparation installs keepalived and curl
+          ],
+        )
       : undefined;
 
-    const init = this.step(`${leaderName}-kubeadm-init`, leader, {
-      create: renderInitScript(spec, leader.spec),
-      delete: renderInitDeleteScript(leader.spec),
-      stdin: pulumi.interpolate`${secrets.bootstrapToken}\n${secrets.certificateKey}\n`,
-      secretOutput: true,
-    }, [
-      leader, // node preparation (containerd, kubeadm, kubelet) and disks first
-      ...(leaderKeepalived ? [leaderKeepalived] : []), // the VIP must answer as soon as the API server does: kubeadm init reaches it through controlPlaneEndpoint
-    ]);
+    const init = this.step(
+      `${leaderName}-kubeadm-init`,
+      leader,
+      {
+        create: renderInitScript(spec, leader.spec),
+        delete: renderInitDeleteScript(leader.spec),
+        stdin: pulumi.interpolate`${secrets.bootstrapToken}\n${secrets.certificateKey}\n`,
+        secretOutput: true,
+      },
+      [
+        leader, // node preparation (containerd, kubeadm, kubelet) and disks first
+        ...(leaderKeepalived ? [leaderKeepalived] : []), // the VIP must answer as soon as the API server does: kubeadm init reaches it through controlPlaneEndpoint
+      ],
+    );
     this.nodes.set(leaderName, init);
     this.kubeconfig = pulumi.secret(init.stdout);
 
@@ -108,30 +118,45 @@ export class ControlPlane extends pulumi.ComponentResource {
     let lastMembershipChange: pulumi.Resource = init;
     for (const f of followers) {
       const host = hostOf(f);
-      const upload = this.step(`${f}-upload-certs`, leader, {
-        create: renderUploadCertsScript(leader.spec, host.spec),
-        stdin: pulumi.interpolate`${secrets.bootstrapToken}\n${secrets.certificateKey}\n`,
-      }, [
-        host, // right before this join, not before its node preparation: the uploaded certificates expire after 2 hours
-        lastMembershipChange, // the previous follower has joined (serial etcd membership changes); for the first, kubeadm init has run
-      ]);
-      const join = this.step(`${f}-kubeadm-join`, host, {
-        create: renderJoinScript(spec, host.spec),
-        delete: renderJoinDeleteScript(host.spec),
-        stdin: pulumi.interpolate`${secrets.bootstrapToken}\n${upload.stdout}\n${secrets.certificateKey}\n`,
-      }, [
-        host, // node preparation and disks first
-        upload, // the token is valid, the control-plane certificates freshly uploaded, the CA hash known
-      ]);
+      const upload = this.step(
+        `${f}-upload-certs`,
+        leader,
+        {
+          create: renderUploadCertsScript(leader.spec, host.spec),
+          stdin: pulumi.interpolate`${secrets.bootstrapToken}\n${secrets.certificateKey}\n`,
+        },
+        [
+          host, // right before this join, not before its node preparation: the uploaded certificates expire after 2 hours
+          lastMembershipChange, // the previous follower has joined (serial etcd membership changes); for the first, kubeadm init has run
+        ],
+      );
+      const join = this.step(
+        `${f}-kubeadm-join`,
+        host,
+        {
+          create: renderJoinScript(spec, host.spec),
+          delete: renderJoinDeleteScript(host.spec),
+          stdin: pulumi.interpolate`${secrets.bootstrapToken}\n${upload.stdout}\n${secrets.certificateKey}\n`,
+        },
+        [
+          host, // node preparation and disks first
+          upload, // the token is valid, the control-plane certificates freshly uploaded, the CA hash known
+        ],
+      );
       this.nodes.set(f, join);
       if (keepalived) {
-        this.step(`${f}-keepalived`, host, {
-          create: renderKeepalivedScript(spec, { host: host.spec, leader: false }),
-          delete: renderKeepalivedDeleteScript(host.spec),
-          stdin: secrets.vrrpPassword,
-        }, [
-          join, // a follower may hold the VIP only once its API server exists; on removal, keepalived stops before the reset
-        ]);
+        this.step(
+          `${f}-keepalived`,
+          host,
+          {
+            create: renderKeepalivedScript(spec, { host: host.spec, leader: false }),
+            delete: renderKeepalivedDeleteScript(host.spec),
+            stdin: secrets.vrrpPassword,
+          },
+          [
+            join, // a follower may hold the VIP only once its API server exists; on removal, keepalived stops before the reset
+          ],
+        );
       }
       lastMembershipChange = join;
     }
@@ -141,49 +166,74 @@ export class ControlPlane extends pulumi.ComponentResource {
     for (const w of topology.witnesses) {
       const host = hostOf(w);
       const others = voters.filter((v) => v.name !== w);
-      const certs = this.step(`${w}-etcd-certs`, leader, {
-        create: renderWitnessCertsScript(leader.spec, host.spec),
-        delete: renderWitnessCertsDeleteScript(leader.spec, host.spec),
-        secretOutput: true,
-      }, [
-        init, // the etcd CA exists once kubeadm init has run
-      ]);
-      const member = this.step(`${w}-etcd-member`, host, {
-        create: renderWitnessMemberScript(spec, host.spec, others),
-        delete: renderWitnessMemberDeleteScript(host.spec, others),
-        stdin: pulumi.secret(certs.stdout),
-      }, [
-        host, // node preparation first (curl, systemd unit directory)
-        certs, // the member's certificates, signed on the leader
-        lastMembershipChange, // after the last control-plane join or the previous witness: etcd membership changes never overlap
-      ]);
+      const certs = this.step(
+        `${w}-etcd-certs`,
+        leader,
+        {
+          create: renderWitnessCertsScript(leader.spec, host.spec),
+          delete: renderWitnessCertsDeleteScript(leader.spec, host.spec),
+          secretOutput: true,
+        },
+        [
+          init, // the etcd CA exists once kubeadm init has run
+        ],
+      );
+      const member = this.step(
+        `${w}-etcd-member`,
+        host,
+        {
+          create: renderWitnessMemberScript(spec, host.spec, others),
+          delete: renderWitnessMemberDeleteScript(host.spec, others),
+          stdin: pulumi.secret(certs.stdout),
+        },
+        [
+          host, // node preparation first (curl, systemd unit directory)
+          certs, // the member's certificates, signed on the leader
+          lastMembershipChange, // after the last control-plane join or the previous witness: etcd membership changes never overlap
+        ],
+      );
       lastMembershipChange = member;
     }
 
     // Workers join in parallel: each waits for the leader and its own host, never for another worker.
     for (const w of topology.workers) {
       const host = hostOf(w);
-      const token = this.step(`${w}-join-token`, leader, {
-        create: renderJoinTokenScript(leader.spec, host.spec),
-        stdin: pulumi.interpolate`${secrets.bootstrapToken}\n`,
-      }, [
-        init, // the cluster and its CA exist
-        host, // refresh the token right before this join, not before the host's node preparation
-      ]);
-      const join = this.step(`${w}-kubeadm-join`, host, {
-        create: renderJoinScript(spec, host.spec),
-        delete: renderJoinDeleteScript(host.spec),
-        stdin: pulumi.interpolate`${secrets.bootstrapToken}\n${token.stdout}\n`,
-      }, [
-        host, // node preparation and disks first
-        token, // the bootstrap token is valid and the CA hash known
-      ]);
-      const node = this.step(`${w}-node`, leader, {
-        create: renderNodeScript(leader.spec, host.spec),
-        delete: renderNodeDeleteScript(leader.spec, host.spec),
-      }, [
-        join, // the Node appears after the join; on removal this drains it before the worker's kubeadm reset
-      ]);
+      const token = this.step(
+        `${w}-join-token`,
+        leader,
+        {
+          create: renderJoinTokenScript(leader.spec, host.spec),
+          stdin: pulumi.interpolate`${secrets.bootstrapToken}\n`,
+        },
+        [
+          init, // the cluster and its CA exist
+          host, // refresh the token right before this join, not before the host's node preparation
+        ],
+      );
+      const join = this.step(
+        `${w}-kubeadm-join`,
+        host,
+        {
+          create: renderJoinScript(spec, host.spec),
+          delete: renderJoinDeleteScript(host.spec),
+          stdin: pulumi.interpolate`${secrets.bootstrapToken}\n${token.stdout}\n`,
+        },
+        [
+          host, // node preparation and disks first
+          token, // the bootstrap token is valid and the CA hash known
+        ],
+      );
+      const node = this.step(
+        `${w}-node`,
+        leader,
+        {
+          create: renderNodeScript(leader.spec, host.spec),
+          delete: renderNodeDeleteScript(leader.spec, host.spec),
+        },
+        [
+          join, // the Node appears after the join; on removal this drains it before the worker's kubeadm reset
+        ],
+      );
       this.nodes.set(w, node);
     }
 

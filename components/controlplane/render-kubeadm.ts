@@ -136,6 +136,8 @@ export function renderJoinConfig(spec: ClusterSpec, host: HostSpec): string {
       },
     },
     nodeRegistration: nodeRegistration(host),
-    ...(isControlPlane(host) ? { controlPlane: { certificateKey: PLACEHOLDER.certificateKey, localAPIEndpoint: localApiEndpoint(spec, host) } } : {}),
+    ...(isControlPlane(host)
+      ? { controlPlane: { certificateKey: PLACEHOLDER.certificateKey, localAPIEndpoint: localApiEndpoint(spec, host) } }
+      : {}),
   });
 }

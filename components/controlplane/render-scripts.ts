@@ -1,8 +1,23 @@
 import type { ClusterSpec, HostSpec } from "../config/spec";
 import { contentHash, shQuote } from "../host/remote-script";
 import { PLACEHOLDER, renderInitConfig, renderJoinConfig, isControlPlane } from "./render-kubeadm";
-import { CHECK_APISERVER, KEEPALIVED_CONF, VRRP_PASSWORD_PLACEHOLDER, renderCheckApiserver, renderKeepalivedConf, type KeepalivedRole } from "./render-keepalived";
-import { CLIENT_PORT, WITNESS, otherVoterEndpoints, peerUrl, renderWitnessCertRequests, renderWitnessEnv, renderWitnessUnit } from "./render-witness";
+import {
+  CHECK_APISERVER,
+  KEEPALIVED_CONF,
+  VRRP_PASSWORD_PLACEHOLDER,
+  renderCheckApiserver,
+  renderKeepalivedConf,
+  type KeepalivedRole,
+} from "./render-keepalived";
+import {
+  CLIENT_PORT,
+  WITNESS,
+  otherVoterEndpoints,
+  peerUrl,
+  renderWitnessCertRequests,
+  renderWitnessEnv,
+  renderWitnessUnit,
+} from "./render-witness";
 
 /**
  * The host scripts of the control plane, as pure functions of the spec. Every
@@ -28,7 +43,7 @@ function script(title: string, host: string, body: string[]): string {
     "set -euo pipefail",
     `host=${shQuote(host)}`,
     'fail() { echo "$host: $*" >&2; exit 1; }',
-    "say() { echo \"$host: $*\" >&2; }",
+    'say() { echo "$host: $*" >&2; }',
     ...body,
     "",
   ].join("\n");
@@ -42,14 +57,18 @@ function embed(variable: string, content: string): string[] {
 
 /** Reads one secret line from stdin into `variable` and checks its shape; the message names what is missing, never the value. */
 function readSecret(variable: string, what: string, re: string): string[] {
-  return [`IFS= read -r ${variable} || true`, `re=${shQuote(re)}`, `[[ \$${variable} =~ $re ]] || fail ${shQuote(`expected ${what} on stdin (line missing or malformed)`)}`];
+  return [
+    `IFS= read -r ${variable} || true`,
+    `re=${shQuote(re)}`,
+    `[[ $${variable} =~ $re ]] || fail ${shQuote(`expected ${what} on stdin (line missing or malformed)`)}`,
+  ];
 }
 
 /** Writes `$3` to `$1` with mode `$2` only when it differs; sets changed=1 when it wrote. */
 const PUT = [
   "changed=0",
   "put() {",
-  '  local path=$1 mode=$2 tmp',
+  "  local path=$1 mode=$2 tmp",
   '  tmp=$(mktemp "$path.XXXXXX")',
   '  printf \'%s\\n\' "$3" >"$tmp"',
   '  chmod "$mode" "$tmp"',
@@ -64,8 +83,8 @@ function redactFn(vars: { variable: string; label: string }[]): string[] {
   return [
     "redact() {",
     "  local line",
-    '  while IFS= read -r line || [[ -n $line ]]; do',
-    ...vars.map(({ variable, label }) => `    line=\${line//"\$${variable}"/<${label}>}`),
+    "  while IFS= read -r line || [[ -n $line ]]; do",
+    ...vars.map(({ variable, label }) => `    line=\${line//"$${variable}"/<${label}>}`),
     "    printf '%s\\n' \"$line\"",
     "  done",
     "}",
@@ -98,32 +117,36 @@ function runLogged(command: string, log: string, remedy: string): string[] {
 
 /** Installs keepalived.conf and check_apiserver.sh (password from stdin) and (re)starts keepalived when they changed. */
 export function renderKeepalivedScript(spec: ClusterSpec, role: KeepalivedRole): string {
-  return script(`keepalived for the API server VIP on ${role.host.name} (${role.leader ? "MASTER" : "BACKUP"}). stdin: the VRRP password.`, role.host.name, [
-    ...readSecret("vrrp_pass", "the VRRP password", VRRP_RE),
-    "command -v keepalived >/dev/null || fail 'keepalived is not installed: node preparation installs it on control planes'",
-    "command -v curl >/dev/null || fail 'curl is not installed: check_apiserver.sh needs it'",
-    ...PUT,
-    ...embed("check", renderCheckApiserver(spec)),
-    ...embed("template", renderKeepalivedConf(spec, role)),
-    `conf=\${template//${VRRP_PASSWORD_PLACEHOLDER}/"$vrrp_pass"}`,
-    "install -d -m 0755 /etc/keepalived",
-    `put ${CHECK_APISERVER} 0755 "$check"`,
-    "umask 077",
-    'work=$(mktemp -d); trap \'rm -rf "$work"\' EXIT',
-    'printf \'%s\\n\' "$conf" >"$work/keepalived.conf"',
-    'if ! keepalived --config-test -f "$work/keepalived.conf" >"$work/test.log" 2>&1; then',
-    `  grep -v 'auth_pass' "$work/test.log" >&2 || true`,
-    "  fail 'the rendered keepalived.conf does not pass keepalived --config-test; nothing was changed'",
-    "fi",
-    `put ${KEEPALIVED_CONF} 0600 "$conf"`,
-    "systemctl enable keepalived >/dev/null 2>&1 || fail 'systemctl enable keepalived failed'",
-    "if [[ $changed == 1 ]] || ! systemctl is-active --quiet keepalived; then",
-    "  systemctl restart keepalived",
-    "  say 'keepalived (re)started with the rendered configuration'",
-    "else",
-    "  say 'keepalived already runs this configuration; nothing to do'",
-    "fi",
-  ]);
+  return script(
+    `keepalived for the API server VIP on ${role.host.name} (${role.leader ? "MASTER" : "BACKUP"}). stdin: the VRRP password.`,
+    role.host.name,
+    [
+      ...readSecret("vrrp_pass", "the VRRP password", VRRP_RE),
+      "command -v keepalived >/dev/null || fail 'keepalived is not installed: node preparation installs it on control planes'",
+      "command -v curl >/dev/null || fail 'curl is not installed: check_apiserver.sh needs it'",
+      ...PUT,
+      ...embed("check", renderCheckApiserver(spec)),
+      ...embed("template", renderKeepalivedConf(spec, role)),
+      `conf=\${template//${VRRP_PASSWORD_PLACEHOLDER}/"$vrrp_pass"}`,
+      "install -d -m 0755 /etc/keepalived",
+      `put ${CHECK_APISERVER} 0755 "$check"`,
+      "umask 077",
+      "work=$(mktemp -d); trap 'rm -rf \"$work\"' EXIT",
+      'printf \'%s\\n\' "$conf" >"$work/keepalived.conf"',
+      'if ! keepalived --config-test -f "$work/keepalived.conf" >"$work/test.log" 2>&1; then',
+      `  grep -v 'auth_pass' "$work/test.log" >&2 || true`,
+      "  fail 'the rendered keepalived.conf does not pass keepalived --config-test; nothing was changed'",
+      "fi",
+      `put ${KEEPALIVED_CONF} 0600 "$conf"`,
+      "systemctl enable keepalived >/dev/null 2>&1 || fail 'systemctl enable keepalived failed'",
+      "if [[ $changed == 1 ]] || ! systemctl is-active --quiet keepalived; then",
+      "  systemctl restart keepalived",
+      "  say 'keepalived (re)started with the rendered configuration'",
+      "else",
+      "  say 'keepalived already runs this configuration; nothing to do'",
+      "fi",
+    ],
+  );
 }
 
 /** Undoes the keepalived step: stops keepalived and removes the files it wrote (the VIP moves to another control plane). */
@@ -140,30 +163,34 @@ export function renderKeepalivedDeleteScript(host: HostSpec): string {
 
 /** `kubeadm init --upload-certs` on the leader, skipped when the cluster exists; prints the admin kubeconfig on stdout (a secret output). */
 export function renderInitScript(spec: ClusterSpec, leader: HostSpec): string {
-  return script(`kubeadm init on ${leader.name}, the leader. stdin: bootstrap token, certificate key. stdout: the admin kubeconfig.`, leader.name, [
-    ...readSecret("token", "the bootstrap token", TOKEN_RE),
-    ...readSecret("cert_key", "the certificate key", CERT_KEY_RE),
-    'token_secret=${token#*.}',
-    ...redactFn(tokenRedactions(true)),
-    `if [[ -f ${ADMIN_CONF} ]]; then`,
-    `  say 'already initialised (${ADMIN_CONF} exists): kubeadm init is not run again; ClusterConfiguration changes need kubeadm upgrade or kubectl -n kube-system edit cm kubeadm-config'`,
-    "else",
-    "  command -v kubeadm >/dev/null || fail 'kubeadm is not installed: node preparation installs it'",
-    "  umask 077",
-    '  work=$(mktemp -d); trap \'rm -rf "$work"\' EXIT',
-    ...embed("template", renderInitConfig(spec, leader)),
-    `  config=\${template//${PLACEHOLDER.token}/"$token"}`,
-    `  config=\${config//${PLACEHOLDER.certificateKey}/"$cert_key"}`,
-    '  printf \'%s\\n\' "$config" >"$work/kubeadm.yaml"',
-    ...runLogged(
-      'kubeadm init --config "$work/kubeadm.yaml" --upload-certs',
-      "kubeadm-init.log",
-      `kubeadm init failed. Fix the cause, run 'kubeadm reset -f' on ${leader.name}, then pulumi up again`,
-    ).map((l) => `  ${l}`),
-    "  say 'kubeadm init finished'",
-    "fi",
-    `cat ${ADMIN_CONF}`,
-  ]);
+  return script(
+    `kubeadm init on ${leader.name}, the leader. stdin: bootstrap token, certificate key. stdout: the admin kubeconfig.`,
+    leader.name,
+    [
+      ...readSecret("token", "the bootstrap token", TOKEN_RE),
+      ...readSecret("cert_key", "the certificate key", CERT_KEY_RE),
+      "token_secret=${token#*.}",
+      ...redactFn(tokenRedactions(true)),
+      `if [[ -f ${ADMIN_CONF} ]]; then`,
+      `  say 'already initialised (${ADMIN_CONF} exists): kubeadm init is not run again; ClusterConfiguration changes need kubeadm upgrade or kubectl -n kube-system edit cm kubeadm-config'`,
+      "else",
+      "  command -v kubeadm >/dev/null || fail 'kubeadm is not installed: node preparation installs it'",
+      "  umask 077",
+      "  work=$(mktemp -d); trap 'rm -rf \"$work\"' EXIT",
+      ...embed("template", renderInitConfig(spec, leader)),
+      `  config=\${template//${PLACEHOLDER.token}/"$token"}`,
+      `  config=\${config//${PLACEHOLDER.certificateKey}/"$cert_key"}`,
+      '  printf \'%s\\n\' "$config" >"$work/kubeadm.yaml"',
+      ...runLogged(
+        'kubeadm init --config "$work/kubeadm.yaml" --upload-certs',
+        "kubeadm-init.log",
+        `kubeadm init failed. Fix the cause, run 'kubeadm reset -f' on ${leader.name}, then pulumi up again`,
+      ).map((l) => `  ${l}`),
+      "  say 'kubeadm init finished'",
+      "fi",
+      `cat ${ADMIN_CONF}`,
+    ],
+  );
 }
 
 /** The leader is never reset by a delete: that would destroy the cluster's etcd data. */
@@ -218,11 +245,11 @@ const PRINT_CA_HASH = [
  * adding a host changes no existing step.
  */
 export function renderJoinTokenScript(leader: HostSpec, joiner: HostSpec): string {
-  return script(`on ${leader.name}: bootstrap token and CA hash for ${joiner.name}'s join. stdin: the bootstrap token. stdout: the CA cert hash.`, leader.name, [
-    ...readSecret("token", "the bootstrap token", TOKEN_RE),
-    ...refreshTokenLines(),
-    ...PRINT_CA_HASH,
-  ]);
+  return script(
+    `on ${leader.name}: bootstrap token and CA hash for ${joiner.name}'s join. stdin: the bootstrap token. stdout: the CA cert hash.`,
+    leader.name,
+    [...readSecret("token", "the bootstrap token", TOKEN_RE), ...refreshTokenLines(), ...PRINT_CA_HASH],
+  );
 }
 
 /**
@@ -237,7 +264,7 @@ export function renderUploadCertsScript(leader: HostSpec, follower: HostSpec): s
     [
       ...readSecret("token", "the bootstrap token", TOKEN_RE),
       ...readSecret("cert_key", "the certificate key", CERT_KEY_RE),
-      'token_secret=${token#*.}',
+      "token_secret=${token#*.}",
       ...redactFn(tokenRedactions(true)),
       ...refreshTokenLines(),
       ...runLogged(
@@ -262,35 +289,39 @@ export function renderNothingToUndoScript(host: HostSpec, what: string): string 
 export function renderJoinScript(spec: ClusterSpec, host: HostSpec): string {
   const cp = isControlPlane(host);
   const guard = cp ? "/etc/kubernetes/manifests/kube-apiserver.yaml" : "/etc/kubernetes/kubelet.conf";
-  return script(`kubeadm join on ${host.name} as a ${cp ? "control plane" : "worker"}. stdin: bootstrap token, CA cert hash${cp ? ", certificate key" : ""}.`, host.name, [
-    ...readSecret("token", "the bootstrap token", TOKEN_RE),
-    ...readSecret("ca_hash", "the CA cert hash", CA_HASH_RE),
-    ...(cp ? readSecret("cert_key", "the certificate key", CERT_KEY_RE) : []),
-    'token_secret=${token#*.}',
-    ...redactFn(tokenRedactions(cp)),
-    `if [[ -f ${guard} ]]; then say 'already joined (${guard} exists); nothing to do'; exit 0; fi`,
-    ...(cp
-      ? [
-          "if [[ -f /etc/kubernetes/kubelet.conf ]]; then",
-          `  fail 'has joined before, but not as a control plane (or a join stopped half-way): run kubeadm reset -f on ${host.name}, remove its etcd member if etcdctl member list shows it, then pulumi up again'`,
-          "fi",
-        ]
-      : []),
-    "command -v kubeadm >/dev/null || fail 'kubeadm is not installed: node preparation installs it'",
-    "umask 077",
-    'work=$(mktemp -d); trap \'rm -rf "$work"\' EXIT',
-    ...embed("template", renderJoinConfig(spec, host)),
-    `config=\${template//${PLACEHOLDER.token}/"$token"}`,
-    `config=\${config//${PLACEHOLDER.caCertHash}/"$ca_hash"}`,
-    ...(cp ? [`config=\${config//${PLACEHOLDER.certificateKey}/"$cert_key"}`] : []),
-    'printf \'%s\\n\' "$config" >"$work/kubeadm.yaml"',
-    ...runLogged(
-      'kubeadm join --config "$work/kubeadm.yaml"',
-      "kubeadm-join.log",
-      `kubeadm join failed. Fix the cause, run 'kubeadm reset -f' on ${host.name}${cp ? " (and remove its etcd member if it was added)" : ""}, then pulumi up again`,
-    ),
-    `say 'joined the cluster as a ${cp ? "control plane" : "worker"}'`,
-  ]);
+  return script(
+    `kubeadm join on ${host.name} as a ${cp ? "control plane" : "worker"}. stdin: bootstrap token, CA cert hash${cp ? ", certificate key" : ""}.`,
+    host.name,
+    [
+      ...readSecret("token", "the bootstrap token", TOKEN_RE),
+      ...readSecret("ca_hash", "the CA cert hash", CA_HASH_RE),
+      ...(cp ? readSecret("cert_key", "the certificate key", CERT_KEY_RE) : []),
+      "token_secret=${token#*.}",
+      ...redactFn(tokenRedactions(cp)),
+      `if [[ -f ${guard} ]]; then say 'already joined (${guard} exists); nothing to do'; exit 0; fi`,
+      ...(cp
+        ? [
+            "if [[ -f /etc/kubernetes/kubelet.conf ]]; then",
+            `  fail 'has joined before, but not as a control plane (or a join stopped half-way): run kubeadm reset -f on ${host.name}, remove its etcd member if etcdctl member list shows it, then pulumi up again'`,
+            "fi",
+          ]
+        : []),
+      "command -v kubeadm >/dev/null || fail 'kubeadm is not installed: node preparation installs it'",
+      "umask 077",
+      "work=$(mktemp -d); trap 'rm -rf \"$work\"' EXIT",
+      ...embed("template", renderJoinConfig(spec, host)),
+      `config=\${template//${PLACEHOLDER.token}/"$token"}`,
+      `config=\${config//${PLACEHOLDER.caCertHash}/"$ca_hash"}`,
+      ...(cp ? [`config=\${config//${PLACEHOLDER.certificateKey}/"$cert_key"}`] : []),
+      'printf \'%s\\n\' "$config" >"$work/kubeadm.yaml"',
+      ...runLogged(
+        'kubeadm join --config "$work/kubeadm.yaml"',
+        "kubeadm-join.log",
+        `kubeadm join failed. Fix the cause, run 'kubeadm reset -f' on ${host.name}${cp ? " (and remove its etcd member if it was added)" : ""}, then pulumi up again`,
+      ),
+      `say 'joined the cluster as a ${cp ? "control plane" : "worker"}'`,
+    ],
+  );
 }
 
 /**
@@ -302,13 +333,13 @@ export function renderJoinScript(spec: ClusterSpec, host: HostSpec): string {
 export function renderJoinDeleteScript(host: HostSpec): string {
   const cp = isControlPlane(host);
   const body = [
-    'if [[ ! -f /etc/kubernetes/kubelet.conf && ! -f /etc/kubernetes/manifests/kube-apiserver.yaml ]]; then say \'not joined; nothing to undo\'; exit 0; fi',
+    "if [[ ! -f /etc/kubernetes/kubelet.conf && ! -f /etc/kubernetes/manifests/kube-apiserver.yaml ]]; then say 'not joined; nothing to undo'; exit 0; fi",
     "command -v kubeadm >/dev/null || fail 'kubeadm is not installed, cannot reset'",
   ];
   if (cp) {
     body.push(
       "umask 077",
-      'work=$(mktemp -d); trap \'rm -rf "$work"\' EXIT',
+      "work=$(mktemp -d); trap 'rm -rf \"$work\"' EXIT",
       `cp ${ADMIN_CONF} "$work/admin.conf"`,
       `kubectl --kubeconfig "$work/admin.conf" drain ${host.name} --ignore-daemonsets --delete-emptydir-data --timeout=300s >&2 || fail 'drain failed (a PodDisruptionBudget?): nothing was removed; resolve it and run pulumi up again'`,
       `kubeadm reset phase remove-etcd-member --kubeconfig "$work/admin.conf" >&2 || fail 'could not remove the etcd member: is etcd healthy on the other voters? nothing else was changed'`,
@@ -348,7 +379,15 @@ export function renderNodeDeleteScript(leader: HostSpec, worker: HostSpec): stri
 
 // --- witness etcd member --------------------------------------------------
 
-export const WITNESS_BUNDLE_FILES = ["ca.crt", "server.crt", "server.key", "peer.crt", "peer.key", "healthcheck-client.crt", "healthcheck-client.key"] as const;
+export const WITNESS_BUNDLE_FILES = [
+  "ca.crt",
+  "server.crt",
+  "server.key",
+  "peer.crt",
+  "peer.key",
+  "healthcheck-client.crt",
+  "healthcheck-client.key",
+] as const;
 
 /**
  * On the leader: signs the witness's server, peer and healthcheck-client
@@ -368,31 +407,35 @@ export function renderWitnessCertsScript(leader: HostSpec, witness: HostSpec): s
       `openssl x509 -req -sha256 -days 365 -in "$work/${r.name}.csr" -CA "$ca/ca.crt" -CAkey "$ca/ca.key" -set_serial "0x$(openssl rand -hex 16)" -extfile <(printf '%s\\n' "$ext") -out "$store/${r.name}.crt" 2>/dev/null`,
     );
   }
-  return script(`on ${leader.name}: etcd member certificates for witness ${witness.name}. stdout: the certificate bundle (secret).`, leader.name, [
-    "ca=/etc/kubernetes/pki/etcd",
-    `[[ -f $ca/ca.crt && -f $ca/ca.key ]] || fail 'has no etcd CA in /etc/kubernetes/pki/etcd: kubeadm init has not run here, or the cluster uses external etcd'`,
-    `manifest=/etc/kubernetes/manifests/etcd.yaml`,
-    '[[ -f $manifest ]] || fail "has no $manifest: cannot tell which etcd version the witness must run"',
-    "version=$(sed -n 's#^ *image: .*/etcd:\\([0-9][0-9]*\\.[0-9][0-9]*\\.[0-9][0-9]*\\).*#\\1#p' \"$manifest\" | head -n 1)",
-    '[[ -n $version ]] || fail "cannot read the etcd version from the image in $manifest"',
-    "umask 077",
-    `store=${store}`,
-    'install -d -m 0700 "$store"',
-    'work=$(mktemp -d); trap \'rm -rf "$work"\' EXIT',
-    `request=${requestHash}`,
-    `if [[ -f $store/request && $(<"$store/request") == "$request" ]] && openssl verify -CAfile "$ca/ca.crt" "$store/server.crt" "$store/peer.crt" "$store/healthcheck-client.crt" >/dev/null 2>&1; then`,
-    `  say 'reusing the certificates signed for ${witness.name} before'`,
-    "else",
-    ...sign,
-    '  printf \'%s\\n\' "$request" >"$store/request"',
-    `  say 'signed server, peer and healthcheck-client certificates for ${witness.name}'`,
-    "fi",
-    'printf \'etcd-version %s\\n\' "$version"',
-    'printf \'ca.crt %s\\n\' "$(base64 -w0 <"$ca/ca.crt")"',
-    "for f in server.crt server.key peer.crt peer.key healthcheck-client.crt healthcheck-client.key; do",
-    '  printf \'%s %s\\n\' "$f" "$(base64 -w0 <"$store/$f")"',
-    "done",
-  ]);
+  return script(
+    `on ${leader.name}: etcd member certificates for witness ${witness.name}. stdout: the certificate bundle (secret).`,
+    leader.name,
+    [
+      "ca=/etc/kubernetes/pki/etcd",
+      `[[ -f $ca/ca.crt && -f $ca/ca.key ]] || fail 'has no etcd CA in /etc/kubernetes/pki/etcd: kubeadm init has not run here, or the cluster uses external etcd'`,
+      `manifest=/etc/kubernetes/manifests/etcd.yaml`,
+      '[[ -f $manifest ]] || fail "has no $manifest: cannot tell which etcd version the witness must run"',
+      "version=$(sed -n 's#^ *image: .*/etcd:\\([0-9][0-9]*\\.[0-9][0-9]*\\.[0-9][0-9]*\\).*#\\1#p' \"$manifest\" | head -n 1)",
+      '[[ -n $version ]] || fail "cannot read the etcd version from the image in $manifest"',
+      "umask 077",
+      `store=${store}`,
+      'install -d -m 0700 "$store"',
+      "work=$(mktemp -d); trap 'rm -rf \"$work\"' EXIT",
+      `request=${requestHash}`,
+      `if [[ -f $store/request && $(<"$store/request") == "$request" ]] && openssl verify -CAfile "$ca/ca.crt" "$store/server.crt" "$store/peer.crt" "$store/healthcheck-client.crt" >/dev/null 2>&1; then`,
+      `  say 'reusing the certificates signed for ${witness.name} before'`,
+      "else",
+      ...sign,
+      '  printf \'%s\\n\' "$request" >"$store/request"',
+      `  say 'signed server, peer and healthcheck-client certificates for ${witness.name}'`,
+      "fi",
+      "printf 'etcd-version %s\\n' \"$version\"",
+      'printf \'ca.crt %s\\n\' "$(base64 -w0 <"$ca/ca.crt")"',
+      "for f in server.crt server.key peer.crt peer.key healthcheck-client.crt healthcheck-client.key; do",
+      '  printf \'%s %s\\n\' "$f" "$(base64 -w0 <"$store/$f")"',
+      "done",
+    ],
+  );
 }
 
 export function renderWitnessCertsDeleteScript(leader: HostSpec, witness: HostSpec): string {
@@ -427,11 +470,11 @@ export function renderWitnessMemberScript(spec: ClusterSpec, witness: HostSpec, 
     `peer=${shQuote(peer)}`,
     `data=${WITNESS.dataDir}`,
     "umask 077",
-    'work=$(mktemp -d); trap \'rm -rf "$work"\' EXIT',
+    "work=$(mktemp -d); trap 'rm -rf \"$work\"' EXIT",
     'version=""',
     "while read -r entry value; do",
     '  case "$entry" in',
-    '    etcd-version) version=$value ;;',
+    "    etcd-version) version=$value ;;",
     `    ${WITNESS_BUNDLE_FILES.join("|")}) printf '%s' "$value" | base64 -d >"$work/$entry" || fail "entry $entry of the certificate bundle is not base64" ;;`,
     '    "") ;;',
     '    *) fail "unexpected entry $entry in the certificate bundle on stdin" ;;',
@@ -445,7 +488,7 @@ export function renderWitnessMemberScript(spec: ClusterSpec, witness: HostSpec, 
     `for f in ${WITNESS_BUNDLE_FILES.join(" ")}; do put "${pki}/$f" 0600 "$(<"$work/$f")"; done`,
     "# The etcd of the cluster's version: a member of another minor version may be refused.",
     `dir=${WITNESS.binDir}/v$version`,
-    'if [[ -x $dir/etcd && -x $dir/etcdctl ]]; then',
+    "if [[ -x $dir/etcd && -x $dir/etcdctl ]]; then",
     "  :",
     "# An installed etcd of the same minor version will do: members of one minor version interoperate.",
     "elif command -v etcd >/dev/null && command -v etcdctl >/dev/null && [[ $(etcd --version | sed -n 's/^etcd Version: //p') == \"${version%.*}\".* ]]; then",
@@ -453,7 +496,7 @@ export function renderWitnessMemberScript(spec: ClusterSpec, witness: HostSpec, 
     '  ln -sfn "$(command -v etcd)" "$dir/etcd"',
     '  ln -sfn "$(command -v etcdctl)" "$dir/etcdctl"',
     "else",
-    "  case $(uname -m) in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; ppc64le) arch=ppc64le ;; s390x) arch=s390x ;; *) fail \"no etcd release for $(uname -m)\" ;; esac",
+    '  case $(uname -m) in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; ppc64le) arch=ppc64le ;; s390x) arch=s390x ;; *) fail "no etcd release for $(uname -m)" ;; esac',
     '  url="https://github.com/etcd-io/etcd/releases/download/v$version/etcd-v$version-linux-$arch.tar.gz"',
     '  curl -fsSL --retry 3 -o "$work/etcd.tgz" "$url" || fail "could not download etcd $version from $url"',
     '  install -d -m 0755 "$dir"',
@@ -463,11 +506,11 @@ export function renderWitnessMemberScript(spec: ClusterSpec, witness: HostSpec, 
     `ln -sfn "$dir/etcdctl" ${WITNESS.binDir}/etcdctl`,
     ...etcdctlFn(endpoints),
     "list=''",
-    "for _ in $(seq 1 20); do list=$(ctl member list 2>\"$work/ctl.err\") && break; sleep 3; done",
+    'for _ in $(seq 1 20); do list=$(ctl member list 2>"$work/ctl.err") && break; sleep 3; done',
     '[[ -n $list ]] || fail "cannot list the etcd members at $endpoints: $(tail -n 1 "$work/ctl.err")"',
     'line=$(grep -F -- ", $peer," <<<"$list" || true)',
     'initial=""',
-    'if [[ -n $line && -d $data/member ]]; then',
+    "if [[ -n $line && -d $data/member ]]; then",
     "  say 'already an etcd member with data here'",
     `  initial=$(sed -n 's/^ETCD_INITIAL_CLUSTER=//p' ${WITNESS.envFile} 2>/dev/null || true)`,
     "elif [[ -n $line ]]; then",
@@ -483,12 +526,12 @@ export function renderWitnessMemberScript(spec: ClusterSpec, witness: HostSpec, 
     "    sleep 2",
     "  done",
     '  [[ -n $added ]] || fail "etcdctl member add failed for a minute: $(tail -n 1 "$work/add.err")"',
-    "  initial=$(sed -n 's/^ETCD_INITIAL_CLUSTER=\"\\(.*\\)\"$/\\1/p' <<<\"$added\")",
+    '  initial=$(sed -n \'s/^ETCD_INITIAL_CLUSTER="\\(.*\\)"$/\\1/p\' <<<"$added")',
     "  say 'added to etcd'",
     "fi",
-    'if [[ -z $initial ]]; then',
+    "if [[ -z $initial ]]; then",
     "  # From the member list: started members by name, and this one.",
-    "  initial=$(awk -F', ' -v self=\"$name\" -v peer=\"$peer\" '$3 != \"\" && $3 != self { printf \"%s%s=%s\", sep, $3, $4; sep=\",\" } END { printf \"%s%s=%s\", sep, self, peer }' <<<\"$list\")",
+    '  initial=$(awk -F\', \' -v self="$name" -v peer="$peer" \'$3 != "" && $3 != self { printf "%s%s=%s", sep, $3, $4; sep="," } END { printf "%s%s=%s", sep, self, peer }\' <<<"$list")',
     "fi",
     ...embed("env", renderWitnessEnv(spec, witness)),
     `put ${WITNESS.envFile} 0600 "$env"$'\\n'"ETCD_INITIAL_CLUSTER=$initial"`,
@@ -513,10 +556,10 @@ export function renderWitnessMemberDeleteScript(witness: HostSpec, otherVoters: 
     `data=${WITNESS.dataDir}`,
     `if [[ ! -f ${WITNESS.unitPath} && ! -d $data ]]; then say 'no witness member here; nothing to undo'; exit 0; fi`,
     ...etcdctlFn(otherVoterEndpoints(otherVoters, witness)),
-    'work=$(mktemp -d); trap \'rm -rf "$work"\' EXIT',
-    "list=$(ctl member list) || fail \"cannot reach the other etcd members at $endpoints: the member stays; fix them and run pulumi up again\"",
+    "work=$(mktemp -d); trap 'rm -rf \"$work\"' EXIT",
+    'list=$(ctl member list) || fail "cannot reach the other etcd members at $endpoints: the member stays; fix them and run pulumi up again"',
     "id=$(awk -F', ' -v peer=\"$peer\" '$4 == peer { print $1 }' <<<\"$list\")",
-    'if [[ -n $id ]]; then',
+    "if [[ -n $id ]]; then",
     '  # Retried: etcd refuses membership changes ("unhealthy cluster") until members have been connected ~5 s.',
     "  removed=''",
     '  for _ in $(seq 1 30); do if ctl member remove "$id" >/dev/null 2>"$work/remove.err"; then removed=yes; break; fi; sleep 2; done',

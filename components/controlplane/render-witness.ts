@@ -54,7 +54,10 @@ export function renderWitnessEnv(spec: ClusterSpec, witness: HostSpec): string {
     ["ETCD_NAME", witness.name],
     ["ETCD_DATA_DIR", WITNESS.dataDir],
     ["ETCD_LISTEN_PEER_URLS", isIp(witness.address) ? peerUrl(witness) : `https://0.0.0.0:${PEER_PORT}`],
-    ["ETCD_LISTEN_CLIENT_URLS", isIp(witness.address) ? `${clientUrl(witness)},https://127.0.0.1:${CLIENT_PORT}` : `https://0.0.0.0:${CLIENT_PORT}`],
+    [
+      "ETCD_LISTEN_CLIENT_URLS",
+      isIp(witness.address) ? `${clientUrl(witness)},https://127.0.0.1:${CLIENT_PORT}` : `https://0.0.0.0:${CLIENT_PORT}`,
+    ],
     ["ETCD_ADVERTISE_CLIENT_URLS", clientUrl(witness)],
     ["ETCD_INITIAL_ADVERTISE_PEER_URLS", peerUrl(witness)],
     ["ETCD_INITIAL_CLUSTER_STATE", "existing"],
@@ -69,7 +72,11 @@ export function renderWitnessEnv(spec: ClusterSpec, witness: HostSpec): string {
     ["ETCD_PEER_CLIENT_CERT_AUTH", "true"],
     ["ETCD_SNAPSHOT_COUNT", "10000"],
   ];
-  return [`# etcd witness member ${witness.name} of cluster ${spec.cluster.name}. Managed by baremetal-k8s.`, ...entries.map(([k, v]) => `${k}=${v}`), ""].join("\n");
+  return [
+    `# etcd witness member ${witness.name} of cluster ${spec.cluster.name}. Managed by baremetal-k8s.`,
+    ...entries.map(([k, v]) => `${k}=${v}`),
+    "",
+  ].join("\n");
 }
 
 export function renderWitnessUnit(spec: ClusterSpec, witness: HostSpec): string {
@@ -118,8 +125,16 @@ function sanList(witness: HostSpec, withLocalhost: boolean): string {
 export function renderWitnessCertRequests(witness: HostSpec): CertRequest[] {
   const common = "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n";
   return [
-    { name: "server", subject: `/CN=${witness.name}`, extensions: `${common}extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=${sanList(witness, true)}\n` },
-    { name: "peer", subject: `/CN=${witness.name}`, extensions: `${common}extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=${sanList(witness, true)}\n` },
+    {
+      name: "server",
+      subject: `/CN=${witness.name}`,
+      extensions: `${common}extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=${sanList(witness, true)}\n`,
+    },
+    {
+      name: "peer",
+      subject: `/CN=${witness.name}`,
+      extensions: `${common}extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=${sanList(witness, true)}\n`,
+    },
     { name: "healthcheck-client", subject: "/CN=kube-etcd-healthcheck-client", extensions: `${common}extendedKeyUsage=clientAuth\n` },
   ];
 }

@@ -150,7 +150,13 @@ export class Storage extends pulumi.ComponentResource {
       },
       // Protected: dropping a storage system from the config stops at this release instead of uninstalling it under its volumes
       // (`pulumi state unprotect` makes it a deliberate act); retained: even then, Pulumi forgets it but never runs helm uninstall.
-      { parent: this, provider: this.provider, dependsOn: alsoAfter ? alsoAfter.apply((more) => [...unique, ...more]) : unique, protect: true, retainOnDelete: true },
+      {
+        parent: this,
+        provider: this.provider,
+        dependsOn: alsoAfter ? alsoAfter.apply((more) => [...unique, ...more]) : unique,
+        protect: true,
+        retainOnDelete: true,
+      },
     );
   }
 }

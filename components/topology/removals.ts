@@ -29,7 +29,12 @@ function list(names: string[]): string {
  * `explicitFaultTolerance` is the value written in the config, if any: writing
  * a lower one is how an operator accepts the loss.
  */
-export function checkRemovals(previous: PreviousTopology, spec: ClusterSpec, topology: Topology, explicitFaultTolerance?: number): Finding[] {
+export function checkRemovals(
+  previous: PreviousTopology,
+  spec: ClusterSpec,
+  topology: Topology,
+  explicitFaultTolerance?: number,
+): Finding[] {
   const findings: Finding[] = [];
   const names = new Set(spec.hosts.map((h) => h.name));
   const prevCps = previous.controlPlanes ?? [];
@@ -110,7 +115,8 @@ export function parsePreviousTopology(raw: unknown): { previous?: PreviousTopolo
     previous[k] = v;
   }
   if (o.faultTolerance !== undefined) {
-    if (typeof o.faultTolerance !== "number" || !Number.isInteger(o.faultTolerance) || o.faultTolerance < 0) return bad("faultTolerance is not a whole number >= 0");
+    if (typeof o.faultTolerance !== "number" || !Number.isInteger(o.faultTolerance) || o.faultTolerance < 0)
+      return bad("faultTolerance is not a whole number >= 0");
     previous.faultTolerance = o.faultTolerance;
   }
   return { previous, findings: [] };

@@ -65,7 +65,8 @@ describe("control-plane bring-up order", () => {
       run.assertAfter(j, j.name.replace("-kubeadm-join", "-join-token"));
       expect(run.waitsFor(j, "cp-2-kubeadm-join"), j.name).toBe(false);
       for (const other of WORKER_STEPS(run)) {
-        if (!other.name.startsWith(j.name.replace("-kubeadm-join", "-"))) expect(run.waitsFor(j, other), `${j.name} waits for ${other.name}`).toBe(false);
+        if (!other.name.startsWith(j.name.replace("-kubeadm-join", "-")))
+          expect(run.waitsFor(j, other), `${j.name} waits for ${other.name}`).toBe(false);
       }
     }
     run.assertAfter("w-2-node", "w-2-kubeadm-join");
@@ -82,7 +83,9 @@ describe("control-plane bring-up order", () => {
   it("waits for the Host component (node preparation, disks) of the host each step runs on", async () => {
     const run = await runProgram(loadStack("dev"));
     const cp = run.get("control-plane", "baremetal-k8s:controlplane:ControlPlane");
-    const addressToHost = new Map((loadStack("dev").hosts as HostCfg[]).map((h) => [h.address, run.get(h.name, "baremetal-k8s:host:Host")]));
+    const addressToHost = new Map(
+      (loadStack("dev").hosts as HostCfg[]).map((h) => [h.address, run.get(h.name, "baremetal-k8s:host:Host")]),
+    );
     let checked = 0;
     for (const step of run.descendants(cp.urn).filter((r) => r.type === "command:remote:Command")) {
       const host = addressToHost.get(run.hostAddressOf(step) ?? "");
@@ -104,7 +107,15 @@ describe("control-plane bring-up order", () => {
     }
     const withStdin = run.commands().filter((r) => r.plainInputs.stdin !== undefined);
     expect(withStdin.map((r) => r.name).sort()).toEqual(
-      ["cp-1-keepalived", "cp-1-kubeadm-init", "cp-2-keepalived", "cp-2-kubeadm-join", "cp-2-upload-certs", "w-1-etcd-member", ...["w-1", "w-2", "w-3", "w-4"].flatMap((w) => [`${w}-kubeadm-join`, `${w}-join-token`])].sort(),
+      [
+        "cp-1-keepalived",
+        "cp-1-kubeadm-init",
+        "cp-2-keepalived",
+        "cp-2-kubeadm-join",
+        "cp-2-upload-certs",
+        "w-1-etcd-member",
+        ...["w-1", "w-2", "w-3", "w-4"].flatMap((w) => [`${w}-kubeadm-join`, `${w}-join-token`]),
+      ].sort(),
     );
     for (const r of withStdin) expect(run.isSecretInput(r, "stdin"), r.name).toBe(true);
     expect(String(run.get("cp-1-kubeadm-init").plainInputs.stdin)).toBe(`abc123.0123456789abcdef\n${"f".repeat(64)}\n`);
@@ -128,7 +139,9 @@ describe("etcd quorum in the example lab", () => {
   });
 
   it("refuses the lab without the witness when faultTolerance is 1, naming the remedy", async () => {
-    const message = await runProgramExpectingError(withHosts((hosts) => ((hosts.find((h) => h.name === "w-1") as HostCfg).roles = ["worker"])));
+    const message = await runProgramExpectingError(
+      withHosts((hosts) => ((hosts.find((h) => h.name === "w-1") as HostCfg).roles = ["worker"])),
+    );
     expect(message).toContain("cluster.faultTolerance");
     expect(message).toMatch(/add role etcd to one worker, e\.g\. w-1/);
     expect(message).toContain("lower cluster.faultTolerance to 0");
@@ -136,7 +149,16 @@ describe("etcd quorum in the example lab", () => {
 
   it("refuses, before anything runs, a change that makes another host the leader (given the previous outputs)", async () => {
     const cfg = withHosts((hosts) => hosts.splice(0, 1));
-    const message = await runProgramExpectingError({ ...cfg, previousTopology: { leader: "cp-1", controlPlanes: ["cp-1", "cp-2"], workers: ["w-1", "w-2", "w-3", "w-4"], etcdVoters: ["cp-1", "cp-2", "w-1"], faultTolerance: 1 } });
+    const message = await runProgramExpectingError({
+      ...cfg,
+      previousTopology: {
+        leader: "cp-1",
+        controlPlanes: ["cp-1", "cp-2"],
+        workers: ["w-1", "w-2", "w-3", "w-4"],
+        etcdVoters: ["cp-1", "cp-2", "w-1"],
+        faultTolerance: 1,
+      },
+    });
     expect(message).toContain("cp-1 was removed from hosts, which makes cp-2 the leader");
   });
 });

@@ -3,7 +3,14 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CHECK_WEIGHT, FOLLOWER_PRIORITY, LEADER_PRIORITY, VRRP_PASSWORD_PLACEHOLDER, renderCheckApiserver, renderKeepalivedConf } from "../../components/controlplane/render-keepalived";
+import {
+  CHECK_WEIGHT,
+  FOLLOWER_PRIORITY,
+  LEADER_PRIORITY,
+  VRRP_PASSWORD_PLACEHOLDER,
+  renderCheckApiserver,
+  renderKeepalivedConf,
+} from "../../components/controlplane/render-keepalived";
 import { specOf } from "./fixtures";
 import { have, shellcheck } from "./shell";
 
@@ -50,13 +57,26 @@ describe("keepalived.conf", () => {
   });
 
   it.skipIf(!have("keepalived"))("passes Debian's keepalived --config-test, which rejects a broken one", () => {
-    for (const [h, isLeader] of [["cp-1", true], ["cp-2", false]] as const) {
-      const conf = renderKeepalivedConf(spec, { host: host(h), leader: isLeader }, { authPass: "Zx9Qw2Lm", checkScript: path.join(dir, "check_apiserver.sh") });
+    for (const [h, isLeader] of [
+      ["cp-1", true],
+      ["cp-2", false],
+    ] as const) {
+      const conf = renderKeepalivedConf(
+        spec,
+        { host: host(h), leader: isLeader },
+        { authPass: "Zx9Qw2Lm", checkScript: path.join(dir, "check_apiserver.sh") },
+      );
       const r = configTest(conf);
       expect(r.output).toBe("");
       expect(r.status).toBe(0);
     }
-    const broken = configTest(renderKeepalivedConf(spec, { host: host("cp-1"), leader: true }, { authPass: "Zx9Qw2Lm", checkScript: path.join(dir, "check_apiserver.sh") }).replace("advert_int", "advert_intt"));
+    const broken = configTest(
+      renderKeepalivedConf(
+        spec,
+        { host: host("cp-1"), leader: true },
+        { authPass: "Zx9Qw2Lm", checkScript: path.join(dir, "check_apiserver.sh") },
+      ).replace("advert_int", "advert_intt"),
+    );
     expect(broken.status).not.toBe(0);
     expect(broken.output).toContain("advert_intt");
   });

@@ -49,7 +49,7 @@ describe("control-plane host scripts", () => {
 
   it("guard kubeadm init and join so a re-run changes nothing", () => {
     expect(scripts["kubeadm init"]).toContain("if [[ -f /etc/kubernetes/admin.conf ]]; then");
-    expect(scripts["kubeadm init"]).toContain("kubeadm init --config \"$work/kubeadm.yaml\" --upload-certs");
+    expect(scripts["kubeadm init"]).toContain('kubeadm init --config "$work/kubeadm.yaml" --upload-certs');
     expect(scripts["control-plane join"]).toContain("if [[ -f /etc/kubernetes/manifests/kube-apiserver.yaml ]]; then say 'already joined");
     expect(scripts["worker join"]).toContain("if [[ -f /etc/kubernetes/kubelet.conf ]]; then say 'already joined");
     expect(scripts["upload certs"]).toContain('kubeadm init phase upload-certs --upload-certs --certificate-key "$cert_key"');
@@ -62,7 +62,7 @@ describe("control-plane host scripts", () => {
 
   it("log kubeadm's output only through redact, which removes the token, its secret half and the certificate key", () => {
     for (const name of ["kubeadm init", "control-plane join", "worker join", "upload certs"]) {
-      const text = scripts[name] as string;
+      const text = scripts[name];
       expect(text, name).toMatch(/kubeadm [^\n]* 2>&1 \| redact >"\$log"/);
     }
     expect(scripts["kubeadm init"]).toContain('line=${line//"$token"/<bootstrap-token>}');
@@ -71,11 +71,11 @@ describe("control-plane host scripts", () => {
   });
 
   it("make a leaving control plane drain and leave etcd before its reset; a leaving witness leaves etcd first", () => {
-    const cpDel = scripts["control-plane join delete"] as string;
+    const cpDel = scripts["control-plane join delete"];
     const order = ["drain cp-2", "reset phase remove-etcd-member", "kubeadm reset -f", "delete node cp-2"].map((x) => cpDel.indexOf(x));
     expect(order.every((i) => i > 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
-    const wDel = scripts["witness member delete"] as string;
+    const wDel = scripts["witness member delete"];
     expect(wDel.indexOf("member remove")).toBeGreaterThan(0);
     expect(wDel.indexOf("member remove")).toBeLessThan(wDel.indexOf("systemctl disable --now etcd-witness.service"));
     expect(wDel).not.toMatch(/rm -rf[^\n]*etcd-witness"?$/m);
@@ -84,14 +84,14 @@ describe("control-plane host scripts", () => {
   });
 
   it("retry etcdctl member add while etcd calls the cluster unhealthy, and start the witness as an existing member", () => {
-    const m = scripts["witness member"] as string;
+    const m = scripts["witness member"];
     expect(m).toMatch(/for _ in \$\(seq 1 30\); do\n\s+if added=\$\(ctl member add "\$name" --peer-urls="\$peer"/);
     expect(m).toContain("https://192.168.10.11:2379,https://192.168.10.12:2379");
     expect(m).toContain("ETCD_INITIAL_CLUSTER_STATE=existing");
   });
 
   it("sign witness certificates with the etcd CA on the leader without printing the CA key", () => {
-    const c = scripts["witness certs"] as string;
+    const c = scripts["witness certs"];
     expect(c).toContain('-CA "$ca/ca.crt" -CAkey "$ca/ca.key"');
     expect(c).not.toMatch(/base64[^\n]*ca\.key/);
   });

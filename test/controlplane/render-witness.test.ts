@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { WITNESS, otherVoterEndpoints, renderWitnessCertRequests, renderWitnessEnv, renderWitnessUnit } from "../../components/controlplane/render-witness";
+import {
+  WITNESS,
+  otherVoterEndpoints,
+  renderWitnessCertRequests,
+  renderWitnessEnv,
+  renderWitnessUnit,
+} from "../../components/controlplane/render-witness";
 import { specOf } from "./fixtures";
 
 describe("witness etcd member", () => {

@@ -3,7 +3,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { needsCephPrereqs, needsLonghornPrereqs, needsRbd, renderInitiatorName, renderInitiatorNameDelete } from "../../components/host/render-iscsi";
+import {
+  needsCephPrereqs,
+  needsLonghornPrereqs,
+  needsRbd,
+  renderInitiatorName,
+  renderInitiatorNameDelete,
+} from "../../components/host/render-iscsi";
 import { ALL_DISKS, HAS_SHELLCHECK, host, shellcheck, specWith } from "./scripts";
 
 const spec = specWith([

@@ -23,7 +23,11 @@ export function labConfig(lab: Lab, roles: Record<string, string[]>): TestConfig
 }
 
 /** Polls `probe` every 50 ms until it returns a value; the value and the seconds it took. */
-export async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutS: number): Promise<{ value: T; seconds: number }> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+  timeoutS: number,
+): Promise<{ value: T; seconds: number }> {
   const start = Date.now();
   for (;;) {
     const v = await probe();

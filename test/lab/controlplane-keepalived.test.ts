@@ -27,7 +27,9 @@ const HEALTHZ_STANDIN_STOP = "pkill -x openssl || true";
 
 /** Hosts whose eth0 carries the VIP, seen from the test machine. */
 function holders(): string[] {
-  return HOSTS.filter((h) => spawnSync("ip", ["-n", `${PREFIX}-${h}`, "-4", "-o", "addr", "show", "dev", "eth0"], { encoding: "utf8" }).stdout.includes(` ${VIP}/`));
+  return HOSTS.filter((h) =>
+    spawnSync("ip", ["-n", `${PREFIX}-${h}`, "-4", "-o", "addr", "show", "dev", "eth0"], { encoding: "utf8" }).stdout.includes(` ${VIP}/`),
+  );
 }
 const heldBy = (want: (hs: string[]) => boolean) => () => {
   const hs = holders();
@@ -82,7 +84,11 @@ describe.skipIf(!avail.ok)(`keepalived VIP failover on real keepalived${avail.ok
 
   it("moves the VIP to a follower when the leader's API health check fails, and back when it recovers", async () => {
     await ssh("cp-1", HEALTHZ_STANDIN_STOP);
-    const away = await waitFor("the VIP on a follower", heldBy((hs) => !hs.includes("cp-1")), 20);
+    const away = await waitFor(
+      "the VIP on a follower",
+      heldBy((hs) => !hs.includes("cp-1")),
+      20,
+    );
     measured.apiDownMoved = away.seconds;
     expect(away.seconds).toBeLessThan(12);
     await ssh("cp-1", HEALTHZ_STANDIN_START);
@@ -93,7 +99,11 @@ describe.skipIf(!avail.ok)(`keepalived VIP failover on real keepalived${avail.ok
 
   it("moves the VIP when the leader's keepalived stops, and back when it starts", async () => {
     await ssh("cp-1", "systemctl stop keepalived");
-    const away = await waitFor("the VIP on a follower", heldBy((hs) => !hs.includes("cp-1")), 20);
+    const away = await waitFor(
+      "the VIP on a follower",
+      heldBy((hs) => !hs.includes("cp-1")),
+      20,
+    );
     measured.keepalivedStoppedMoved = away.seconds;
     expect(away.seconds).toBeLessThan(6);
     await ssh("cp-1", "systemctl start keepalived");
@@ -115,7 +125,11 @@ describe.skipIf(!avail.ok)(`keepalived VIP failover on real keepalived${avail.ok
 
   it("survives the leader host dying: a follower holds the VIP; after reboot the enabled keepalived takes it back once the API is healthy", async () => {
     await lab.stopHost("cp-1");
-    const away = await waitFor("the VIP on a follower", heldBy((hs) => !hs.includes("cp-1")), 20);
+    const away = await waitFor(
+      "the VIP on a follower",
+      heldBy((hs) => !hs.includes("cp-1")),
+      20,
+    );
     measured.leaderHostDownMoved = away.seconds;
     expect(away.seconds).toBeLessThan(8);
     await lab.startHost("cp-1");

@@ -139,7 +139,7 @@ describe("no-secret-in-plain-command-inputs", () => {
     ).toHaveLength(1);
     expect(await violations(p, command("cp-1-keepalived", { create: 'read -r pass; echo "auth_pass $pass" >> conf' }))).toEqual([]);
     // A placeholder the script replaces with the password it reads from stdin is not a secret.
-    expect(await violations(p, command("cp-1-keepalived", { create: "conf=\"auth_pass __VRRP_PASSWORD__\"; read -r pass" }))).toEqual([]);
+    expect(await violations(p, command("cp-1-keepalived", { create: 'conf="auth_pass __VRRP_PASSWORD__"; read -r pass' }))).toEqual([]);
   });
 });
 
