@@ -1,0 +1,182 @@
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import type { LabFigure } from "./lab";
+import type { SizeFigures } from "./measure";
+import { buildResults, renderComparison, renderTable, type BenchResults, type InvariantFigures, type Machine } from "./report";
+
+const ROOT = path.resolve(__dirname, "..");
+const RESULTS = path.join(ROOT, "bench", "results", "latest.json");
+/** Where a run with non-default sizes goes, so it never replaces the committed full run (git-ignored). */
+const PARTIAL = path.join(ROOT, "bench", "results", "partial.tmp.json");
+const CHILD = path.join(__dirname, "child.ts");
+const DEFAULT_SIZES = [3, 10, 50, 100, 250];
+const DEFAULT_BLAST_HOSTS = 50;
+
+const USAGE = `usage: npm run bench -- [--format table|json] [--sizes 3,10,50,100,250] [--blast-hosts 50]
+                       [--stack-trace-limit N] [--cpu-prof DIR] [--no-lab] [--no-save]
+
+  --format FORMAT         table (default, for people) or json (the issue's output contract, for scripts)
+  --sizes LIST            inventory sizes to evaluate (default ${DEFAULT_SIZES.join(",")})
+  --blast-hosts N         inventory size for blast radius and no-op (default ${DEFAULT_BLAST_HOSTS})
+  --stack-trace-limit N   run the evaluations with node --stack-trace-limit=N
+  --cpu-prof DIR          write a V8 CPU profile of each evaluation process into DIR
+  --no-lab                skip the lab bring-up
+  --no-save               do not write bench/results/latest.json
+A full run (default sizes, lab attempted) is kept in bench/results/latest.json and compared with the previous one.`;
+
+function fail(message: string): never {
+  process.stderr.write(`bench: ${message}\n\n${USAGE}\n`);
+  process.exit(2);
+}
+
+/** Runs one job in a fresh node process; returns its JSON result and the process's wall time. */
+async function runChild<T>(job: string, hosts: number, nodeFlags: string[]): Promise<{ result: T; processMs: number }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "bench-"));
+  const out = path.join(dir, "result.json");
+  const t0 = performance.now();
+  try {
+    const stderr: Buffer[] = [];
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(process.execPath, [...nodeFlags, "--require", "tsx/cjs", CHILD, job, String(hosts), out], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+      child.stderr.on("data", (b: Buffer) => stderr.push(b));
+      child.on("error", reject);
+      child.on("exit", (c) => resolve(c));
+    });
+    const processMs = performance.now() - t0;
+    if (code !== 0 || !existsSync(out)) {
+      throw new Error(`the ${job} job for ${hosts} hosts failed (exit ${code}):\n${Buffer.concat(stderr).toString().trim()}`);
+    }
+    return { result: JSON.parse(readFileSync(out, "utf8")) as T, processMs };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function commit(): string {
+  try {
+    const head = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: ROOT, encoding: "utf8" }).trim() !== "";
+    return dirty ? `${head}+changes` : head;
+  } catch {
+    return "unknown";
+  }
+}
+
+function machine(nodeFlags: string[]): Machine {
+  const cpus = os.cpus();
+  return {
+    date: new Date().toISOString(),
+    cores: cpus.length,
+    cpuModel: cpus[0]?.model.trim() ?? "unknown",
+    memoryGb: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    loadAverage: os.loadavg()[0] ?? 0,
+    nodeFlags,
+    commit: commit(),
+    note: "times are wall-clock on a machine shared with other work (see load): compare runs from the same machine; counts and invariants do not depend on it",
+  };
+}
+
+function readPrevious(file: string): BenchResults | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    const r = JSON.parse(readFileSync(file, "utf8")) as BenchResults;
+    return r.figures && r.machine ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function cli(): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        format: { type: "string", default: "table" },
+        sizes: { type: "string" },
+        "blast-hosts": { type: "string" },
+        "stack-trace-limit": { type: "string" },
+        "cpu-prof": { type: "string" },
+        "no-lab": { type: "boolean", default: false },
+        "no-save": { type: "boolean", default: false },
+        help: { type: "boolean" },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (values.format !== "table" && values.format !== "json") fail(`--format must be table or json, got ${values.format}`);
+  const sizes = values.sizes === undefined ? DEFAULT_SIZES : values.sizes.split(",").map((s) => Number(s.trim()));
+  if (sizes.some((n) => !Number.isInteger(n) || n < 3)) fail(`--sizes must list whole numbers of hosts, each at least 3 (the control planes), got ${values.sizes}`);
+  const blastHosts = values["blast-hosts"] === undefined ? DEFAULT_BLAST_HOSTS : Number(values["blast-hosts"]);
+  if (!Number.isInteger(blastHosts) || blastHosts < 5) fail(`--blast-hosts must be a whole number of hosts, at least 5 (3 control planes and workers to add and remove), got ${values["blast-hosts"]}`);
+  const nodeFlags: string[] = [];
+  if (values["stack-trace-limit"] !== undefined) {
+    if (!/^\d+$/.test(values["stack-trace-limit"])) fail(`--stack-trace-limit must be a whole number, got ${values["stack-trace-limit"]}`);
+    nodeFlags.push(`--stack-trace-limit=${values["stack-trace-limit"]}`);
+  }
+  const profFlags: string[] = [];
+  if (values["cpu-prof"] !== undefined) {
+    const dir = path.resolve(values["cpu-prof"]);
+    mkdirSync(dir, { recursive: true });
+    profFlags.push("--cpu-prof", `--cpu-prof-dir=${dir}`);
+  }
+
+  const progress = (s: string) => process.stderr.write(`bench: ${s}\n`);
+  const m = machine(nodeFlags);
+  const t0 = performance.now();
+  const measured: (SizeFigures & { processMs: number })[] = [];
+  // One size at a time: on a small shared machine, parallel evaluations would time each other.
+  for (const n of [...sizes].sort((a, b) => a - b)) {
+    progress(`evaluating ${n} hosts in a fresh process...`);
+    const { result, processMs } = await runChild<SizeFigures>("size", n, [...nodeFlags, ...profFlags]);
+    measured.push({ ...result, processMs });
+  }
+  progress(`blast radius and no-op at ${blastHosts} hosts, SSH sessions on the example lab...`);
+  const { result: invariants } = await runChild<InvariantFigures>("invariants", blastHosts, nodeFlags);
+  let lab: LabFigure[] = [];
+  let labNote: string | undefined;
+  if (values["no-lab"]) labNote = "skipped (--no-lab)";
+  else {
+    progress("lab bring-up (when the lab is present and the machine can host it)...");
+    ({ result: { lab, note: labNote } } = await runChild<{ lab: LabFigure[]; note?: string }>("lab", 0, []));
+  }
+  if (labNote !== undefined) progress(`lab: ${labNote}`);
+
+  const results = buildResults({ sizes: measured, invariants, lab, labNote, totalMs: performance.now() - t0 }, m);
+  const full = values.sizes === undefined && values["blast-hosts"] === undefined && !values["no-lab"] && nodeFlags.length === 0 && profFlags.length === 0;
+  const target = full ? RESULTS : PARTIAL;
+  const previous = readPrevious(RESULTS);
+
+  if (values.format === "json") process.stdout.write(`${JSON.stringify(results.figures, null, 2)}\n`);
+  else process.stdout.write(renderTable(results));
+  if (previous) {
+    const comparison = renderComparison(previous, results);
+    if (values.format === "json") process.stderr.write(`\n${comparison}`);
+    else process.stdout.write(`\n${comparison}`);
+  }
+  if (!values["no-save"]) {
+    mkdirSync(path.dirname(target), { recursive: true });
+    writeFileSync(`${target}.new`, `${JSON.stringify(results, null, 2)}\n`);
+    renameSync(`${target}.new`, target);
+    progress(`results written to ${path.relative(process.cwd(), target)}${full ? "" : " (not a full default run, so latest.json is left as it was)"}`);
+  }
+  return 0;
+}
+
+cli().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,64 @@
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import * as path from "node:path";
+
+/**
+ * Lab bring-up wall times come from the end-to-end lab (branch `lab`,
+ * `test/lab/bring-up-times.ts`), which brings up real test hosts with
+ * stand-ins that sleep a fixed time per step. The bench calls it when the
+ * module is present and the machine can host the lab; otherwise it reports
+ * no figures and says why.
+ */
+
+export const LAB_MODULE = path.resolve(__dirname, "..", "test", "lab", "bring-up-times.ts");
+export const LAB_SIZES = [3, 6, 12];
+
+export interface LabFigure {
+  hosts: number;
+  wallS: number;
+}
+
+/** Why this machine cannot host the lab, or undefined when it can (root, network namespaces, loop devices). */
+export function labUnavailableReason(): string | undefined {
+  if (typeof process.getuid === "function" && process.getuid() !== 0) return "the lab needs root (network namespaces, loop devices, mounts)";
+  const ip = spawnSync("ip", ["-V"], { stdio: "ignore" });
+  if (ip.error || ip.status !== 0) return "the `ip` command (iproute2) is missing";
+  // An anonymous namespace disappears with the process: this probe leaves nothing behind.
+  const ns = spawnSync("unshare", ["--net", "--mount", "true"], { stdio: "ignore" });
+  if (ns.error || ns.status !== 0) return "this machine cannot create network/mount namespaces (unshare --net --mount failed)";
+  if (!existsSync("/dev/loop-control")) return "this machine has no loop devices (/dev/loop-control is missing)";
+  return undefined;
+}
+
+function isLabFigures(v: unknown): v is LabFigure[] {
+  return Array.isArray(v) && v.every((x) => x !== null && typeof x === "object" && typeof (x as LabFigure).hosts === "number" && typeof (x as LabFigure).wallS === "number");
+}
+
+type LabFunction = (sizes?: number[]) => unknown;
+
+/** The module's function: its default export, else the one exported function (whatever its name). */
+function pickFunction(mod: Record<string, unknown>): LabFunction | undefined {
+  if (typeof mod.default === "function") return mod.default as LabFunction;
+  const fns = Object.entries(mod).filter(([, v]) => typeof v === "function");
+  const named = fns.find(([k]) => /bring.?up|times/i.test(k));
+  return (named ?? (fns.length === 1 ? fns[0] : undefined))?.[1] as LabFunction | undefined;
+}
+
+/** Runs the lab's bring-up for 3, 6 and 12 hosts; never throws: a failure becomes the note. */
+export async function labBringUpTimes(): Promise<{ lab: LabFigure[]; note?: string }> {
+  if (!existsSync(LAB_MODULE)) {
+    return { lab: [], note: "test/lab/bring-up-times.ts is not on this branch yet (end-to-end lab, branch lab): no lab figures" };
+  }
+  const reason = labUnavailableReason();
+  if (reason !== undefined) return { lab: [], note: `${reason}: no lab figures` };
+  try {
+    const mod = (await import(LAB_MODULE)) as Record<string, unknown>;
+    const fn = pickFunction(mod);
+    if (!fn) return { lab: [], note: `${path.relative(process.cwd(), LAB_MODULE)} exports no function to call: no lab figures` };
+    const result = await fn(LAB_SIZES);
+    if (!isLabFigures(result)) return { lab: [], note: "the lab's bring-up times did not come back as [{hosts, wallS}]: no lab figures" };
+    return { lab: result.map((r) => ({ hosts: r.hosts, wallS: Math.round(r.wallS * 10) / 10 })).sort((a, b) => a.hosts - b.hosts) };
+  } catch (e) {
+    return { lab: [], note: `the lab bring-up failed: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}

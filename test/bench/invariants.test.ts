@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { touched } from "../../bench/compare";
+import { criticalPath } from "../../bench/graph";
+import { syntheticInventory } from "../../bench/inventory";
+import { baseStack, evaluateProgram, measureBlastRadius, measureNoop } from "../../bench/measure";
+import type { RecordedResource } from "../../plan/evaluate";
+
+/**
+ * The benchmark's invariants at small sizes (not timings): what `npm run
+ * bench` reports at 50 and 250 hosts must already hold here.
+ */
+const HOSTS = 9;
+
+/** A Helm release or chart of Longhorn: the one resource a replica-count change may touch. */
+function isLonghornRelease(r: Pick<RecordedResource, "type" | "name" | "plainInputs">): boolean {
+  return r.type.startsWith("kubernetes:helm.sh/") && (r.name.includes("longhorn") || JSON.stringify(r.plainInputs.chart ?? "").includes("longhorn"));
+}
+
+describe("benchmark invariants", () => {
+  let blast: ReturnType<typeof measureBlastRadius> | undefined;
+  const blastRadius = () => (blast ??= measureBlastRadius(HOSTS));
+
+  it(`adding a worker to a ${HOSTS}-host inventory changes no existing resource, and removing the middle worker touches only its own`, async () => {
+    const b = await blastRadius();
+    expect(b.addWorker.changed).toEqual([]);
+    expect(b.addWorker.removed).toEqual([]);
+    expect(b.addWorker.added.length).toBeGreaterThan(0);
+    expect({ removed: b.removeWorker.removedHost, changed: b.removeWorker.changed, deleted: b.removeWorker.removed }).toEqual({ removed: "w-4", changed: [], deleted: [] });
+    expect(touched(b.removeWorker)).toBe(0);
+  });
+
+  it("changing Longhorn's replica count touches the Longhorn release and nothing else", async () => {
+    const b = await blastRadius();
+    const before = await evaluateProgram(syntheticInventory(baseStack(), HOSTS));
+    const releases = before.filter(isLonghornRelease).map((r) => r.name);
+    expect(b.longhornReplicas.removed).toEqual([]);
+    expect(b.longhornReplicas.changed.sort()).toEqual(releases.sort());
+  });
+
+  it("evaluating the same config twice gives byte-identical inputs for every resource", async () => {
+    const n = await measureNoop(HOSTS);
+    expect(n.differing).toEqual([]);
+    expect(n.identical).toBe(1);
+    expect(n.resources).toBeGreaterThan(HOSTS);
+  });
+
+  it("the longest chain of remote steps does not grow as workers are added", async () => {
+    const chains: Record<number, number> = {};
+    for (const n of [3, 6, 12]) chains[n] = criticalPath(await evaluateProgram(syntheticInventory(baseStack(), n))).longestChain;
+    expect(chains[6]).toBeLessThanOrEqual(chains[3] as number);
+    expect(chains[12]).toBeLessThanOrEqual(chains[3] as number);
+  });
+});
