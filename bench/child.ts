@@ -8,12 +8,13 @@ import { measureBlastRadius, measureNoop, measureSessions, measureSize } from ".
  *   node --require tsx/cjs bench/child.ts size <hosts> <out.json>
  *   node --require tsx/cjs bench/child.ts invariants <hosts> <out.json>
  *   node --require tsx/cjs bench/child.ts lab 0 <out.json>
+ * BENCH_CPU_PROFILE_DIR=<dir> CPU-profiles the evaluation of a size job into <dir>.
  * Writes its figures as JSON to <out.json> (stdout is left to the program's own logging).
  */
 async function run(job: string, hosts: number): Promise<unknown> {
   switch (job) {
     case "size":
-      return measureSize(hosts);
+      return measureSize(hosts, process.env.BENCH_CPU_PROFILE_DIR || undefined);
     case "invariants": {
       const t0 = performance.now();
       const blastRadius = await measureBlastRadius(hosts);

@@ -22,7 +22,8 @@ const USAGE = `usage: npm run bench -- [--format table|json] [--sizes 3,10,50,10
   --sizes LIST            inventory sizes to evaluate (default ${DEFAULT_SIZES.join(",")})
   --blast-hosts N         inventory size for blast radius and no-op (default ${DEFAULT_BLAST_HOSTS})
   --stack-trace-limit N   run the evaluations with node --stack-trace-limit=N
-  --cpu-prof DIR          write a V8 CPU profile of each evaluation process into DIR
+  --cpu-prof DIR          write a V8 CPU profile of each evaluation (eval-<hosts>-hosts.cpuprofile) into DIR;
+                          summarise one with: npx tsx bench/profile.ts DIR/eval-250-hosts.cpuprofile
   --no-lab                skip the lab bring-up
   --no-save               do not write bench/results/latest.json
 A full run (default sizes, lab attempted) is kept in bench/results/latest.json and compared with the previous one.`;
@@ -33,14 +34,14 @@ function fail(message: string): never {
 }
 
 /** Runs one job in a fresh node process; returns its JSON result and the process's wall time. */
-async function runChild<T>(job: string, hosts: number, nodeFlags: string[]): Promise<{ result: T; processMs: number }> {
+async function runChild<T>(job: string, hosts: number, nodeFlags: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ result: T; processMs: number }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "bench-"));
   const out = path.join(dir, "result.json");
   const t0 = performance.now();
   try {
     const stderr: Buffer[] = [];
     const code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn(process.execPath, [...nodeFlags, "--require", "tsx/cjs", CHILD, job, String(hosts), out], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+      const child = spawn(process.execPath, [...nodeFlags, "--require", "tsx/cjs", CHILD, job, String(hosts), out], { cwd: ROOT, env, stdio: ["ignore", "ignore", "pipe"] });
       child.stderr.on("data", (b: Buffer) => stderr.push(b));
       child.on("error", reject);
       child.on("exit", (c) => resolve(c));
@@ -124,12 +125,8 @@ async function cli(): Promise<number> {
     if (!/^\d+$/.test(values["stack-trace-limit"])) fail(`--stack-trace-limit must be a whole number, got ${values["stack-trace-limit"]}`);
     nodeFlags.push(`--stack-trace-limit=${values["stack-trace-limit"]}`);
   }
-  const profFlags: string[] = [];
-  if (values["cpu-prof"] !== undefined) {
-    const dir = path.resolve(values["cpu-prof"]);
-    mkdirSync(dir, { recursive: true });
-    profFlags.push("--cpu-prof", `--cpu-prof-dir=${dir}`);
-  }
+  const profileDir = values["cpu-prof"] === undefined ? undefined : path.resolve(values["cpu-prof"]);
+  const sizeEnv = profileDir === undefined ? process.env : { ...process.env, BENCH_CPU_PROFILE_DIR: profileDir };
 
   const progress = (s: string) => process.stderr.write(`bench: ${s}\n`);
   const m = machine(nodeFlags);
@@ -138,7 +135,7 @@ async function cli(): Promise<number> {
   // One size at a time: on a small shared machine, parallel evaluations would time each other.
   for (const n of [...sizes].sort((a, b) => a - b)) {
     progress(`evaluating ${n} hosts in a fresh process...`);
-    const { result, processMs } = await runChild<SizeFigures>("size", n, [...nodeFlags, ...profFlags]);
+    const { result, processMs } = await runChild<SizeFigures>("size", n, nodeFlags, sizeEnv);
     measured.push({ ...result, processMs });
   }
   progress(`blast radius and no-op at ${blastHosts} hosts, SSH sessions on the example lab...`);
@@ -153,7 +150,7 @@ async function cli(): Promise<number> {
   if (labNote !== undefined) progress(`lab: ${labNote}`);
 
   const results = buildResults({ sizes: measured, invariants, lab, labNote, totalMs: performance.now() - t0 }, m);
-  const full = values.sizes === undefined && values["blast-hosts"] === undefined && !values["no-lab"] && nodeFlags.length === 0 && profFlags.length === 0;
+  const full = values.sizes === undefined && values["blast-hosts"] === undefined && !values["no-lab"] && nodeFlags.length === 0 && profileDir === undefined;
   const target = full ? RESULTS : PARTIAL;
   const previous = readPrevious(RESULTS);
 
@@ -164,6 +161,7 @@ async function cli(): Promise<number> {
     if (values.format === "json") process.stderr.write(`\n${comparison}`);
     else process.stdout.write(`\n${comparison}`);
   }
+  if (profileDir !== undefined) progress(`CPU profiles in ${path.relative(process.cwd(), profileDir) || "."}: npx tsx bench/profile.ts ${path.relative(process.cwd(), path.join(profileDir, `eval-${Math.max(...sizes)}-hosts.cpuprofile`))}`);
   if (!values["no-save"]) {
     mkdirSync(path.dirname(target), { recursive: true });
     writeFileSync(`${target}.new`, `${JSON.stringify(results, null, 2)}\n`);

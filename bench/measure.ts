@@ -1,3 +1,6 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector";
+import * as path from "node:path";
 import { analyze } from "../components/analysis";
 import { main } from "../components/main";
 import type { RawConfig } from "../components/config";
@@ -45,15 +48,36 @@ export interface SizeFigures {
   byType: Record<string, number>;
 }
 
-/** One size, meant for a fresh process: times the evaluation alone and reads the process's peak RSS right after it. */
-export async function measureSize(hosts: number): Promise<SizeFigures> {
+/** Starts the V8 profiler in this process; the returned function stops it and writes `<dir>/eval-<label>.cpuprofile`. */
+async function startProfile(dir: string, label: string): Promise<() => Promise<void>> {
+  const session = new Session();
+  session.connect();
+  const post = <T>(method: string) => new Promise<T>((resolve, reject) => session.post(method, (err, res) => (err ? reject(err) : resolve(res as T))));
+  await post("Profiler.enable");
+  await post("Profiler.start");
+  return async () => {
+    const { profile } = await post<{ profile: unknown }>("Profiler.stop");
+    session.disconnect();
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, `eval-${label}.cpuprofile`), JSON.stringify(profile));
+  };
+}
+
+/**
+ * One size, meant for a fresh process: times the evaluation alone and reads
+ * the process's peak RSS right after it. With `profileDir`, the evaluation
+ * (and nothing else) is CPU-profiled into that directory.
+ */
+export async function measureSize(hosts: number, profileDir?: string): Promise<SizeFigures> {
   const cfg = syntheticInventory(baseStack(), hosts);
   topologyOf(cfg);
   const baselineRssMb = process.resourceUsage().maxRSS / 1024;
+  const stopProfile = profileDir === undefined ? undefined : await startProfile(profileDir, `${hosts}-hosts`);
   const t0 = performance.now();
   const resources = await evaluateProgram(cfg);
   const wallMs = performance.now() - t0;
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
+  await stopProfile?.();
   const byType: Record<string, number> = {};
   for (const r of resources) byType[r.type] = (byType[r.type] ?? 0) + 1;
   return { hosts, resources: resources.length, wallMs, peakRssMb, baselineRssMb, critical: criticalPath(resources), byType };
