@@ -2,6 +2,7 @@ import type { z } from "zod";
 import { type Finding, error, formatPath, type PathSegment } from "./findings";
 import {
   type ClusterInput,
+  DISK_USES,
   clusterSchema,
   type HostInput,
   hostSchema,
@@ -80,7 +81,7 @@ function issueFindings(issue: z.core.$ZodIssue, at: PathSegment[], root: unknown
       return issue.keys.map((k) =>
         error(
           formatPath([...path, k]),
-          `is not a known key. Check its spelling and case against the config reference (README, "Config reference"); remove it if it is not meant for this program`,
+          `is not a known key${suggestKey(k)}. Keys are case-sensitive; see the config reference, and remove keys not meant for this program`,
         ),
       );
     case "invalid_type":
@@ -88,24 +89,86 @@ function issueFindings(issue: z.core.$ZodIssue, at: PathSegment[], root: unknown
         return [error(formatPath(path), `is required but missing. ${requiredHint(path)}`)];
       }
       return [error(formatPath(path), `must be ${article(issue.expected)}, got ${describeValue(input)}`)];
-    case "invalid_union":
-      // The disk `use` discriminator: zod reports the union at the disk, with our message.
-      if (input !== null && typeof input === "object" && "use" in input) {
-        const use = (input as { use: unknown }).use;
-        return [error(formatPath([...path, "use"]), `${issue.message}, got ${describeValue(use)}`)];
+    case "invalid_union": {
+      // The disk `use` discriminator: zod reports it at the disk or at its `use` key.
+      const usePath = path[path.length - 1] === "use" ? path : [...path, "use"];
+      const disk = path[path.length - 1] === "use" ? valueAt(root, issue.path.slice(0, -1)) : input;
+      if (disk !== null && typeof disk === "object" && !Array.isArray(disk)) {
+        const use = (disk as { use?: unknown }).use;
+        if (use === undefined) {
+          return [error(formatPath(usePath), `is required but missing: say what the disk is for, one of ${DISK_USES.join(" | ")}`)];
+        }
+        return [error(formatPath(usePath), `must be one of ${DISK_USES.join(" | ")}, got ${describeValue(use)}`)];
       }
-      if (input !== null && typeof input === "object") {
-        return [error(formatPath([...path, "use"]), `is required but missing. Say what the disk is for: ${issue.message.replace(/^must be /, "")}`)];
-      }
-      return [error(formatPath(path), `must be a disk object with device and use, got ${describeValue(input)}`)];
-    case "invalid_value":
-    case "invalid_format":
-    case "too_small":
+      return [error(formatPath(path), `must be a disk (a map with device and use), got ${describeValue(disk)}`)];
+    }
+    case "invalid_value": {
+      if (!issue.message.startsWith("Invalid")) return [error(formatPath(path), issue.message)];
+      const allowed = issue.values.map((v) => String(v)).join(" | ");
+      return [error(formatPath(path), `must be one of ${allowed}, got ${describeValue(input)}`)];
+    }
     case "too_big":
+    case "too_small": {
+      if (!issue.message.startsWith("Too")) return [error(formatPath(path), issue.message)];
+      const bound = String(issue.code === "too_big" ? issue.maximum : issue.minimum);
+      const what = issue.origin === "array" ? `have at most ${bound} entries` : issue.origin === "string" ? `be at least ${bound} characters` : `be ${issue.code === "too_big" ? "at most" : "at least"} ${bound}`;
+      const fixed = issue.code === "too_small" && issue.origin === "array" ? `have at least ${bound} entr${bound === "1" ? "y" : "ies"}` : what;
+      return [error(formatPath(path), `must ${fixed}, got ${describeValue(input)}`)];
+    }
+    case "invalid_format":
     case "custom":
     default:
-      return [error(formatPath(path), `${issue.message}${issue.code === "invalid_value" ? `, got ${describeValue(input)}` : ""}`)];
+      return [error(formatPath(path), issue.message)];
   }
+}
+
+/** Every key the schema knows, for "did you mean" suggestions. */
+const KNOWN_KEYS: ReadonlySet<string> = (() => {
+  const keys = new Set<string>();
+  const seen = new Set<unknown>();
+  const walk = (schema: unknown): void => {
+    if (!schema || typeof schema !== "object" || seen.has(schema)) return;
+    seen.add(schema);
+    const def = (schema as { _zod?: { def?: Record<string, unknown> } })._zod?.def;
+    if (!def) return;
+    const shape = def.shape as Record<string, unknown> | undefined;
+    if (shape) {
+      for (const [k, v] of Object.entries(shape)) {
+        keys.add(k);
+        walk(v);
+      }
+    }
+    for (const inner of [def.innerType, def.element, def.in, def.out]) walk(inner);
+    if (Array.isArray(def.options)) def.options.forEach(walk);
+  };
+  [clusterSchema, hostSchema, storageSchema].forEach(walk);
+  return keys;
+})();
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) (d[0] as number[])[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = d[i] as number[];
+      const prev = d[i - 1] as number[];
+      row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+  }
+  return (d[a.length] as number[])[b.length] as number;
+}
+
+function suggestKey(key: string): string {
+  let best: string | undefined;
+  let bestScore = Infinity;
+  for (const k of KNOWN_KEYS) {
+    const score = k.toLowerCase() === key.toLowerCase() ? 0 : editDistance(k.toLowerCase(), key.toLowerCase());
+    if (score < bestScore) {
+      best = k;
+      bestScore = score;
+    }
+  }
+  return best !== undefined && bestScore <= Math.max(1, Math.floor(key.length / 4)) ? ` (did you mean ${best}?)` : "";
 }
 
 function requiredHint(path: PathSegment[]): string {

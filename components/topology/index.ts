@@ -62,7 +62,7 @@ export function analyzeTopology(spec: ClusterSpec): { topology: Topology; findin
     findings.push(
       error(
         "cluster.faultTolerance",
-        `is ${required}, but etcd has ${voters.length} voter${voters.length === 1 ? "" : "s"} (${voters.join(", ")}), which survive${voters.length === 1 ? "s" : ""} ${tolerance} failure${tolerance === 1 ? "" : "s"}: losing one more would lose quorum and stop the API server. To survive ${required}, etcd needs ${needed} voters: ${remedy}. Or lower cluster.faultTolerance to ${tolerance} to accept that`,
+        `is ${required}, but etcd has ${voters.length} voter${voters.length === 1 ? "" : "s"} (${voters.join(", ")}), which survive${voters.length === 1 ? "s" : ""} ${tolerance} failure${tolerance === 1 ? "" : "s"}: losing ${tolerance + 1} would lose quorum and stop the API server. To survive ${required}, etcd needs ${needed} voters: ${remedy}. Or lower cluster.faultTolerance to ${tolerance} to accept that`,
       ),
     );
   }
@@ -70,7 +70,7 @@ export function analyzeTopology(spec: ClusterSpec): { topology: Topology; findin
     findings.push(
       warning(
         "hosts",
-        `etcd has ${voters.length} voters (${voters.join(", ")}), an even number: it tolerates no more failures than ${voters.length - 1} voters would, and needs more for quorum. Add or remove one voter (role etcd on a worker)`,
+        `etcd has ${voters.length} voters (${voters.join(", ")}), an even number: it tolerates no more failures than ${voters.length - 1} voter${voters.length - 1 === 1 ? "" : "s"} would, and needs more for quorum. Add or remove one voter (role etcd on a worker)`,
       ),
     );
   }
