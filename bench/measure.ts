@@ -40,6 +40,8 @@ export interface SizeFigures {
   hosts: number;
   resources: number;
   wallMs: number;
+  /** CPU time (user + system) the process spent during the evaluation: less sensitive than wall time to other work on a shared machine. */
+  cpuMs: number;
   peakRssMb: number;
   /** Peak RSS before the evaluation started (node, tsx, the SDK loaded). */
   baselineRssMb: number;
@@ -74,13 +76,15 @@ export async function measureSize(hosts: number, profileDir?: string): Promise<S
   const baselineRssMb = process.resourceUsage().maxRSS / 1024;
   const stopProfile = profileDir === undefined ? undefined : await startProfile(profileDir, `${hosts}-hosts`);
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const resources = await evaluateProgram(cfg);
   const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
   await stopProfile?.();
   const byType: Record<string, number> = {};
   for (const r of resources) byType[r.type] = (byType[r.type] ?? 0) + 1;
-  return { hosts, resources: resources.length, wallMs, peakRssMb, baselineRssMb, critical: criticalPath(resources), byType };
+  return { hosts, resources: resources.length, wallMs, cpuMs: (cpu.user + cpu.system) / 1000, peakRssMb, baselineRssMb, critical: criticalPath(resources), byType };
 }
 
 export interface BlastRadius {

@@ -48,6 +48,7 @@ export interface SizeDetails {
   /** (wallMs - wallMs of the next smaller size) / (hosts added): the cost of one more host, free of the fixed start-up cost. */
   marginalMsPerHost: number | null;
   msPerResource: number | null;
+  cpuMs: number;
   baselineRssMb: number;
   /** Wall time of the whole child process (start-up, module loading, evaluation, analysis). */
   processMs: number;
@@ -60,6 +61,8 @@ export interface BenchResults {
   machine: Machine;
   figures: BenchContract;
   details: {
+    /** Fresh processes per size; the figures are those of the fastest. */
+    repeat: number;
     sizes: SizeDetails[];
     /** log(wallMs) slope against log(hosts) between the two largest sizes (where the fixed cost no longer hides the growth): 1 is linear. */
     growthExponent: number | null;
@@ -100,6 +103,7 @@ export interface RawRun {
   lab: { hosts: number; wallS: number }[];
   labNote?: string;
   totalMs: number;
+  repeat?: number;
 }
 
 export function buildResults(run: RawRun, machine: Machine): BenchResults {
@@ -117,12 +121,14 @@ export function buildResults(run: RawRun, machine: Machine): BenchResults {
     machine,
     figures,
     details: {
+      repeat: run.repeat ?? 1,
       sizes: sizes.map((s, i) => ({
         hosts: s.hosts,
         resourcesPerHost: round(s.resources / s.hosts, 2),
         msPerHost: round(s.wallMs / s.hosts, 2),
         marginalMsPerHost: i === 0 ? null : round((s.wallMs - (sizes[i - 1] as SizeFigures).wallMs) / (s.hosts - (sizes[i - 1] as SizeFigures).hosts), 2),
         msPerResource: s.resources > 0 ? round(s.wallMs / s.resources, 2) : null,
+        cpuMs: round(s.cpuMs),
         baselineRssMb: round(s.baselineRssMb, 1),
         processMs: round(s.processMs),
         parallelism: s.critical.parallelism === null ? null : round(s.critical.parallelism, 2),
@@ -168,13 +174,13 @@ export function renderTable(r: BenchResults): string {
   out.push(`machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGb} GB, node ${m.node}, load ${m.loadAverage.toFixed(2)}${m.nodeFlags.length ? `, node flags ${m.nodeFlags.join(" ")}` : ""}`);
   out.push(`note: ${m.note}`);
   out.push("");
-  out.push("1. Program evaluation (the offline plan, one fresh process per size)");
+  out.push(`1. Program evaluation (the offline plan, one fresh process per size${d.repeat > 1 ? `, fastest of ${d.repeat}` : ""})`);
   out.push(
     table(
-      ["hosts", "resources", "res/host", "wall ms", "ms/host", "marginal ms/host", "ms/resource", "peak RSS MB", "baseline MB", "process ms"],
+      ["hosts", "resources", "res/host", "wall ms", "cpu ms", "ms/host", "marginal ms/host", "ms/resource", "peak RSS MB", "baseline MB", "process ms"],
       f.evaluation.map((e, i) => {
         const s = d.sizes[i] as SizeDetails;
-        return [e.hosts, e.resources, fmt(s.resourcesPerHost, 2), e.wallMs, fmt(s.msPerHost, 2), fmt(s.marginalMsPerHost, 2), fmt(s.msPerResource, 2), fmt(e.peakRssMb, 1), fmt(s.baselineRssMb, 1), s.processMs];
+        return [e.hosts, e.resources, fmt(s.resourcesPerHost, 2), e.wallMs, s.cpuMs, fmt(s.msPerHost, 2), fmt(s.marginalMsPerHost, 2), fmt(s.msPerResource, 2), fmt(e.peakRssMb, 1), fmt(s.baselineRssMb, 1), s.processMs];
       }),
     ),
   );

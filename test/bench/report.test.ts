@@ -10,6 +10,7 @@ function run(wall: (hosts: number) => number, chain = 12): RawRun {
       hosts,
       resources: hosts * 10 + 5,
       wallMs: wall(hosts),
+      cpuMs: wall(hosts),
       peakRssMb: 200 + hosts,
       baselineRssMb: 180,
       processMs: wall(hosts) + 3000,
