@@ -104,6 +104,12 @@ function main(): void {
   show("self time by function", selfTimes(profile, "function"));
   const gc = selfTimes(profile, "owner").find((r) => r.key === "(garbage collector)");
   process.stdout.write(`\ngarbage collection: ${gc ? gc.ms.toFixed(0) : 0} ms\n`);
+  // Formatting a stack (the SDK reads new Error().stack eagerly) runs under the `stack` getter,
+  // including source-map translation when source maps are on (tsx, ts-node); capturing the
+  // frames shows as self time of the function that made the Error.
+  const formatting = inclusiveTime(profile, /^(get stack|prepareStackTrace.*)$/);
+  const capture = selfTimes(profile, "function").filter((r) => /^(debuggablePromise|callsites) /.test(r.key)).reduce((n, r) => n + r.ms, 0);
+  process.stdout.write(`stack traces: ${formatting.toFixed(0)} ms formatting them (source maps included), ${capture.toFixed(0)} ms self time in debuggablePromise/callsites capturing them: ${(((formatting + capture) / total) * 100).toFixed(0)} % of the profile\n`);
 }
 
 if (require.main === module) main();
