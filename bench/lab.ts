@@ -30,18 +30,32 @@ export function labUnavailableReason(): string | undefined {
   return undefined;
 }
 
-function isLabFigures(v: unknown): v is LabFigure[] {
+export function isLabFigures(v: unknown): v is LabFigure[] {
   return Array.isArray(v) && v.every((x) => x !== null && typeof x === "object" && typeof (x as LabFigure).hosts === "number" && typeof (x as LabFigure).wallS === "number");
 }
 
 type LabFunction = (sizes?: number[]) => unknown;
 
 /** The module's function: its default export, else the one exported function (whatever its name). */
-function pickFunction(mod: Record<string, unknown>): LabFunction | undefined {
+export function pickFunction(mod: Record<string, unknown>): LabFunction | undefined {
   if (typeof mod.default === "function") return mod.default as LabFunction;
   const fns = Object.entries(mod).filter(([, v]) => typeof v === "function");
   const named = fns.find(([k]) => /bring.?up|times/i.test(k));
   return (named ?? (fns.length === 1 ? fns[0] : undefined))?.[1] as LabFunction | undefined;
+}
+
+export const LAB_API = path.resolve(__dirname, "..", "test", "lab", "lab.ts");
+
+/** The lab's own check (`labAvailable()` in test/lab/lab.ts) when it has one, else the probe above. */
+async function whyNoLab(): Promise<string | undefined> {
+  if (existsSync(LAB_API)) {
+    const api = (await import(LAB_API)) as { labAvailable?: () => { ok: true } | { ok: false; reason: string } };
+    if (typeof api.labAvailable === "function") {
+      const a = api.labAvailable();
+      return a.ok ? undefined : a.reason;
+    }
+  }
+  return labUnavailableReason();
 }
 
 /** Runs the lab's bring-up for 3, 6 and 12 hosts; never throws: a failure becomes the note. */
@@ -49,7 +63,7 @@ export async function labBringUpTimes(): Promise<{ lab: LabFigure[]; note?: stri
   if (!existsSync(LAB_MODULE)) {
     return { lab: [], note: "test/lab/bring-up-times.ts is not on this branch yet (end-to-end lab, branch lab): no lab figures" };
   }
-  const reason = labUnavailableReason();
+  const reason = await whyNoLab();
   if (reason !== undefined) return { lab: [], note: `${reason}: no lab figures` };
   try {
     const mod = (await import(LAB_MODULE)) as Record<string, unknown>;
