@@ -7,7 +7,7 @@ import { measureBlastRadius, measureNoop, measureSessions, measureSize } from ".
  * alone and no job warms the next (module caches, JIT, the SDK's state).
  *   node --require tsx/cjs bench/child.ts size <hosts> <out.json>
  *   node --require tsx/cjs bench/child.ts invariants <hosts> <out.json>
- *   node --require tsx/cjs bench/child.ts lab 0 <out.json>
+ *   node --require tsx/cjs bench/child.ts lab 0|1 <out.json>      (1: measure the lab anew)
  * BENCH_CPU_PROFILE_DIR=<dir> CPU-profiles the evaluation of a size job into <dir>.
  * Writes its figures as JSON to <out.json> (stdout is left to the program's own logging).
  */
@@ -23,7 +23,7 @@ async function run(job: string, hosts: number): Promise<unknown> {
       return { hosts, blastRadius, noop, sessions, wallMs: performance.now() - t0 };
     }
     case "lab":
-      return labBringUpTimes();
+      return labBringUpTimes(hosts === 1);
     default:
       throw new Error(`unknown bench job ${JSON.stringify(job)}: expected size, invariants or lab`);
   }

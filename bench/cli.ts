@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import type { LabFigure } from "./lab";
+import type { LabFigure, LabRecord, LabResult } from "./lab";
 import type { SizeFigures } from "./measure";
 import { buildResults, renderComparison, renderTable, type BenchResults, type InvariantFigures, type Machine } from "./report";
 
@@ -16,7 +16,7 @@ const DEFAULT_SIZES = [3, 10, 50, 100, 250];
 const DEFAULT_BLAST_HOSTS = 50;
 
 const USAGE = `usage: npm run bench -- [--format table|json] [--sizes 3,10,50,100,250] [--blast-hosts 50]
-                       [--repeat N] [--stack-trace-limit N] [--cpu-prof DIR] [--no-lab] [--no-save]
+                       [--repeat N] [--stack-trace-limit N] [--cpu-prof DIR] [--no-lab | --measure-lab] [--no-save]
 
   --format FORMAT         table (default, for people) or json (the issue's output contract, for scripts)
   --sizes LIST            inventory sizes to evaluate (default ${DEFAULT_SIZES.join(",")})
@@ -26,6 +26,8 @@ const USAGE = `usage: npm run bench -- [--format table|json] [--sizes 3,10,50,10
   --cpu-prof DIR          write a V8 CPU profile of each evaluation (eval-<hosts>-hosts.cpuprofile) into DIR;
                           summarise one with: npx tsx bench/profile.ts DIR/eval-250-hosts.cpuprofile
   --no-lab                skip the lab bring-up
+  --measure-lab           measure the lab bring-up anew (root, minutes; test hosts on LAB_PREFIX/LAB_SUBNET)
+                          instead of reading the lab's stored measurement
   --no-save               do not write bench/results/latest.json
 A full run (default sizes, lab attempted) is kept in bench/results/latest.json and compared with the previous one.`;
 
@@ -105,6 +107,7 @@ async function cli(): Promise<number> {
         "stack-trace-limit": { type: "string" },
         "cpu-prof": { type: "string" },
         "no-lab": { type: "boolean", default: false },
+        "measure-lab": { type: "boolean", default: false },
         "no-save": { type: "boolean", default: false },
         help: { type: "boolean" },
       },
@@ -149,15 +152,16 @@ async function cli(): Promise<number> {
   progress(`blast radius and no-op at ${blastHosts} hosts, SSH sessions on the example lab...`);
   const { result: invariants } = await runChild<InvariantFigures>("invariants", blastHosts, nodeFlags);
   let lab: LabFigure[] = [];
+  let labRecords: LabRecord[] | undefined;
   let labNote: string | undefined;
   if (values["no-lab"]) labNote = "skipped (--no-lab)";
   else {
-    progress("lab bring-up (when the lab is present and the machine can host it)...");
-    ({ result: { lab, note: labNote } } = await runChild<{ lab: LabFigure[]; note?: string }>("lab", 0, []));
+    progress(values["measure-lab"] ? "measuring the lab bring-up for 3, 6 and 12 hosts (minutes)..." : "lab bring-up times (the lab's stored measurement)...");
+    ({ result: { lab, records: labRecords, note: labNote } } = await runChild<LabResult>("lab", values["measure-lab"] ? 1 : 0, []));
   }
   if (labNote !== undefined) progress(`lab: ${labNote}`);
 
-  const results = buildResults({ sizes: measured, invariants, lab, labNote, totalMs: performance.now() - t0, repeat }, m);
+  const results = buildResults({ sizes: measured, invariants, lab, labRecords, labNote, totalMs: performance.now() - t0, repeat }, m);
   const full = values.sizes === undefined && values["blast-hosts"] === undefined && !values["no-lab"] && nodeFlags.length === 0 && profileDir === undefined;
   const target = full ? RESULTS : PARTIAL;
   const previous = readPrevious(RESULTS);

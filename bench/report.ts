@@ -71,7 +71,7 @@ export interface BenchResults {
     blastRadius: { hosts: number; addWorker: string[]; removeWorker: string[]; removedHost: string; longhornReplicas: string[]; longhornFrom: number; longhornTo: number };
     noop: { hosts: number; resources: number; differing: string[] };
     sessionsPerHost: HostSessions[];
-    lab: { note?: string };
+    lab: { note?: string; records?: Record<string, unknown>[] };
     totalMs: number;
   };
 }
@@ -101,6 +101,7 @@ export interface RawRun {
   sizes: (SizeFigures & { processMs: number })[];
   invariants: InvariantFigures;
   lab: { hosts: number; wallS: number }[];
+  labRecords?: Record<string, unknown>[];
   labNote?: string;
   totalMs: number;
   repeat?: number;
@@ -148,7 +149,7 @@ export function buildResults(run: RawRun, machine: Machine): BenchResults {
       },
       noop: { hosts: run.invariants.hosts, resources: run.invariants.noop.resources, differing: run.invariants.noop.differing },
       sessionsPerHost: run.invariants.sessions.perHost,
-      lab: run.labNote === undefined ? {} : { note: run.labNote },
+      lab: { ...(run.labNote === undefined ? {} : { note: run.labNote }), ...(run.labRecords === undefined ? {} : { records: run.labRecords }) },
       totalMs: round(run.totalMs),
     },
   };
@@ -223,6 +224,7 @@ export function renderTable(r: BenchResults): string {
     out.push(table(["hosts", "wall s"], f.lab.map((l) => [l.hosts, fmt(l.wallS, 1)])));
     const last = f.lab[f.lab.length - 1] as { hosts: number; wallS: number };
     out.push(`ratio ${last.hosts}/${first.hosts}: ${fmt(first.wallS > 0 ? last.wallS / first.wallS : null, 2)}`);
+    if (d.lab.note) out.push(`(${d.lab.note})`);
   }
   out.push("");
   out.push(`bench took ${(d.totalMs / 1000).toFixed(1)} s`);
