@@ -59,8 +59,9 @@ async function cli(): Promise<number> {
   return exitCode;
 }
 
+// Exit only once stdout has drained: a large plan written to a pipe is flushed asynchronously.
 cli().then(
-  (code) => process.exit(code),
+  (code) => process.stdout.write("", () => process.exit(code)),
   (e: unknown) => {
     process.stderr.write(`plan: internal error (please report it with the stack file): ${e instanceof Error ? e.message : String(e)}\n`);
     process.exit(1);

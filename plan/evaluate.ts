@@ -30,6 +30,8 @@ export interface RecordedResource {
   /** Input paths (`connection`, `environment.TOKEN`) whose value is secret. */
   secretPaths: string[];
   retainOnDelete: boolean;
+  /** `protect`: the one deletion guard a policy pack can see (the analyzer protocol does not carry retainOnDelete). */
+  protect: boolean;
   additionalSecretOutputs: string[];
   deleteBeforeReplace: boolean;
   replaceOnChanges: string[];
@@ -66,6 +68,7 @@ interface RegisterRequest {
   getObject(): Parameters<typeof pulumi.runtime.deserializeProperties>[0];
   getDependenciesList(): string[];
   getRetainondelete(): boolean | undefined;
+  getProtect(): boolean | undefined;
   getAdditionalsecretoutputsList(): string[];
   getDeletebeforereplace(): boolean;
   getReplaceonchangesList(): string[];
@@ -116,6 +119,7 @@ class RecordingMonitor extends MockMonitor {
       plainInputs,
       secretPaths,
       retainOnDelete: req.getRetainondelete() ?? false,
+      protect: req.getProtect() ?? false,
       additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
       deleteBeforeReplace: req.getDeletebeforereplace(),
       replaceOnChanges: req.getReplaceonchangesList(),
