@@ -388,7 +388,9 @@ export class Executor {
         return args.inputs as Record<string, unknown>;
       }
       if (rec.type.startsWith("random:")) {
-        const outputs = old && deepEqual(old.inputs, inputs) ? old.outputs : randomOutputs(rec.type, inputs);
+        // rerun-all keeps the generated secrets: it re-runs the same config's scripts, not a new cluster's
+        const kept = old ?? (mode === "rerun-all" ? this.state.get(urn) : undefined);
+        const outputs = kept && deepEqual(kept.inputs, inputs) ? kept.outputs : randomOutputs(rec.type, inputs);
         next.set(urn, entry(outputs));
         return secretOut(outputs);
       }
