@@ -3,7 +3,7 @@
 // the guards of every create, and the loss of one and then two etcd voters.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeRun, type RunRecord } from "./executor";
-import { assertClean, clusterFacts, etcdWritable, prepare, type BringUp, type ClusterFacts } from "./e2e";
+import { assertClean, clusterFacts, etcdWritable, missingComponents, prepare, type BringUp, type ClusterFacts } from "./e2e";
 import { labAvailable, startLab, type Lab } from "./lab";
 import { exampleStack, labConfig, labHostsFor, type ConfigHost } from "./stack";
 import type { TestConfig } from "../harness";
@@ -15,35 +15,41 @@ const avail = labAvailable();
 describe.skipIf(!avail.ok)(`bring-up of the example lab on lab hosts${avail.ok ? "" : ` (skipped: ${avail.reason})`}`, () => {
   let lab: Lab;
   let cfg: TestConfig;
-  let b: BringUp;
+  let b: BringUp = { missing: "not prepared" } as BringUp;
   let first: RunRecord;
   let facts: ClusterFacts;
 
   beforeAll(async () => {
     const base = exampleStack();
+    const missing = await missingComponents(base);
+    if (missing) return void (b = { missing } as BringUp);
     lab = await startLab({ prefix: PREFIX, subnet: SUBNET, hosts: labHostsFor(base) });
     cfg = labConfig(lab, base);
     b = await prepare(lab, cfg);
+    if (b.missing) return;
     first = await b.exec.up();
     console.log(`[e2e] bring-up: ${(first.wallMs / 1000).toFixed(1)} s, ${first.commands.length} commands${b.fallbackNodePrep ? " (node preparation by the lab's fallback: the program has none yet)" : ""}\n${describeRun(first)}`);
     facts = await clusterFacts(lab, cfg);
   });
   afterAll(async () => {
-    b?.exec.dispose();
+    b?.exec?.dispose();
     await lab?.down();
   });
 
-  it("runs every command with exit code 0", () => {
+  it("runs every command with exit code 0", (ctx) => {
+    if (b.missing) return ctx.skip(b.missing);
     assertClean(first);
     expect(first.commands.length).toBeGreaterThan(0);
   });
 
-  it("puts the VIP on the leader only, and the VIP answers the API server's /healthz", () => {
+  it("puts the VIP on the leader only, and the VIP answers the API server's /healthz", (ctx) => {
+    if (b.missing) return ctx.skip(b.missing);
     expect(facts.vipHolders).toEqual(["cp-1"]);
     expect(facts.vipAnswers).toBe(true);
   });
 
-  it("has three started etcd voters: both control planes and the witness", () => {
+  it("has three started etcd voters: both control planes and the witness", (ctx) => {
+    if (b.missing) return ctx.skip(b.missing);
     expect(facts.etcdMembers).toEqual([
       { name: "cp-1", started: true },
       { name: "cp-2", started: true },
@@ -51,13 +57,15 @@ describe.skipIf(!avail.ok)(`bring-up of the example lab on lab hosts${avail.ok ?
     ]);
   });
 
-  it("registers every host as a node with a running kubelet", () => {
+  it("registers every host as a node with a running kubelet", (ctx) => {
+    if (b.missing) return ctx.skip(b.missing);
     const all = (cfg.hosts as ConfigHost[]).map((h) => h.name).sort();
     expect(facts.nodes).toEqual(all);
     expect(facts.kubeletActive).toEqual(all);
   });
 
   it("lays the disks out as configured", (ctx) => {
+    if (b.missing) return ctx.skip(b.missing);
     const hasDiskSteps = first.resources.some((r) => /-disk-/.test(r.name));
     if (!hasDiskSteps) ctx.skip("the program has no disk steps yet (hosts component not merged into main)");
     expect(facts.disks).toMatchObject({
@@ -71,6 +79,7 @@ describe.skipIf(!avail.ok)(`bring-up of the example lab on lab hosts${avail.ok ?
   });
 
   it("gives every Longhorn host its own iSCSI initiator name", (ctx) => {
+    if (b.missing) return ctx.skip(b.missing);
     const longhornHosts = (cfg.hosts as ConfigHost[]).filter((h) => (h.disks ?? []).some((d) => d.use === "longhorn")).map((h) => h.name);
     const hasIscsiSteps = first.resources.some((r) => /iscsi/.test(r.name));
     if (!hasIscsiSteps) ctx.skip("the program has no iSCSI steps yet (hosts component not merged into main)");
@@ -79,14 +88,16 @@ describe.skipIf(!avail.ok)(`bring-up of the example lab on lab hosts${avail.ok ?
     expect(new Set(names).size).toBe(longhornHosts.length);
   });
 
-  it("runs nothing on a second run with the same config", async () => {
+  it("runs nothing on a second run with the same config", async (ctx) => {
+    if (b.missing) return ctx.skip(b.missing);
     const second = await b.exec.up();
     expect(second.failure, describeRun(second)).toBeUndefined();
     expect(second.commands).toEqual([]);
     expect(second.unchanged.length).toBe(first.commands.length);
   });
 
-  it("re-running every create finds the state already there, and leaves it as it was", async () => {
+  it("re-running every create finds the state already there, and leaves it as it was", async (ctx) => {
+    if (b.missing) return ctx.skip(b.missing);
     const again = await b.exec.up({ mode: "rerun-all" });
     assertClean(again);
     const silent = again.commands.filter((c) => !/already|nothing to do|unchanged|is registered|exists|reusing/i.test(c.stdout + c.stderr)).map((c) => c.name);
@@ -95,7 +106,8 @@ describe.skipIf(!avail.ok)(`bring-up of the example lab on lab hosts${avail.ok ?
     expect(await clusterFacts(lab, cfg)).toEqual(facts);
   });
 
-  it("keeps etcd writable and the VIP answering without one voter; stops writes without two", async () => {
+  it("keeps etcd writable and the VIP answering without one voter; stops writes without two", async (ctx) => {
+    if (b.missing) return ctx.skip(b.missing);
     const eps = ["cp-1", "cp-2", "w-1"].map((h) => `https://${lab.host(h).address}:2379`);
     expect(await etcdWritable(lab, "cp-2", eps)).toBe(true);
     await lab.stopHost("cp-1"); // the leader: its VIP must move to cp-2

@@ -29,15 +29,25 @@ export async function nodePrepFallback(lab: Lab, resources: RecordedResource[]):
 
 export interface BringUp {
   exec: Executor;
-  runs: RunRecord[];
   fallbackNodePrep: boolean;
+  /** why the scenarios cannot run yet (a component not on this branch), or undefined */
+  missing?: string;
+}
+
+/** Why the scenarios cannot run with this program yet (a component not on this branch), or undefined. No hosts touched. */
+export async function missingComponents(cfg: TestConfig): Promise<string | undefined> {
+  const plan = await runProgram(cfg);
+  const hasControlPlane = plan.resources.some((r) => r.type === COMMAND && /-kubeadm-init$/.test(r.name));
+  return hasControlPlane ? undefined : "the program has no control-plane steps yet (the controlplane branch is not merged here)";
 }
 
 /** Evaluates the program (no hosts touched) to learn what it registers, applies the fallback, returns an executor. */
 export async function prepare(lab: Lab, cfg: TestConfig): Promise<BringUp> {
   const plan = await runProgram(cfg);
-  const fallbackNodePrep = await nodePrepFallback(lab, plan.resources);
-  return { exec: new Executor({ config: cfg, hostNames: hostNames(lab) }), runs: [], fallbackNodePrep };
+  const hasControlPlane = plan.resources.some((r) => r.type === COMMAND && /-kubeadm-init$/.test(r.name));
+  const missing = hasControlPlane ? undefined : "the program has no control-plane steps yet (the controlplane branch is not merged here)";
+  const fallbackNodePrep = missing ? false : await nodePrepFallback(lab, plan.resources);
+  return { exec: new Executor({ config: cfg, hostNames: hostNames(lab) }), fallbackNodePrep, ...(missing ? { missing } : {}) };
 }
 
 export function assertClean(r: RunRecord): void {

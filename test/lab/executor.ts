@@ -95,6 +95,8 @@ export interface ExecutorOptions {
   stack?: string;
   /** the program to evaluate; default the real one, components/main.ts `main` */
   program?: () => unknown;
+  /** called as each command starts (awaited first: a test can break a host right then) */
+  onCommandStart?: (c: { name: string; host: string; op: Operation }) => void | Promise<void>;
 }
 
 const DEBIAN_ACCEPT_ENV = ["LANG", "LC_*"];
@@ -328,6 +330,7 @@ export class Executor {
         }
       }
       const stdin = typeof inputs.stdin === "string" ? inputs.stdin : undefined;
+      await o.onCommandStart?.({ name, host, op });
       const r = await sshWithRetry(this.files, conn, script, env, stdin, timeoutMs);
       const run: CommandRun = { urn, name, type: COMMAND, op, host, address: conn.host, start, end: Date.now(), code: r.code, stdout: r.stdout, stderr: r.stderr, ...(r.dialError ? { error: `dial ${conn.host}:${conn.port ?? 22} (${host}): ${r.dialError}` } : {}) };
       record.commands.push(run);

@@ -65,12 +65,14 @@ export function exampleStack(): TestConfig {
  */
 export function syntheticStack(n: number): TestConfig {
   const base = loadStack("dev");
+  const placeholderKey = (base.hosts as ConfigHost[])[0]!.hostKey; // replaced by labConfig
   const hosts: ConfigHost[] = [
     { name: "cp-1", address: "192.0.2.11", roles: ["control-plane"] },
     { name: "cp-2", address: "192.0.2.12", roles: ["control-plane"] },
     { name: "w-1", address: "192.0.2.21", roles: ["worker", "etcd"] },
   ];
   for (let i = 2; hosts.length < n; i++) hosts.push({ name: `w-${i}`, address: `192.0.2.${20 + i}`, roles: ["worker"] });
+  for (const h of hosts) h.hostKey = placeholderKey;
   return { cluster: base.cluster, hosts, sshPrivateKey: base.sshPrivateKey };
 }
 
