@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "./config/spec";
 import { ControlPlane } from "./controlplane";
 import { Host } from "./host/host";
+import { longhornNodesReady } from "./host/initiator-check";
 import { Storage } from "./storage";
 import type { Topology } from "./topology";
 
@@ -14,6 +15,12 @@ export interface ClusterArgs {
 /** The whole cluster: hosts, control plane, CNI and storage, wired in bring-up order. */
 export class Cluster extends pulumi.ComponentResource {
   readonly hosts: Map<string, Host>;
+  /**
+   * The Longhorn hosts (Host components), after each reported its iSCSI
+   * initiator name and no two share one; fails the update naming the hosts
+   * otherwise. Longhorn's release depends on this (`dependsOn`).
+   */
+  readonly longhornNodesReady: pulumi.Output<Host[]>;
   readonly controlPlane: ControlPlane;
   readonly apiEndpoint: string;
 
@@ -23,9 +30,13 @@ export class Cluster extends pulumi.ComponentResource {
     this.hosts = new Map(
       spec.hosts.map((h) => [h.name, new Host(h.name, { spec: h, cluster: spec, topology, sshPrivateKey: args.sshPrivateKey }, { parent: this })]),
     );
+    // Cloned images share an iSCSI initiator name and Longhorn volumes then flap: checked once every
+    // Longhorn host has reported its name, before anything of Longhorn (which depends on this).
+    this.longhornNodesReady = longhornNodesReady([...this.hosts.values()], this);
     this.controlPlane = new ControlPlane("control-plane", { spec, topology, hosts: this.hosts }, { parent: this });
     if (spec.storage.longhorn.enabled || spec.storage.rookCeph.enabled || spec.storage.localStatic.enabled) {
-      new Storage("storage", { spec, topology, hosts: this.hosts, controlPlane: this.controlPlane }, { parent: this });
+      // Longhorn's hosts must be prepared with unique initiator names first (longhornNodesReady).
+      new Storage("storage", { spec, topology, hosts: this.hosts, controlPlane: this.controlPlane }, { parent: this, dependsOn: this.longhornNodesReady });
     }
     this.apiEndpoint = `https://${spec.cluster.endpoint.address}:${spec.cluster.endpoint.port}`;
     this.registerOutputs({});

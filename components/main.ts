@@ -21,6 +21,7 @@ export function readRawConfig(cfg: pulumi.Config = new pulumi.Config(CONFIG_NAME
     cluster: readStructured(cfg, "cluster"),
     hosts: readStructured(cfg, "hosts"),
     storage: readStructured(cfg, "storage"),
+    previousTopology: readStructured(cfg, "previousTopology"),
     sshPrivateKeySet: cfg.getSecret("sshPrivateKey") !== undefined,
   };
 }
@@ -42,8 +43,11 @@ export function main() {
   const { spec, topology } = analysis;
   const cluster = new Cluster(spec.cluster.name, { spec, topology, sshPrivateKey: cfg.requireSecret("sshPrivateKey") });
   return {
+    kubeconfig: cluster.controlPlane.kubeconfig,
     apiEndpoint: cluster.apiEndpoint,
+    leader: topology.leader,
     controlPlanes: topology.controlPlanes,
+    workers: topology.workers,
     etcdVoters: topology.etcdVoters,
     faultTolerance: topology.faultTolerance,
   };

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { renderMarkdown } from "./markdown";
@@ -9,6 +10,8 @@ const USAGE = `usage: npm run plan -- (--stack NAME | --stack-file PATH) [--form
   --stack NAME        read Pulumi.NAME.yaml in the current directory
   --stack-file PATH   read that stack file (Pulumi.yaml beside it gives project defaults)
   --format FORMAT     markdown (default) or json
+  --previous PATH     the stack's previous outputs (pulumi stack output --json > PATH): also check the
+                      change against the deployed cluster (leader, role changes, etcd voters removed)
 Exit status: 0 = no error finding, 2 = the config has errors (or the arguments are wrong).`;
 
 function fail(message: string): never {
@@ -20,7 +23,7 @@ async function cli(): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
-      options: { stack: { type: "string" }, "stack-file": { type: "string" }, format: { type: "string", default: "markdown" }, help: { type: "boolean" } },
+      options: { stack: { type: "string" }, "stack-file": { type: "string" }, format: { type: "string", default: "markdown" }, previous: { type: "string" }, help: { type: "boolean" } },
       strict: true,
     }));
   } catch (e) {
@@ -41,14 +44,24 @@ async function cli(): Promise<number> {
     if (e instanceof StackFileError) fail(e.message);
     throw e;
   }
+  if (values.previous) {
+    let previous: string;
+    try {
+      previous = JSON.stringify(JSON.parse(readFileSync(path.resolve(values.previous), "utf8")));
+    } catch (e) {
+      fail(`--previous ${values.previous}: ${(e as Error).message}`);
+    }
+    stack = { ...stack, config: { ...stack.config, "baremetal-k8s:previousTopology": previous } };
+  }
   const { plan, recorded, exitCode } = await runPlan(stack);
   if (values.format === "json") process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
   else process.stdout.write(renderMarkdown(plan, recorded, values.stack ?? path.basename(file)));
   return exitCode;
 }
 
+// Exit only once stdout has drained: a large plan written to a pipe is flushed asynchronously.
 cli().then(
-  (code) => process.exit(code),
+  (code) => process.stdout.write("", () => process.exit(code)),
   (e: unknown) => {
     process.stderr.write(`plan: internal error (please report it with the stack file): ${e instanceof Error ? e.message : String(e)}\n`);
     process.exit(1);

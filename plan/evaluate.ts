@@ -2,9 +2,13 @@ import * as pulumi from "@pulumi/pulumi";
 import type { MockResourceArgs, MockResourceResult, Mocks } from "@pulumi/pulumi/runtime";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as settings from "@pulumi/pulumi/runtime/settings";
+import * as state from "@pulumi/pulumi/runtime/state";
 
 /** Internal to the SDK (stripped from its typings) but exported: resolves once no RPC is outstanding. */
 const waitForRPCs = (settings as unknown as { waitForRPCs: () => Promise<void> }).waitForRPCs;
+
+/** The SDK's global runtime state (typed loosely: internal). */
+const getStore = (state as unknown as { getStore: () => Record<string, unknown> }).getStore;
 
 /** The marker the SDK puts on secret values when it serialises them. */
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -26,6 +30,8 @@ export interface RecordedResource {
   /** Input paths (`connection`, `environment.TOKEN`) whose value is secret. */
   secretPaths: string[];
   retainOnDelete: boolean;
+  /** `protect`: the one deletion guard a policy pack can see (the analyzer protocol does not carry retainOnDelete). */
+  protect: boolean;
   additionalSecretOutputs: string[];
   deleteBeforeReplace: boolean;
   replaceOnChanges: string[];
@@ -62,6 +68,7 @@ interface RegisterRequest {
   getObject(): Parameters<typeof pulumi.runtime.deserializeProperties>[0];
   getDependenciesList(): string[];
   getRetainondelete(): boolean | undefined;
+  getProtect(): boolean | undefined;
   getAdditionalsecretoutputsList(): string[];
   getDeletebeforereplace(): boolean;
   getReplaceonchangesList(): string[];
@@ -112,6 +119,7 @@ class RecordingMonitor extends MockMonitor {
       plainInputs,
       secretPaths,
       retainOnDelete: req.getRetainondelete() ?? false,
+      protect: req.getProtect() ?? false,
       additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
       deleteBeforeReplace: req.getDeletebeforereplace(),
       replaceOnChanges: req.getReplaceonchangesList(),
@@ -166,6 +174,9 @@ async function evaluateNow(options: EvaluateOptions): Promise<Evaluation> {
   };
   monitor = new RecordingMonitor(mocks);
   pulumi.runtime.setMockOptions(monitor, options.project ?? "baremetal-k8s", options.stack ?? "plan", false);
+  // setMockOptions resets the feature flags to "unsupported"; without secrets support the SDK strips the
+  // secret marker from every input, and the plan would print secrets. Enable what setMocks enables.
+  Object.assign(getStore(), { supportsSecrets: true, supportsResourceReferences: true, supportsOutputValues: false, supportsDeletedWith: true, supportsAliasSpecs: true });
   pulumi.runtime.setAllConfig(options.config, options.secretKeys ?? []);
 
   const outputs = await resolveDeep(options.program());

@@ -11,6 +11,8 @@ export interface TestConfig {
   cluster?: unknown;
   hosts?: unknown;
   storage?: unknown;
+  /** The previous stack outputs, as `baremetal-k8s:previousTopology` (checks against the deployed cluster). */
+  previousTopology?: unknown;
   sshPrivateKey?: string;
 }
 
@@ -34,7 +36,7 @@ export function clone<T>(v: T): T {
 
 export function toPulumiConfig(cfg: TestConfig): { config: Record<string, string>; secretKeys: string[] } {
   const config: Record<string, string> = {};
-  for (const k of ["cluster", "hosts", "storage"] as const) {
+  for (const k of ["cluster", "hosts", "storage", "previousTopology"] as const) {
     if (cfg[k] !== undefined) config[`${CONFIG_NAMESPACE}:${k}`] = JSON.stringify(cfg[k]);
   }
   const secretKeys: string[] = [];

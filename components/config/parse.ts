@@ -15,6 +15,8 @@ export interface RawConfig {
   cluster?: unknown;
   hosts?: unknown;
   storage?: unknown;
+  /** The stack's previous outputs (`baremetal-k8s:previousTopology`), for the checks against the deployed cluster. */
+  previousTopology?: unknown;
   /** Whether `sshPrivateKey` is set; its value never enters validation. */
   sshPrivateKeySet: boolean;
 }

@@ -31,114 +31,124 @@ const fsType = z.enum(FS_TYPES, {
 const port = z.number().int().min(1).max(65535);
 
 export const keepalivedSchema = z.strictObject({
-  enabled: z.boolean().optional(),
-  interface: z.string().min(1).optional(),
-  virtualRouterId: z.number().int().min(1).max(255).default(51),
+  enabled: z.boolean().optional().meta({ description: "Whether the control planes run keepalived to hold the endpoint address as a floating VIP. Default: true when endpoint.address is an IP." }),
+  interface: z.string().min(1).optional().meta({ description: "Network interface on the control planes that carries the hosts' addresses; required when keepalived is enabled.", examples: ["eth0", "enp1s0"] }),
+  virtualRouterId: z.number().int().min(1).max(255).default(51).meta({ description: "VRRP router id (1-255); must be unique among VRRP groups on the same network." }),
 });
 
 export const clusterSchema = z.strictObject({
-  name: dnsLabel,
-  kubernetesVersion: z.string(),
+  name: dnsLabel.meta({ description: "Cluster name (a DNS label); names the cluster component and the kubeconfig context.", examples: ["homelab"] }),
+  kubernetesVersion: z.string().meta({ description: "Exact Kubernetes release to install, x.y.z without a leading v; 1.31 or newer.", examples: ["1.33.4"] }),
   endpoint: z.strictObject({
-    address: z.string().min(1),
-    port: port.default(6443),
-    keepalived: keepalivedSchema.optional(),
-  }),
+    address: z.string().min(1).meta({ description: "Where clients reach the API server: a free IP that keepalived floats between the control planes, or a DNS name of your own load balancer.", examples: ["192.168.10.10"] }),
+    port: port.default(6443).meta({ description: "API server port." }),
+    keepalived: keepalivedSchema.optional().meta({ description: "VIP management; absent or enabled: false means no keepalived (single control plane, or your own load balancer)." }),
+  }).meta({ description: "The API server endpoint every node and client uses." }),
   networking: z
     .strictObject({
-      podSubnet: z.string().default("10.244.0.0/16"),
-      serviceSubnet: z.string().default("10.96.0.0/12"),
-      cni: z.enum(CNIS).default("cilium"),
+      podSubnet: z.string().default("10.244.0.0/16").meta({ description: "Pod network (CIDR); must not overlap the service network or the hosts' network." }),
+      serviceSubnet: z.string().default("10.96.0.0/12").meta({ description: "Service network (CIDR); must not overlap the pod network or the hosts' network." }),
+      cni: z.enum(CNIS).default("cilium").meta({ description: "Pod network plugin, or none to install your own." }),
     })
-    .prefault({}),
-  faultTolerance: z.number().int().min(0).max(3).optional(),
+    .prefault({})
+    .meta({ description: "Cluster networks and the CNI." }),
+  faultTolerance: z.number().int().min(0).max(3).optional().meta({ description: "Node failures the control plane must survive; etcd then needs 2 * faultTolerance + 1 voters. Default: 1 with two or more control-plane hosts, else 0." }),
   ssh: z
     .strictObject({
-      user: z.string().min(1).default("root"),
-      port: port.default(22),
-      insecureIgnoreHostKey: z.boolean().default(false),
+      user: z.string().min(1).default("root").meta({ description: "SSH user on every host; a non-root user needs passwordless sudo (commands run through sudo -n).", examples: ["ops"] }),
+      port: port.default(22).meta({ description: "SSH port on every host." }),
+      insecureIgnoreHostKey: z.boolean().default(false).meta({ description: "Skip host-key pinning (labs only). When true, also tag the stack baremetal-k8s:insecureIgnoreHostKey=true for the policy pack." }),
     })
-    .prefault({}),
+    .prefault({})
+    .meta({ description: "How the controller reaches the hosts." }),
   kubelet: z
     .strictObject({
-      rootDir: absolutePath.default(DEFAULT_KUBELET_ROOT_DIR),
+      rootDir: absolutePath.default(DEFAULT_KUBELET_ROOT_DIR).meta({ description: "Must stay /var/lib/kubelet: CSI drivers hard-code it. For more space use a disk with use: ephemeral." }),
     })
-    .prefault({}),
+    .prefault({})
+    .meta({ description: "Kubelet settings." }),
 });
 
 const diskBase = {
-  name: dnsLabel.optional(),
-  device: z.string().regex(/^\/dev\/\S+$/, { error: "must be a device path under /dev, ideally /dev/disk/by-id/..." }),
-  wipe: z.boolean().default(false),
+  name: dnsLabel.optional().meta({ description: "Disk name, unique per host; names the disk's resources. Default: the device's basename.", examples: ["osd0"] }),
+  device: z.string().regex(/^\/dev\/\S+$/, { error: "must be a device path under /dev, ideally /dev/disk/by-id/..." }).meta({ description: "Block device, preferably a stable /dev/disk/by-id/ path.", examples: ["/dev/disk/by-id/nvme-Samsung_SSD_970_EVO_1TB_S1234"] }),
+  wipe: z.boolean().default(false).meta({ description: "Allow destroying a filesystem or partition table found on the disk. Default false: such a disk stops the bring-up instead." }),
 };
 
 export const diskSchema = z.discriminatedUnion(
   "use",
   [
-    z.strictObject({ ...diskBase, use: z.literal("mount"), fsType: fsType.default("ext4"), mountpoint: absolutePath }),
-    z.strictObject({ ...diskBase, use: z.literal("longhorn"), fsType: fsType.default("ext4"), mountpoint: absolutePath.optional() }),
-    z.strictObject({ ...diskBase, use: z.literal("ceph") }),
-    z.strictObject({ ...diskBase, use: z.literal("local"), storageClass: z.string().min(1) }),
-    z.strictObject({ ...diskBase, use: z.literal("ephemeral") }),
+    z.strictObject({ ...diskBase, use: z.literal("mount"), fsType: fsType.default("ext4").meta({ description: "Filesystem to create." }), mountpoint: absolutePath.meta({ description: "Where to mount it.", examples: ["/srv/backup"] }) }).meta({ description: "Formatted and mounted at mountpoint." }),
+    z.strictObject({ ...diskBase, use: z.literal("longhorn"), fsType: fsType.default("ext4").meta({ description: "Filesystem to create." }), mountpoint: absolutePath.optional().meta({ description: "Where to mount it. Default: storage.longhorn.dataPath." }) }).meta({ description: "Formatted, mounted, and used by Longhorn for volume replicas on this host." }),
+    z.strictObject({ ...diskBase, use: z.literal("ceph") }).meta({ description: "Left raw and turned into a Rook-Ceph OSD; must be empty unless wipe: true." }),
+    z.strictObject({ ...diskBase, use: z.literal("local"), storageClass: z.string().min(1).meta({ description: "Name of a storage.localStatic.classes entry.", examples: ["fast-ssd"] }) }).meta({ description: "Published as a local PersistentVolume of a local-static-provisioner class." }),
+    z.strictObject({ ...diskBase, use: z.literal("ephemeral") }).meta({ description: "All ephemeral disks of a host form one xfs volume bind-mounted at /var/lib/kubelet and /var/lib/containerd." }),
   ],
   { error: `must be one of ${DISK_USES.join(" | ")}` },
 );
 
 export const hostSchema = z.strictObject({
-  name: dnsLabel,
-  address: z.string().min(1),
-  hostKey: z.string().optional(),
-  roles: z.array(z.enum(ROLES)).min(1, { error: `needs at least one role: ${ROLES.join(" | ")}` }),
-  os: z.enum(OPERATING_SYSTEMS).default("ubuntu"),
-  immutableRoot: z.boolean().default(false),
-  packagesPreinstalled: z.boolean().default(false),
-  labels: z.record(z.string(), z.string()).default({}),
+  name: dnsLabel.meta({ description: "Host name (a DNS label), unique; names every resource of this host.", examples: ["cp-1"] }),
+  address: z.string().min(1).meta({ description: "IP address or DNS name the controller reaches over SSH; unique.", examples: ["192.168.10.11"] }),
+  hostKey: z.string().optional().meta({ description: "The host's SSH public host key, as printed by ssh-keyscan -t ed25519 <address>; required unless cluster.ssh.insecureIgnoreHostKey.", examples: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA..."] }),
+  roles: z.array(z.enum(ROLES)).min(1, { error: `needs at least one role: ${ROLES.join(" | ")}` }).meta({ description: "control-plane, worker and/or etcd (a witness etcd member on a non-control-plane host).", examples: [["control-plane"], ["worker", "etcd"]] }),
+  os: z.enum(OPERATING_SYSTEMS).default("ubuntu").meta({ description: "Operating system family, for package installation." }),
+  immutableRoot: z.boolean().default(false).meta({ description: "/ is read-only (e.g. Flatcar, Fedora CoreOS); writable paths come from /var." }),
+  packagesPreinstalled: z.boolean().default(false).meta({ description: "containerd, kubeadm and kubelet are baked into the image; nothing is installed. Required on flatcar." }),
+  labels: z.record(z.string(), z.string()).default({}).meta({ description: "Node labels.", examples: [{ "topology.kubernetes.io/zone": "rack-a" }] }),
   taints: z
     .array(
       z.string().regex(/^[A-Za-z0-9./_-]+(=[A-Za-z0-9._-]*)?:(NoSchedule|PreferNoSchedule|NoExecute)$/, {
         error: 'must look like "key=value:Effect" with Effect NoSchedule, PreferNoSchedule or NoExecute',
       }),
     )
-    .default([]),
-  disks: z.array(diskSchema).default([]),
+    .default([])
+    .meta({ description: "Node taints as key=value:Effect.", examples: [["dedicated=storage:NoSchedule"]] }),
+  disks: z.array(diskSchema).default([]).meta({ description: "Data disks and what each is for (use)." }),
 });
 
 export const localClassSchema = z.strictObject({
-  name: dnsLabel,
-  hostDir: absolutePath,
-  volumeMode: z.enum(["Filesystem", "Block"]).default("Filesystem"),
-  fsType: fsType.default("ext4"),
-  reclaimPolicy: z.enum(["Delete", "Retain"]).default("Delete"),
+  name: dnsLabel.meta({ description: "StorageClass name.", examples: ["fast-ssd"] }),
+  hostDir: absolutePath.meta({ description: "Directory on each host where this class's disks appear (mounted or linked as <hostDir>/<disk name>).", examples: ["/var/lib/disks/ssd"] }),
+  volumeMode: z.enum(["Filesystem", "Block"]).default("Filesystem").meta({ description: "Filesystem: disks are formatted and mounted; Block: raw devices are linked." }),
+  fsType: fsType.default("ext4").meta({ description: "Filesystem for Filesystem classes." }),
+  reclaimPolicy: z.enum(["Delete", "Retain"]).default("Delete").meta({ description: "What happens to a released volume's data: Delete wipes it for reuse, Retain keeps it for manual recovery." }),
 });
 
 export const storageSchema = z.strictObject({
-  defaultClass: z.string().min(1).optional(),
+  defaultClass: z.string().min(1).optional().meta({ description: "StorageClass marked default: ceph-block, longhorn, or a localStatic class name." }),
   longhorn: z
     .strictObject({
-      enabled: z.boolean().default(false),
-      version: z.string().default("1.10.1"),
-      dataPath: absolutePath.default("/var/lib/longhorn"),
-      replicaCount: z.number().int().min(1).optional(),
+      enabled: z.boolean().default(false).meta({ description: "Install Longhorn." }),
+      version: z.string().default("1.10.1").meta({ description: "Longhorn chart version (exact)." }),
+      dataPath: absolutePath.default("/var/lib/longhorn").meta({ description: "Default mountpoint of longhorn disks and Longhorn's data path." }),
+      replicaCount: z.number().int().min(1).optional().meta({ description: "Replicas per volume, each on its own host. Default: min(3, hosts with longhorn disks)." }),
     })
-    .prefault({}),
+    .prefault({})
+    .meta({ description: "Longhorn: replicated block storage on disks with use: longhorn." }),
   rookCeph: z
     .strictObject({
-      enabled: z.boolean().default(false),
-      version: z.string().default("v1.19.2"),
-      monCount: z.number().int().min(1).max(9).optional(),
-      poolSize: z.number().int().min(1).optional(),
+      enabled: z.boolean().default(false).meta({ description: "Install Rook and a Ceph cluster; provides the ceph-block StorageClass." }),
+      version: z.string().default("v1.19.2").meta({ description: "Rook release (exact)." }),
+      monCount: z.number().int().min(1).max(9).optional().meta({ description: "Ceph monitors, each on its own node; odd. Default: largest odd number <= nodes, at most 3." }),
+      poolSize: z.number().int().min(1).optional().meta({ description: "Copies of each block, each on its own host. Default: min(3, hosts with ceph disks)." }),
     })
-    .prefault({}),
+    .prefault({})
+    .meta({ description: "Rook-Ceph: replicated block storage on raw disks with use: ceph." }),
   localStatic: z
     .strictObject({
-      enabled: z.boolean().default(false),
-      version: z.string().default("2.8.0"),
-      classes: z.array(localClassSchema).default([]),
+      enabled: z.boolean().default(false).meta({ description: "Install local-static-provisioner." }),
+      version: z.string().default("2.8.0").meta({ description: "local-static-provisioner chart version (exact)." }),
+      classes: z.array(localClassSchema).default([]).meta({ description: "StorageClasses of local volumes; disks with use: local name one." }),
     })
-    .prefault({}),
+    .prefault({})
+    .meta({ description: "local-static-provisioner: disks with use: local become node-local PersistentVolumes (no replication)." }),
 });
 
-export const hostsSchema = z.array(hostSchema).min(1, { error: "lists no host: add at least one control-plane host" });
+export const hostsSchema = z
+  .array(hostSchema)
+  .min(1, { error: "lists no host: add at least one control-plane host" })
+  .meta({ description: "The machines of the cluster, in order: the first control-plane host leads the bring-up." });
 
 export type ClusterInput = z.output<typeof clusterSchema>;
 export type HostInput = z.output<typeof hostSchema>;

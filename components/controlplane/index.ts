@@ -1,7 +1,28 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { ClusterSpec } from "../config/spec";
+import * as command from "@pulumi/command";
+import * as kubernetes from "@pulumi/kubernetes";
+import type { ClusterSpec, HostSpec } from "../config/spec";
 import type { Host } from "../host/host";
+import { remoteScript } from "../host/remote-script";
 import type { Topology } from "../topology";
+import { renderCniChart } from "./render-cni";
+import {
+  renderBootstrapTokenScript,
+  renderInitDeleteScript,
+  renderInitScript,
+  renderJoinDeleteScript,
+  renderJoinScript,
+  renderKeepalivedDeleteScript,
+  renderKeepalivedScript,
+  renderNodeDeleteScript,
+  renderNodeScript,
+  renderUploadCertsScript,
+  renderWitnessCertsDeleteScript,
+  renderWitnessCertsScript,
+  renderWitnessMemberDeleteScript,
+  renderWitnessMemberScript,
+} from "./render-scripts";
+import { createClusterSecrets } from "./secrets";
 
 export interface ControlPlaneArgs {
   spec: ClusterSpec;
@@ -9,22 +30,207 @@ export interface ControlPlaneArgs {
   hosts: Map<string, Host>;
 }
 
+interface StepArgs {
+  create: string;
+  delete?: string;
+  stdin?: pulumi.Input<string>;
+  /** stdout carries a secret (kubeconfig, certificates): never logged, stored as a secret. */
+  secretOutput?: boolean;
+}
+
 /**
- * keepalived, kubeadm init on the leader, control-plane joins, witness etcd
- * members, worker joins and the CNI. Placeholder until the control-plane
- * issue lands: registers nothing but itself.
+ * keepalived, `kubeadm init` on the leader, control-plane joins one at a time,
+ * witness etcd members after them, worker joins in parallel, the admin
+ * kubeconfig as a Kubernetes provider, and the CNI.
+ *
+ * Resources (host names from the config): `<leader>-keepalived`,
+ * `<leader>-kubeadm-init`, `<leader>-bootstrap-token`; per follower
+ * `<cp>-upload-certs` (on the leader), `<cp>-kubeadm-join`, `<cp>-keepalived`;
+ * per witness `<w>-etcd-certs` (on the leader), `<w>-etcd-member`; per worker
+ * `<w>-kubeadm-join`, `<w>-node` (on the leader); `kubernetes` (provider) and
+ * `cni-<cilium|calico>`.
  */
 export class ControlPlane extends pulumi.ComponentResource {
   /** The admin kubeconfig (secret). */
   readonly kubeconfig: pulumi.Output<string>;
   /** Resources that must finish before anything is applied to the cluster (CNI ready). */
   readonly clusterReady: pulumi.Resource[];
+  /** Talks to the cluster with the admin kubeconfig; use it with `dependsOn: clusterReady`. */
+  readonly provider: kubernetes.Provider;
+  /** Per host name: the step after which that host is a registered Kubernetes node (init, join or the worker's `-node` check). */
+  readonly nodes: Map<string, pulumi.Resource>;
+
+  private readonly user: string;
 
   constructor(name: string, args: ControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
     super("baremetal-k8s:controlplane:ControlPlane", name, {}, opts);
-    void args;
-    this.kubeconfig = pulumi.secret("");
-    this.clusterReady = [];
-    this.registerOutputs({});
+    const { spec, topology, hosts } = args;
+    this.user = spec.cluster.ssh.user;
+    const hostOf = (n: string): Host => {
+      const h = hosts.get(n);
+      if (!h) throw new pulumi.ResourceError(`the topology names host ${n}, which has no Host component`, this);
+      return h;
+    };
+    const specOf = (n: string): HostSpec => hostOf(n).spec;
+    const keepalived = spec.cluster.endpoint.keepalived.enabled;
+    const secrets = createClusterSecrets(this, keepalived);
+    const leaderName = topology.leader;
+    const leader = hostOf(leaderName);
+    this.nodes = new Map();
+
+    const leaderKeepalived = keepalived
+      ? this.step(`${leaderName}-keepalived`, leader, {
+          create: renderKeepalivedScript(spec, { host: leader.spec, leader: true }),
+          delete: renderKeepalivedDeleteScript(leader.spec),
+          stdin: secrets.vrrpPassword,
+        }, [
+          leader, // node preparation installs keepalived and curl
+        ])
+      : undefined;
+
+    const init = this.step(`${leaderName}-kubeadm-init`, leader, {
+      create: renderInitScript(spec, leader.spec),
+      delete: renderInitDeleteScript(leader.spec),
+      stdin: pulumi.interpolate`${secrets.bootstrapToken}\n${secrets.certificateKey}\n`,
+      secretOutput: true,
+    }, [
+      leader, // node preparation (containerd, kubeadm, kubelet) and disks first
+      ...(leaderKeepalived ? [leaderKeepalived] : []), // the VIP must answer as soon as the API server does: kubeadm init reaches it through controlPlaneEndpoint
+    ]);
+    this.nodes.set(leaderName, init);
+    this.kubeconfig = pulumi.secret(init.stdout);
+
+    const followers = topology.controlPlanes.filter((n) => n !== leaderName);
+    const joiners = [...followers, ...topology.workers];
+    const token = this.step(`${leaderName}-bootstrap-token`, leader, {
+      create: renderBootstrapTokenScript(leader.spec, joiners),
+      stdin: pulumi.interpolate`${secrets.bootstrapToken}\n`,
+    }, [
+      init, // needs admin.conf and the cluster CA that init creates
+    ]);
+    const caHash = token.stdout;
+
+    // Control-plane followers, one at a time: each join adds an etcd member, and etcd membership changes must not overlap.
+    let lastMembershipChange: pulumi.Resource = token;
+    for (const f of followers) {
+      const host = hostOf(f);
+      const upload = this.step(`${f}-upload-certs`, leader, {
+        create: renderUploadCertsScript(leader.spec, host.spec),
+        stdin: pulumi.interpolate`${secrets.certificateKey}\n`,
+      }, [
+        host, // right before this join, not before its node preparation: the uploaded certificates expire after 2 hours
+        lastMembershipChange, // the previous follower has joined (serial etcd membership changes); for the first, the token exists
+      ]);
+      const join = this.step(`${f}-kubeadm-join`, host, {
+        create: renderJoinScript(spec, host.spec),
+        delete: renderJoinDeleteScript(host.spec),
+        stdin: pulumi.interpolate`${secrets.bootstrapToken}\n${caHash}\n${secrets.certificateKey}\n`,
+      }, [
+        host, // node preparation and disks first
+        upload, // the control-plane certificates must be freshly uploaded
+        token, // the bootstrap token is valid and the CA hash known
+      ]);
+      this.nodes.set(f, join);
+      if (keepalived) {
+        this.step(`${f}-keepalived`, host, {
+          create: renderKeepalivedScript(spec, { host: host.spec, leader: false }),
+          delete: renderKeepalivedDeleteScript(host.spec),
+          stdin: secrets.vrrpPassword,
+        }, [
+          join, // a follower may hold the VIP only once its API server exists; on removal, keepalived stops before the reset
+        ]);
+      }
+      lastMembershipChange = join;
+    }
+
+    // Witness etcd members after the last follower, one at a time (etcd membership changes never overlap).
+    const voters = topology.etcdVoters.map(specOf);
+    for (const w of topology.witnesses) {
+      const host = hostOf(w);
+      const others = voters.filter((v) => v.name !== w);
+      const certs = this.step(`${w}-etcd-certs`, leader, {
+        create: renderWitnessCertsScript(leader.spec, host.spec),
+        delete: renderWitnessCertsDeleteScript(leader.spec, host.spec),
+        secretOutput: true,
+      }, [
+        init, // the etcd CA exists once kubeadm init has run
+      ]);
+      const member = this.step(`${w}-etcd-member`, host, {
+        create: renderWitnessMemberScript(spec, host.spec, others),
+        delete: renderWitnessMemberDeleteScript(host.spec, others),
+        stdin: pulumi.secret(certs.stdout),
+      }, [
+        host, // node preparation first (curl, systemd unit directory)
+        certs, // the member's certificates, signed on the leader
+        lastMembershipChange, // after the last control-plane join or the previous witness: etcd membership changes never overlap
+      ]);
+      lastMembershipChange = member;
+    }
+
+    // Workers join in parallel: each waits for the leader's token and its own host, never for another worker.
+    for (const w of topology.workers) {
+      const host = hostOf(w);
+      const join = this.step(`${w}-kubeadm-join`, host, {
+        create: renderJoinScript(spec, host.spec),
+        delete: renderJoinDeleteScript(host.spec),
+        stdin: pulumi.interpolate`${secrets.bootstrapToken}\n${caHash}\n`,
+      }, [
+        host, // node preparation and disks first
+        token, // the bootstrap token is valid and the CA hash known
+      ]);
+      const node = this.step(`${w}-node`, leader, {
+        create: renderNodeScript(leader.spec, host.spec),
+        delete: renderNodeDeleteScript(leader.spec, host.spec),
+      }, [
+        join, // the Node appears after the join; on removal this drains it before the worker's kubeadm reset
+      ]);
+      this.nodes.set(w, node);
+    }
+
+    this.provider = new kubernetes.Provider("kubernetes", { kubeconfig: this.kubeconfig }, { parent: this });
+
+    const chart = renderCniChart(spec);
+    if (chart) {
+      const cni = new kubernetes.helm.v3.Release(
+        `cni-${chart.release}`,
+        {
+          name: chart.release,
+          chart: chart.chart,
+          version: chart.version,
+          repositoryOpts: { repo: chart.repo },
+          namespace: chart.namespace,
+          createNamespace: chart.namespace !== "kube-system",
+          values: chart.values,
+          timeout: 600,
+        },
+        {
+          parent: this,
+          provider: this.provider,
+          dependsOn: [
+            init, // the API server exists (the provider's kubeconfig comes from it)
+          ],
+        },
+      );
+      this.clusterReady = [cni];
+    } else {
+      this.clusterReady = [init];
+    }
+    this.registerOutputs({ kubeconfig: this.kubeconfig });
+  }
+
+  private step(name: string, on: Host, args: StepArgs, dependsOn: pulumi.Resource[]): command.remote.Command {
+    return new command.remote.Command(
+      name,
+      {
+        connection: on.connection,
+        create: remoteScript(args.create, this.user),
+        ...(args.delete ? { delete: remoteScript(args.delete, this.user) } : {}),
+        ...(args.stdin !== undefined ? { stdin: args.stdin } : {}),
+        ...(args.secretOutput ? { logging: "none" } : {}),
+        // The previous stdout may hold a secret; never send it back to the host as an environment variable.
+        addPreviousOutputInEnv: false,
+      },
+      { parent: this, dependsOn, ...(args.secretOutput ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}) },
+    );
   }
 }

@@ -1,8 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import type * as command from "@pulumi/command";
+import * as command from "@pulumi/command";
 import type { ClusterSpec, HostSpec } from "../config/spec";
 import type { Topology } from "../topology";
 import { hostConnection } from "./connection";
+import { contentHash, remoteScript } from "./remote-script";
+import { diskSteps } from "./render-disks";
+import { needsLonghornPrereqs, renderInitiatorName, renderInitiatorNameDelete } from "./render-iscsi";
+import { renderNodePrep, renderNodePrepDelete, volumePluginDir } from "./render-node-prep";
 
 export interface HostArgs {
   spec: HostSpec;
@@ -15,15 +19,74 @@ export interface HostArgs {
  * One machine of the cluster: its SSH connection, node preparation and disk
  * layout. Anything of kubeadm on this host depends on the Host component, so
  * it starts only after all of the Host's children have finished.
+ *
+ * Children, named from the host and disk names:
+ * - `<host>-node-prep`: one session for everything the node needs before kubeadm.
+ * - `<host>-disk-<disk>`: one per disk that is not ephemeral, after node prep
+ *   (which installs mkfs/mdadm). Per disk so that removing a disk from the
+ *   config unmounts only that disk, and changing one re-runs only that one;
+ *   the sessions run in parallel and serialise on a lock on the host.
+ * - `<host>-ephemeral`: all ephemeral disks of the host together (one array).
+ * - `<host>-iscsi` (Longhorn hosts): the initiator name, read back as `initiatorName`.
  */
 export class Host extends pulumi.ComponentResource {
   readonly spec: HostSpec;
   readonly connection: command.types.input.remote.ConnectionArgs;
+  /** Node preparation: swap, modules, sysctls, containerd, kube packages, storage prerequisites. */
+  readonly nodePrep: command.remote.Command;
+  /** Disk layout steps by name suffix (`disk-<disk name>`, `ephemeral`). */
+  readonly disks: ReadonlyMap<string, command.remote.Command>;
+  /** Longhorn hosts only: the step that makes the iSCSI initiator name unique-once and starts iscsid. */
+  readonly iscsi?: command.remote.Command;
+  /** Longhorn hosts only: this host's iSCSI initiator name, as the host reported it. */
+  readonly initiatorName?: pulumi.Output<string>;
+  /** The kubelet's volume-plugin (flexvolume) directory here: on /var for immutable roots. */
+  readonly volumePluginDir: string;
 
   constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("baremetal-k8s:host:Host", name, {}, opts);
-    this.spec = args.spec;
-    this.connection = hostConnection(args.spec, args.cluster.cluster, args.sshPrivateKey);
+    const host = args.spec;
+    const user = args.cluster.cluster.ssh.user;
+    this.spec = host;
+    this.connection = hostConnection(host, args.cluster.cluster, args.sshPrivateKey);
+    this.volumePluginDir = volumePluginDir(host);
+
+    const step = (suffix: string, create: string, del: string, dependsOn: pulumi.Resource[]) =>
+      new command.remote.Command(
+        `${host.name}-${suffix}`,
+        {
+          connection: this.connection,
+          create: remoteScript(create, user),
+          // Scripts are idempotent: a changed script re-runs in place instead of replacing (and so undoing) the step.
+          update: remoteScript(create, user),
+          delete: remoteScript(del, user),
+          triggers: [contentHash(create)],
+        },
+        { parent: this, dependsOn },
+      );
+
+    const prep = renderNodePrep(host, args.cluster);
+    this.nodePrep = step("node-prep", prep, renderNodePrepDelete(host), []);
+
+    const disks = new Map<string, command.remote.Command>();
+    for (const s of diskSteps(host)) {
+      // Node prep installs the mkfs/mdadm tools the disk scripts run, and containerd, whose directory an ephemeral disk takes over.
+      disks.set(s.key, step(s.key, s.create, s.delete, [this.nodePrep]));
+    }
+    this.disks = disks;
+
+    if (needsLonghornPrereqs(host, args.cluster)) {
+      const script = renderInitiatorName(host);
+      // Node prep installs open-iscsi (iscsi-iname, iscsid).
+      this.iscsi = step("iscsi", script, renderInitiatorNameDelete(host), [this.nodePrep]);
+      this.initiatorName = this.iscsi.stdout.apply((out) => lastLine(out));
+    }
     this.registerOutputs({});
   }
+}
+
+/** The last non-empty line of a step's stdout (the initiator-name script prints only the name). */
+function lastLine(out: string | undefined): string {
+  const lines = (out ?? "").split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  return lines[lines.length - 1] ?? "";
 }

@@ -1,0 +1,141 @@
+import { stringify } from "yaml";
+import type { ClusterSpec, HostSpec } from "../config/spec";
+import { isIp } from "../config/rules";
+
+/**
+ * kubeadm `v1beta4` configuration, rendered from the spec. Secrets never pass
+ * through here: the bootstrap token, certificate key and CA hash are written as
+ * the placeholders below, and the host script that runs kubeadm substitutes the
+ * values it reads on stdin. So the plan can show the whole config.
+ */
+export const PLACEHOLDER = {
+  token: "__BOOTSTRAP_TOKEN__",
+  certificateKey: "__CERTIFICATE_KEY__",
+  caCertHash: "__CA_CERT_HASH__",
+} as const;
+
+export const KUBEADM_API = "kubeadm.k8s.io/v1beta4";
+export const CRI_SOCKET = "unix:///var/run/containerd/containerd.sock";
+export const CONTROL_PLANE_TAINT = { key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" } as const;
+/** How long the bootstrap token kubeadm init creates stays valid; the leader refreshes it before later joins. */
+export const BOOTSTRAP_TOKEN_TTL = "24h0m0s";
+
+export interface Taint {
+  key: string;
+  value?: string;
+  effect: string;
+}
+
+/** `"key=value:Effect"` or `"key:Effect"` (the schema has checked the shape). */
+export function parseTaint(s: string): Taint {
+  const colon = s.lastIndexOf(":");
+  const kv = s.slice(0, colon);
+  const effect = s.slice(colon + 1);
+  const eq = kv.indexOf("=");
+  return eq < 0 ? { key: kv, effect } : { key: kv.slice(0, eq), value: kv.slice(eq + 1), effect };
+}
+
+export function isControlPlane(host: HostSpec): boolean {
+  return host.roles.includes("control-plane");
+}
+
+/** The taints a node registers with: the host's own, plus the control-plane taint unless the control plane also has role worker. */
+export function nodeTaints(host: HostSpec): Taint[] {
+  const own = host.taints.map(parseTaint);
+  const cp = isControlPlane(host) && !host.roles.includes("worker") ? [{ ...CONTROL_PLANE_TAINT }] : [];
+  return [...cp, ...own.filter((t) => !(t.key === CONTROL_PLANE_TAINT.key && cp.length > 0))];
+}
+
+export function endpointHostPort(spec: ClusterSpec): string {
+  const { address, port } = spec.cluster.endpoint;
+  return `${address.includes(":") ? `[${address}]` : address}:${port}`;
+}
+
+function nodeRegistration(host: HostSpec) {
+  const extraArgs: { name: string; value: string }[] = [];
+  const labels = Object.keys(host.labels)
+    .sort()
+    .map((k) => `${k}=${host.labels[k]}`);
+  if (labels.length > 0) extraArgs.push({ name: "node-labels", value: labels.join(",") });
+  if (isIp(host.address)) extraArgs.push({ name: "node-ip", value: host.address });
+  return {
+    name: host.name,
+    criSocket: CRI_SOCKET,
+    // An explicit list, even empty: when taints is absent kubeadm adds the control-plane taint on its own.
+    taints: nodeTaints(host),
+    ...(extraArgs.length > 0 ? { kubeletExtraArgs: extraArgs.sort((a, b) => a.name.localeCompare(b.name)) } : {}),
+  };
+}
+
+function localApiEndpoint(spec: ClusterSpec, host: HostSpec) {
+  return {
+    ...(isIp(host.address) ? { advertiseAddress: host.address } : {}),
+    bindPort: spec.cluster.endpoint.port,
+  };
+}
+
+/** The API server certificate's SANs: the endpoint, then every control plane's address and name, sorted and unique. */
+export function apiServerCertSans(spec: ClusterSpec): string[] {
+  const cps = spec.hosts.filter(isControlPlane);
+  const sans = new Set<string>([spec.cluster.endpoint.address]);
+  for (const h of cps) {
+    sans.add(h.address);
+    sans.add(h.name);
+  }
+  const rest = [...sans].filter((s) => s !== spec.cluster.endpoint.address).sort();
+  return [spec.cluster.endpoint.address, ...rest];
+}
+
+function doc(obj: object): string {
+  return stringify(obj, { sortMapEntries: true, lineWidth: 0 });
+}
+
+export function renderClusterConfiguration(spec: ClusterSpec): string {
+  const c = spec.cluster;
+  return doc({
+    apiVersion: KUBEADM_API,
+    kind: "ClusterConfiguration",
+    clusterName: c.name,
+    kubernetesVersion: `v${c.kubernetesVersion}`,
+    controlPlaneEndpoint: endpointHostPort(spec),
+    apiServer: { certSANs: apiServerCertSans(spec) },
+    networking: { podSubnet: c.networking.podSubnet, serviceSubnet: c.networking.serviceSubnet, dnsDomain: "cluster.local" },
+  });
+}
+
+/** InitConfiguration + ClusterConfiguration for `kubeadm init` on the leader. */
+export function renderInitConfig(spec: ClusterSpec, leader: HostSpec): string {
+  const init = doc({
+    apiVersion: KUBEADM_API,
+    kind: "InitConfiguration",
+    bootstrapTokens: [
+      {
+        token: PLACEHOLDER.token,
+        ttl: BOOTSTRAP_TOKEN_TTL,
+        groups: ["system:bootstrappers:kubeadm:default-node-token"],
+        usages: ["signing", "authentication"],
+      },
+    ],
+    certificateKey: PLACEHOLDER.certificateKey,
+    localAPIEndpoint: localApiEndpoint(spec, leader),
+    nodeRegistration: nodeRegistration(leader),
+  });
+  return `${init}---\n${renderClusterConfiguration(spec)}`;
+}
+
+/** JoinConfiguration for a control-plane follower (with `controlPlane`) or a worker (without). */
+export function renderJoinConfig(spec: ClusterSpec, host: HostSpec): string {
+  return doc({
+    apiVersion: KUBEADM_API,
+    kind: "JoinConfiguration",
+    discovery: {
+      bootstrapToken: {
+        apiServerEndpoint: endpointHostPort(spec),
+        token: PLACEHOLDER.token,
+        caCertHashes: [PLACEHOLDER.caCertHash],
+      },
+    },
+    nodeRegistration: nodeRegistration(host),
+    ...(isControlPlane(host) ? { controlPlane: { certificateKey: PLACEHOLDER.certificateKey, localAPIEndpoint: localApiEndpoint(spec, host) } } : {}),
+  });
+}

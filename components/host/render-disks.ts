@@ -1,0 +1,463 @@
+import type { DiskSpec, HostSpec } from "../config/spec";
+import { shQuote } from "./remote-script";
+import { TRACK_CHANGES, scriptFooter, scriptHeader, shVar } from "./shell";
+
+/**
+ * Disk layout scripts, one per disk (and one for a host's ephemeral disks,
+ * which form one array). Every script is non-destructive: a device holding a
+ * filesystem, partition table or RAID/LVM signature other than the one it
+ * would create is refused, naming the device and what blkid/wipefs found,
+ * unless the disk says `wipe: true`. Re-running on a laid-out host changes
+ * nothing. Disk scripts of one host take a lock, so they may run in parallel
+ * sessions without racing on /etc/fstab.
+ */
+
+/** A disk that is formatted and mounted: `mount`, `longhorn`, and `local` Filesystem classes. */
+export type MountedDisk = Extract<DiskSpec, { mountpoint: string }>;
+export type BlockLinkDisk = Extract<DiskSpec, { linkPath: string }>;
+export type CephDisk = Extract<DiskSpec, { use: "ceph" }>;
+export type EphemeralDisk = Extract<DiskSpec, { use: "ephemeral" }>;
+
+/** Where a host's ephemeral disk (or array) is mounted; /var/lib/kubelet and /var/lib/containerd are bind mounts of directories on it. */
+export const EPHEMERAL_MOUNT = "/var/lib/baremetal-k8s/ephemeral";
+export const EPHEMERAL_BINDS = ["/var/lib/kubelet", "/var/lib/containerd"] as const;
+/** The md array name of a host's ephemeral disks (RAID0), as /dev/md/<name>. */
+export const EPHEMERAL_MD_NAME = "bk8s-ephemeral";
+/** Where the program remembers disks it verified empty and handed over (ceph). */
+export const DISK_STATE_DIR = "/var/lib/baremetal-k8s/disks";
+
+export function isMountedDisk(d: DiskSpec): d is MountedDisk {
+  return "mountpoint" in d;
+}
+
+export function isBlockLinkDisk(d: DiskSpec): d is BlockLinkDisk {
+  return "linkPath" in d;
+}
+
+/** The comment line above each fstab entry the program writes: how delete finds its own lines. */
+export function fstabMark(host: HostSpec, what: string): string {
+  return `# baremetal-k8s: ${host.name} ${what}`;
+}
+
+const DISK_LIB = `# One disk script at a time per host: they share /etc/fstab.
+mkdir -p /run/lock
+exec 9>/run/lock/baremetal-k8s-disks.lock
+flock -w 600 9 || fail "another disk step held /run/lock/baremetal-k8s-disks.lock for 10 minutes"
+# resolve_device PATH: sets dev to the block device PATH names.
+resolve_device() {
+  [ -e "$1" ] || fail "device $1 does not exist on this host: check the disk's device in the config (ls -l /dev/disk/by-id/ on the host lists the stable names)"
+  dev=$(readlink -f "$1")
+  [ -b "$dev" ] || fail "$1 ($dev) is not a block device"
+}
+# probe DEV: sets fs_type, fs_uuid, pt_type from the on-disk signatures (blkid -p reads the device, not a cache).
+probe() {
+  local out rc=0
+  fs_type="" fs_uuid="" pt_type=""
+  out=$(blkid -p -o export "$1" 2>/dev/null) || rc=$?
+  case $rc in
+    0) ;;
+    2) return 0 ;;
+    *) fs_type="ambivalent-signatures"; return 0 ;;
+  esac
+  fs_type=$(printf '%s\\n' "$out" | sed -n 's/^TYPE=//p')
+  fs_uuid=$(printf '%s\\n' "$out" | sed -n 's/^UUID=//p')
+  pt_type=$(printf '%s\\n' "$out" | sed -n 's/^PTTYPE=//p')
+}
+# found DEV: what is on the device, for people.
+found() {
+  local what=""
+  [ -z "$fs_type" ] || what="a $fs_type signature\${fs_uuid:+ (UUID $fs_uuid)}"
+  [ -z "$pt_type" ] || what="\${what:+$what and }a $pt_type partition table"
+  printf '%s. wipefs lists:\\n%s' "$what" "$(wipefs "$1" 2>&1 || true)"
+}
+# mounts_of DEV: every mount point of DEV or its partitions, one per line.
+mounts_of() {
+  local nums
+  nums=$(lsblk -nro MAJ:MIN "$1" 2>/dev/null | tr -d ' ')
+  findmnt -rn -o TARGET,MAJ:MIN | awk -v nums="$nums" 'BEGIN { n = split(nums, a, "\\n"); for (i = 1; i <= n; i++) want[a[i]] = 1 } ($2 in want) { print $1 }'
+}
+# devnum DEV: major:minor, as findmnt prints it.
+devnum() {
+  printf '%d:%d' "0x$(stat -L -c %t "$1")" "0x$(stat -L -c %T "$1")"
+}
+# mounted_dev MOUNTPOINT: major:minor of what is mounted there, or nothing.
+mounted_dev() {
+  { findmnt -rn -M "$1" -o MAJ:MIN 2>/dev/null || true; } | head -n 1 | tr -d ' '
+}
+# refuse_or_wipe LABEL DEV WANT: a device with foreign signatures is refused unless wipe: true.
+refuse_or_wipe() {
+  local label=$1 d=$2 want=$3 busy
+  busy=$(mounts_of "$d")
+  [ -z "$busy" ] || fail "$label ($d) holds $(found "$d")
+and is mounted at: $busy. It is in use: refusing to touch it, even with wipe: true"
+  if [ "$WIPE" != 1 ]; then
+    fail "refusing to touch $label ($d): it holds $(found "$d")
+This disk gets $want, and its existing data would be destroyed. If that data may go, set wipe: true on this disk in the config and run again; otherwise point the disk at another device."
+  fi
+  note "wipe: true: erasing the signatures on $label ($d): $(found "$d")"
+  wipefs -a "$d" >/dev/null
+  changed=1
+}
+# fstab_ensure MARK LINE MOUNTPOINT: adds LINE (under MARK) unless fstab has it; fails when fstab mounts something else there.
+fstab_ensure() {
+  local mark=$1 line=$2 mp=$3 existing
+  existing=$(awk -v mp="$mp" '!/^[[:space:]]*#/ && $2 == mp' /etc/fstab)
+  if [ -z "$existing" ]; then
+    printf '%s\\n%s\\n' "$mark" "$line" >>/etc/fstab
+    note "added to /etc/fstab: $line"
+    changed=1
+  elif [ "$existing" != "$line" ]; then
+    if [ "$(printf '%s\\n' "$existing" | awk '{ print $1 }')" = "$(printf '%s\\n' "$line" | awk '{ print $1 }')" ]; then
+      note "/etc/fstab already mounts it at $mp with its own options: kept ($existing)"
+    else
+      fail "/etc/fstab already mounts something else at $mp: $existing. Remove that line, or choose another mountpoint in the config"
+    fi
+  fi
+}
+`;
+
+const FSTAB_REMOVE = `# fstab_remove MARK MOUNTPOINT: drops the program's line for MOUNTPOINT (and its MARK comment).
+fstab_remove() {
+  local mark=$1 mp=$2 tmp
+  tmp=$(mktemp)
+  awk -v mark="$mark" -v mp="$mp" 'skip { skip = 0; if ($2 == mp) next } $0 == mark { skip = 1; next } { print }' /etc/fstab >"$tmp"
+  if ! cmp -s "$tmp" /etc/fstab; then
+    cat "$tmp" >/etc/fstab
+    note "removed the /etc/fstab entry for $mp"
+  fi
+  rm -f "$tmp"
+}
+`;
+
+function mkfsCommand(fsType: "ext4" | "xfs"): string {
+  // No force flags: mkfs itself refuses a device that still holds something, a second line of defence.
+  return fsType === "xfs" ? 'mkfs.xfs -q "$dev" </dev/null' : 'mkfs.ext4 -q "$dev" </dev/null';
+}
+
+function diskHeader(host: HostSpec, disk: DiskSpec, title: string): string {
+  return [scriptHeader(`disk ${disk.name} (${title}) on host ${host.name}`, `${host.name}/${disk.name}`), TRACK_CHANGES, shVar("DEVICE", disk.device), `WIPE=${disk.wipe ? 1 : 0}`, DISK_LIB].join("\n");
+}
+
+function renderMounted(host: HostSpec, disk: MountedDisk): string {
+  const what = disk.use === "longhorn" ? "Longhorn data path" : disk.use === "local" ? `local volume of class ${disk.storageClass}` : "mount";
+  return `${diskHeader(host, disk, `${disk.use}: ${disk.fsType} at ${disk.mountpoint}`)}
+${shVar("FSTYPE", disk.fsType)}
+${shVar("MOUNTPOINT", disk.mountpoint)}
+${shVar("MARK", fstabMark(host, `disk ${disk.name} (${what})`))}
+resolve_device "$DEVICE"
+here=$(mounted_dev "$MOUNTPOINT")
+if [ -n "$here" ] && [ "$here" != "$(devnum "$dev")" ]; then
+  fail "$MOUNTPOINT already has another filesystem mounted (device $here): unmount it, or choose another mountpoint for this disk"
+fi
+probe "$dev"
+if [ "$fs_type" = "$FSTYPE" ] && [ -z "$pt_type" ]; then
+  [ -n "$here" ] || note "$DEVICE holds a $FSTYPE filesystem already: using it as it is"
+else
+  if [ -n "$fs_type$pt_type" ]; then
+    refuse_or_wipe "$DEVICE" "$dev" "a new $FSTYPE filesystem mounted at $MOUNTPOINT"
+  fi
+  ${mkfsCommand(disk.fsType)}
+  note "formatted $DEVICE as $FSTYPE"
+  changed=1
+  probe "$dev"
+  if [ "$fs_type" != "$FSTYPE" ] || [ -z "$fs_uuid" ]; then
+    fail "mkfs.$FSTYPE ran but blkid finds no $FSTYPE filesystem on $dev"
+  fi
+fi
+for t in $(mounts_of "$dev"); do
+  [ "$t" = "$MOUNTPOINT" ] || fail "$DEVICE is mounted at $t already: unmount it there first"
+done
+fstab_ensure "$MARK" "UUID=$fs_uuid $MOUNTPOINT $FSTYPE defaults,nofail 0 2" "$MOUNTPOINT"
+if [ -z "$here" ]; then
+  mkdir -p "$MOUNTPOINT"
+  if [ -n "$(ls -A "$MOUNTPOINT" 2>/dev/null)" ]; then
+    fail "$MOUNTPOINT is not empty: mounting $DEVICE there would hide its files. Move them away (or onto the disk), then run again"
+  fi
+  mount -t "$FSTYPE" "$dev" "$MOUNTPOINT"
+  note "mounted $DEVICE at $MOUNTPOINT"
+  changed=1
+fi
+${scriptFooter(`${disk.fsType} on ${disk.device} at ${disk.mountpoint}`)}`;
+}
+
+function renderBlockLink(host: HostSpec, disk: BlockLinkDisk): string {
+  return `${diskHeader(host, disk, `local block volume of class ${disk.storageClass} at ${disk.linkPath}`)}
+${shVar("LINK", disk.linkPath)}
+resolve_device "$DEVICE"
+if [ -L "$LINK" ]; then
+  [ "$(readlink -f "$LINK")" = "$dev" ] || fail "$LINK already points at $(readlink "$LINK"), not at $DEVICE: remove that link or choose another disk name"
+  note "$LINK -> $(readlink "$LINK"): already in place, nothing to do"
+  exit 0
+fi
+[ ! -e "$LINK" ] || fail "$LINK exists and is not a symlink: the provisioner needs a /dev/disk/by-id symlink there. Move it away and run again"
+# The provisioner only accepts stable names: the by-id path, never /dev/sdX.
+target=""
+case $DEVICE in
+  /dev/disk/by-id/*) target=$DEVICE ;;
+  *)
+    for l in /dev/disk/by-id/*; do
+      if [ "$(readlink -f "$l")" = "$dev" ]; then
+        target=$l
+        break
+      fi
+    done
+    ;;
+esac
+[ -n "$target" ] || fail "$DEVICE has no /dev/disk/by-id name: local block volumes need one (set the disk's device to its /dev/disk/by-id path)"
+probe "$dev"
+if [ -n "$fs_type$pt_type" ]; then
+  refuse_or_wipe "$DEVICE" "$dev" "handed raw to pods as a block volume (the provisioner erases it when a volume is released)"
+fi
+busy=$(mounts_of "$dev")
+[ -z "$busy" ] || fail "$DEVICE is mounted at $busy: a local block volume must not be in use by the host"
+mkdir -p "$(dirname "$LINK")"
+ln -s "$target" "$LINK"
+note "linked $LINK -> $target"
+changed=1
+${scriptFooter(`block link ${disk.linkPath}`)}`;
+}
+
+function renderCeph(host: HostSpec, disk: CephDisk): string {
+  return `${diskHeader(host, disk, "raw Rook-Ceph OSD")}
+${shVar("MARKER", `${DISK_STATE_DIR}/${disk.name}.ceph`)}
+resolve_device "$DEVICE"
+# Once verified empty and handed over, Rook writes its own data: not inspected again.
+if [ -f "$MARKER" ] && [ "$(cat "$MARKER")" = "$DEVICE" ]; then
+  note "verified empty earlier and handed to Rook-Ceph: nothing to do"
+  exit 0
+fi
+busy=$(mounts_of "$dev")
+[ -z "$busy" ] || fail "$DEVICE is mounted at $busy: an OSD disk must not be in use by the host"
+probe "$dev"
+if [ -n "$fs_type$pt_type" ]; then
+  # Rook skips a device with a filesystem or partitions ("no devices matched", rook#6832).
+  refuse_or_wipe "$DEVICE" "$dev" "no filesystem: Rook-Ceph takes it raw as an OSD"
+  dd if=/dev/zero of="$dev" bs=1M count=10 conv=fsync status=none
+  probe "$dev"
+  [ -z "$fs_type$pt_type" ] || fail "$DEVICE still shows $(found "$dev") after wiping"
+fi
+mkdir -p "$(dirname "$MARKER")"
+printf '%s\\n' "$DEVICE" >"$MARKER"
+note "$DEVICE is empty: ready for Rook-Ceph"
+changed=1
+${scriptFooter(`raw disk ${disk.device} for Rook-Ceph`)}`;
+}
+
+/**
+ * All ephemeral disks of a host: one disk is used directly, several become one
+ * mdadm RAID0; either way formatted xfs, mounted at EPHEMERAL_MOUNT, and
+ * /var/lib/kubelet and /var/lib/containerd become bind mounts of directories
+ * on it, their existing content copied over first (containerd and the kubelet
+ * are stopped meanwhile). The kubelet keeps its default root dir, which CSI
+ * drivers hard-code.
+ */
+export function renderEphemeral(host: HostSpec, disks: EphemeralDisk[]): string {
+  if (disks.length === 0) throw new Error(`host ${host.name} has no ephemeral disk`);
+  const raid = disks.length > 1;
+  const names = disks.map((d) => d.name).join(", ");
+  const header = [
+    scriptHeader(`ephemeral disk${raid ? `s ${names} (RAID0)` : ` ${names}`} on host ${host.name}: /var/lib/kubelet and /var/lib/containerd`, `${host.name}/ephemeral`),
+    TRACK_CHANGES,
+    `DEVICES=(${disks.map((d) => shQuote(d.device)).join(" ")})`,
+    // Each member may be erased only when it says wipe: true; the array's own filesystem only when all of them do.
+    `WIPES=(${disks.map((d) => (d.wipe ? 1 : 0)).join(" ")})`,
+    `WIPE=${disks.every((d) => d.wipe) ? 1 : 0}`,
+    DISK_LIB,
+    shVar("EPH", EPHEMERAL_MOUNT),
+    shVar("MARK", fstabMark(host, "ephemeral disks")),
+  ].join("\n");
+  const single = `resolve_device "\${DEVICES[0]}"
+label=\${DEVICES[0]}
+WIPE=\${WIPES[0]}
+`;
+  const array = `${shVar("MD", `/dev/md/${EPHEMERAL_MD_NAME}`)}
+members=()
+for d in "\${DEVICES[@]}"; do
+  resolve_device "$d"
+  members+=("$dev")
+done
+if [ ! -e "$MD" ]; then
+  ours=1
+  for i in "\${!members[@]}"; do
+    probe "\${members[$i]}"
+    if [ "$fs_type" != linux_raid_member ] || [ -n "$pt_type" ]; then
+      ours=0
+    fi
+  done
+  if [ "$ours" = 1 ] && mdadm --examine --brief "\${members[@]}" 2>/dev/null | grep -q "name=[^ ]*${EPHEMERAL_MD_NAME}"; then
+    mdadm --assemble "$MD" "\${members[@]}"
+    note "assembled the existing RAID0 $MD"
+    changed=1
+  else
+    for i in "\${!members[@]}"; do
+      probe "\${members[$i]}"
+      if [ -n "$fs_type$pt_type" ]; then
+        WIPE=\${WIPES[$i]} refuse_or_wipe "\${DEVICES[$i]}" "\${members[$i]}" "a member of a new RAID0 of \${DEVICES[*]}"
+      fi
+    done
+    mdadm --create "$MD" --run --level=0 --metadata=1.2 --name=${EPHEMERAL_MD_NAME} --raid-devices="\${#members[@]}" "\${members[@]}"
+    note "created RAID0 $MD from \${DEVICES[*]}"
+    changed=1
+  fi
+  conf=/etc/mdadm/mdadm.conf
+  [ -d /etc/mdadm ] || conf=/etc/mdadm.conf
+  uuid=$(mdadm --detail --export "$MD" | sed -n 's/^MD_UUID=//p')
+  if ! grep -qs "$uuid" "$conf"; then
+    mdadm --detail --brief "$MD" >>"$conf"
+    note "recorded $MD in $conf"
+  fi
+fi
+dev=$(readlink -f "$MD")
+label=$MD
+`;
+  const body = `probe "$dev"
+if [ "$fs_type" != xfs ] || [ -n "$pt_type" ]; then
+  if [ -n "$fs_type$pt_type" ]; then
+    refuse_or_wipe "$label" "$dev" "a new xfs filesystem for /var/lib/kubelet and /var/lib/containerd"
+  fi
+  mkfs.xfs -q "$dev" </dev/null
+  note "formatted $label as xfs"
+  changed=1
+  probe "$dev"
+  if [ "$fs_type" != xfs ] || [ -z "$fs_uuid" ]; then
+    fail "mkfs.xfs ran but blkid finds no xfs filesystem on $dev"
+  fi
+fi
+num=$(devnum "$dev")
+here=$(mounted_dev "$EPH")
+if [ -n "$here" ] && [ "$here" != "$num" ]; then
+  fail "$EPH already has another filesystem mounted (device $here): unmount it first"
+fi
+fstab_ensure "$MARK" "UUID=$fs_uuid $EPH xfs defaults 0 2" "$EPH"
+if [ -z "$here" ]; then
+  mkdir -p "$EPH"
+  mount -t xfs "$dev" "$EPH"
+  note "mounted $label at $EPH"
+  changed=1
+fi
+stopped=()
+stop_services() {
+  local s
+  [ "\${#stopped[@]}" -gt 0 ] && return 0
+  command -v systemctl >/dev/null 2>&1 || return 0
+  for s in kubelet containerd; do
+    if systemctl is-active --quiet "$s" 2>/dev/null; then
+      systemctl stop "$s"
+      stopped+=("$s")
+      note "stopped $s to move its directory"
+    fi
+  done
+}
+for target in ${EPHEMERAL_BINDS.join(" ")}; do
+  src=$EPH/$(basename "$target")
+  line="$src $target none bind,x-systemd.requires-mounts-for=$EPH 0 0"
+  if [ "$(mounted_dev "$target")" = "$num" ]; then
+    fstab_ensure "$MARK" "$line" "$target"
+    continue
+  fi
+  ! mountpoint -q "$target" 2>/dev/null || fail "$target is a mount point of another filesystem: it cannot also be a bind mount of the ephemeral disk. Remove that mount (and its /etc/fstab line) first"
+  if findmnt -rn -o TARGET | grep -q "^$target/"; then
+    fail "$target has mounts below it (pod volumes?): drain the node and stop the kubelet before its directory can move to the ephemeral disk"
+  fi
+  stop_services
+  mkdir -p "$src" "$target"
+  if [ -z "$(ls -A "$src")" ] && [ -n "$(ls -A "$target")" ]; then
+    cp -a "$target/." "$src/"
+    note "copied the existing content of $target to the ephemeral disk (the original stays underneath)"
+  fi
+  fstab_ensure "$MARK" "$line" "$target"
+  mount --bind "$src" "$target"
+  note "bind-mounted $src at $target"
+  changed=1
+done
+for s in "\${stopped[@]}"; do
+  systemctl start "$s"
+  note "started $s again"
+done
+${scriptFooter(`ephemeral storage for ${EPHEMERAL_BINDS.join(" and ")}`)}`;
+  return `${header}\n${raid ? array : single}${body}`;
+}
+
+/** The layout script of one disk that is not ephemeral (ephemeral disks go together: renderEphemeral). */
+export function renderDisk(host: HostSpec, disk: DiskSpec): string {
+  switch (disk.use) {
+    case "mount":
+    case "longhorn":
+      return renderMounted(host, disk);
+    case "local":
+      return disk.volumeMode === "Filesystem" ? renderMounted(host, disk) : renderBlockLink(host, disk);
+    case "ceph":
+      return renderCeph(host, disk);
+    case "ephemeral":
+      throw new Error(`disk ${disk.name} of host ${host.name} is ephemeral: render it with the host's other ephemeral disks (renderEphemeral)`);
+    default: {
+      const unknown: never = disk;
+      throw new Error(`unknown disk use ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+/**
+ * What deleting a disk's resource undoes: unmount and drop the program's fstab
+ * line, remove the block link or the "verified" marker. Never a wipe; data
+ * stays on the disk. Ephemeral disks stay mounted: the node's containers and
+ * kubelet state live there.
+ */
+export function renderDiskDelete(host: HostSpec, disk: DiskSpec): string {
+  const scope = disk.use === "ephemeral" ? `${host.name}/ephemeral` : `${host.name}/${disk.name}`;
+  const head = scriptHeader(`${disk.use === "ephemeral" ? "ephemeral disks" : `disk ${disk.name}`} on host ${host.name}: removal (data stays on the disk)`, scope);
+  if (isMountedDisk(disk)) {
+    const what = disk.use === "longhorn" ? "Longhorn data path" : disk.use === "local" ? `local volume of class ${disk.storageClass}` : "mount";
+    return `${head}
+${shVar("MOUNTPOINT", disk.mountpoint)}
+${shVar("MARK", fstabMark(host, `disk ${disk.name} (${what})`))}
+if mountpoint -q "$MOUNTPOINT"; then
+  umount "$MOUNTPOINT" || fail "cannot unmount $MOUNTPOINT: something still uses it (see fuser -vm $MOUNTPOINT). Stop that, then run pulumi up again"
+  note "unmounted $MOUNTPOINT (the data stays on the disk)"
+fi
+${FSTAB_REMOVE}fstab_remove "$MARK" "$MOUNTPOINT"
+`;
+  }
+  if (isBlockLinkDisk(disk)) {
+    return `${head}
+${shVar("LINK", disk.linkPath)}
+${shVar("DEVICE", disk.device)}
+if [ -L "$LINK" ] && [ "$(readlink -f "$LINK")" = "$(readlink -f "$DEVICE")" ]; then
+  rm -f "$LINK"
+  note "removed $LINK (the disk itself is untouched)"
+fi
+`;
+  }
+  if (disk.use === "ceph") {
+    return `${head}
+${shVar("MARKER", `${DISK_STATE_DIR}/${disk.name}.ceph`)}
+rm -f "$MARKER"
+note "no longer tracked; the disk and any Ceph data on it are untouched"
+`;
+  }
+  return `${head}
+note "ephemeral disks stay mounted at ${EPHEMERAL_BINDS.join(" and ")}: the node's containers and kubelet state live there"
+`;
+}
+
+/** The steps of a host's disk layout: one per non-ephemeral disk, one for all its ephemeral disks. */
+export interface DiskStep {
+  /** Suffix of the resource name: `disk-<disk name>`, or `ephemeral`. */
+  key: string;
+  disks: DiskSpec[];
+  create: string;
+  delete: string;
+}
+
+export function diskSteps(host: HostSpec): DiskStep[] {
+  const steps: DiskStep[] = [];
+  const ephemeral = host.disks.filter((d): d is EphemeralDisk => d.use === "ephemeral");
+  for (const d of host.disks) {
+    if (d.use === "ephemeral") continue;
+    steps.push({ key: `disk-${d.name}`, disks: [d], create: renderDisk(host, d), delete: renderDiskDelete(host, d) });
+  }
+  if (ephemeral.length > 0) {
+    steps.push({ key: "ephemeral", disks: ephemeral, create: renderEphemeral(host, ephemeral), delete: renderDiskDelete(host, ephemeral[0] as EphemeralDisk) });
+  }
+  return steps;
+}

@@ -1,0 +1,535 @@
+import type { ClusterSpec, HostSpec } from "../config/spec";
+import type { OperatingSystem } from "../config/schema";
+import { shQuote } from "./remote-script";
+import { needsCephPrereqs, needsLonghornPrereqs, renderMultipathSection } from "./render-iscsi";
+import { TRACK_CHANGES, WRITE_FILE, scriptFooter, scriptHeader, shVar } from "./shell";
+
+/** How a host installs packages. Flatcar has no package manager (packagesPreinstalled is required there). */
+export type PackageFamily = "apt" | "dnf" | "none";
+
+export function packageFamily(os: OperatingSystem): PackageFamily {
+  switch (os) {
+    case "ubuntu":
+    case "debian":
+      return "apt";
+    case "fedora":
+    case "rhel":
+      return "dnf";
+    case "flatcar":
+      return "none";
+    default: {
+      const unknown: never = os;
+      throw new Error(`unknown os ${String(unknown)}`);
+    }
+  }
+}
+
+/**
+ * The kubelet's volume-plugin (flexvolume) directory on this host. The
+ * default lives under /usr, which an immutable root cannot write; there the
+ * kubelet (`volumePluginDir`) and controller-manager (`--flex-volume-plugin-dir`)
+ * are pointed at a directory on /var instead (FACTS: Node preparation).
+ */
+export function volumePluginDir(host: HostSpec): string {
+  return host.immutableRoot ? "/var/lib/kubelet/volumeplugins" : "/usr/libexec/kubernetes/kubelet-plugins/volume/exec";
+}
+
+/** Writable directories an immutable root gets from /var (target, backing directory). */
+export const IMMUTABLE_WRITABLE_DIRS: ReadonlyArray<readonly [string, string]> = [
+  ["/etc/cni/net.d", "/var/lib/baremetal-k8s/rw/etc-cni-net.d"],
+  ["/opt/cni/bin", "/var/lib/baremetal-k8s/rw/opt-cni-bin"],
+];
+
+/** Kernel modules every node needs, then the storage ones. */
+export function kernelModules(host: HostSpec, spec: ClusterSpec): string[] {
+  return ["overlay", "br_netfilter", ...(needsLonghornPrereqs(host, spec) ? ["iscsi_tcp"] : [])];
+}
+
+export const SYSCTLS: ReadonlyArray<readonly [string, string]> = [
+  ["net.bridge.bridge-nf-call-ip6tables", "1"],
+  ["net.bridge.bridge-nf-call-iptables", "1"],
+  ["net.ipv4.ip_forward", "1"],
+];
+
+/** A command the host must have after preparation, and the package that brings it per family. */
+interface Requirement {
+  command: string;
+  apt: string;
+  dnf: string;
+}
+
+const KUBE_COMMANDS = ["kubeadm", "kubelet", "kubectl"];
+
+/** What a host needs besides containerd and the Kubernetes packages, from its disks and storage role. */
+export function requirements(host: HostSpec, spec: ClusterSpec): Requirement[] {
+  const out: Requirement[] = [];
+  const fsTypes = new Set<string>();
+  let ephemeral = 0;
+  for (const d of host.disks) {
+    if (d.use === "ephemeral") ephemeral++;
+    else if (d.use !== "ceph" && !(d.use === "local" && d.volumeMode === "Block")) fsTypes.add(d.fsType);
+  }
+  if (ephemeral > 0) fsTypes.add("xfs");
+  if (fsTypes.has("ext4")) out.push({ command: "mkfs.ext4", apt: "e2fsprogs", dnf: "e2fsprogs" });
+  if (fsTypes.has("xfs")) out.push({ command: "mkfs.xfs", apt: "xfsprogs", dnf: "xfsprogs" });
+  if (ephemeral > 1) out.push({ command: "mdadm", apt: "mdadm", dnf: "mdadm" });
+  if (needsLonghornPrereqs(host, spec)) {
+    out.push(
+      { command: "iscsiadm", apt: "open-iscsi", dnf: "iscsi-initiator-utils" },
+      { command: "iscsi-iname", apt: "open-iscsi", dnf: "iscsi-initiator-utils" },
+      { command: "mount.nfs", apt: "nfs-common", dnf: "nfs-utils" },
+      { command: "cryptsetup", apt: "cryptsetup", dnf: "cryptsetup" },
+      { command: "dmsetup", apt: "dmsetup", dnf: "device-mapper" },
+    );
+  }
+  if (needsCephPrereqs(host, spec)) out.push({ command: "lvm", apt: "lvm2", dnf: "lvm2" });
+  return out;
+}
+
+/** `1.33.4` -> `v1.33`: pkgs.k8s.io has one repository per minor. */
+export function kubernetesMinor(version: string): string {
+  const m = /^(\d+)\.(\d+)\./.exec(version);
+  if (!m) throw new Error(`kubernetesVersion ${version} is not x.y.z`);
+  return `v${m[1]}.${m[2]}`;
+}
+
+/** Whether the program installs packages on this host; else it only verifies them. A read-only /usr cannot take packages. */
+export function installsPackages(host: HostSpec): boolean {
+  return !host.packagesPreinstalled && !host.immutableRoot && packageFamily(host.os) !== "none";
+}
+
+function uniq(xs: string[]): string[] {
+  return [...new Set(xs)];
+}
+
+const SWAP_SECTION = `# Swap off now and after reboots: the kubelet refuses to start with swap on.
+if [ -n "$(swapon --show=NAME --noheadings 2>/dev/null)" ]; then
+  swapoff -a
+  note "turned swap off"
+  changed=1
+fi
+if [ -f /etc/fstab ] && awk '!/^[[:space:]]*#/ && $3 == "swap" { found = 1 } END { exit found ? 0 : 1 }' /etc/fstab; then
+  cp -p /etc/fstab /etc/fstab.bak-baremetal-k8s-swap
+  tmp=$(mktemp)
+  awk '!/^[[:space:]]*#/ && $3 == "swap" { print "# swap disabled by baremetal-k8s (the kubelet needs swap off): " $0; next } { print }' /etc/fstab >"$tmp"
+  cat "$tmp" >/etc/fstab
+  rm -f "$tmp"
+  note "commented out the swap entries of /etc/fstab (copy in /etc/fstab.bak-baremetal-k8s-swap)"
+  changed=1
+fi
+if command -v systemctl >/dev/null 2>&1; then
+  while read -r unit load _; do
+    case $unit in *.swap) ;; *) continue ;; esac
+    [ "$load" = masked ] && continue
+    systemctl mask "$unit" >/dev/null 2>&1 || fail "cannot mask swap unit $unit: mask it by hand (systemctl mask $unit) and run again"
+    note "masked swap unit $unit"
+    changed=1
+  done < <(systemctl list-units --type=swap --all --plain --no-legend 2>/dev/null || true)
+fi
+if [ -e /usr/lib/systemd/zram-generator.conf ] && [ ! -e /etc/systemd/zram-generator.conf ]; then
+  write_file /etc/systemd/zram-generator.conf 0644 <<'EOF'
+# baremetal-k8s: no zram swap; the kubelet needs swap off.
+EOF
+fi
+`;
+
+const MODULE_FUNCTIONS = `# A module counts as present when loaded, built in, or (for built-in ones
+# without a /sys/module entry) when the interface it provides exists.
+module_present() {
+  case $1 in
+    br_netfilter) [ -d /proc/sys/net/bridge ] && return 0 ;;
+    rbd) [ -d /sys/bus/rbd ] && return 0 ;;
+  esac
+  [ -d "/sys/module/$1" ] && return 0
+  grep -Eq "/$1\\.ko" "/lib/modules/$(uname -r)/modules.builtin" 2>/dev/null
+}
+load_module() {
+  module_present "$1" && return 0
+  command -v modprobe >/dev/null 2>&1 || fail "kernel module $1 is not loaded and modprobe is missing: install kmod"
+  modprobe "$1" || fail "cannot load kernel module $1 (modprobe $1 failed): the kernel must provide it"
+  note "loaded kernel module $1"
+  changed=1
+}
+`;
+
+function modulesSection(modules: string[]): string {
+  return `# Kernel modules, loaded now and at every boot.
+write_file /etc/modules-load.d/k8s.conf 0644 <<'EOF'
+${modules.join("\n")}
+EOF
+for m in ${modules.join(" ")}; do
+  load_module "$m"
+done
+`;
+}
+
+function sysctlSection(): string {
+  return `# Kernel settings for pod networking, applied now and at every boot.
+write_file /etc/sysctl.d/k8s.conf 0644 <<'EOF'
+${SYSCTLS.map(([k, v]) => `${k} = ${v}`).join("\n")}
+EOF
+for kv in ${SYSCTLS.map(([k, v]) => `${k}=${v}`).join(" ")}; do
+  key=\${kv%%=*}
+  want=\${kv#*=}
+  have=$(sysctl -n "$key" 2>/dev/null) || fail "kernel setting $key does not exist: is br_netfilter loaded?"
+  if [ "$have" != "$want" ]; then
+    sysctl -q -w "$key=$want" >/dev/null
+    note "set $key = $want"
+    changed=1
+  fi
+done
+`;
+}
+
+const SELINUX_SECTION = `# kubeadm's documented install for rpm systems: SELinux permissive, so containers can read the host paths they mount.
+if command -v getenforce >/dev/null 2>&1 && [ "$(getenforce)" = Enforcing ]; then
+  setenforce 0
+  note "set SELinux to permissive"
+  changed=1
+fi
+if [ -f /etc/selinux/config ] && grep -q '^SELINUX=enforcing' /etc/selinux/config; then
+  sed -i 's/^SELINUX=enforcing$/SELINUX=permissive/' /etc/selinux/config
+  note "set SELinux to permissive in /etc/selinux/config"
+  changed=1
+fi
+`;
+
+const APT_FUNCTIONS = `apt_updated=0
+apt_update() {
+  if [ "$apt_updated" = 0 ]; then
+    apt-get -o DPkg::Lock::Timeout=300 update -q
+    apt_updated=1
+  fi
+}
+pkg_install() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='\${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+  done
+  if [ "\${#missing[@]}" -gt 0 ]; then
+    apt_update
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "\${missing[@]}"
+    note "installed \${missing[*]}"
+    changed=1
+  fi
+}
+`;
+
+const DNF_FUNCTIONS = `pkg_install() {
+  local missing=() p
+  for p in "$@"; do
+    rpm -q "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  if [ "\${#missing[@]}" -gt 0 ]; then
+    dnf install -y -q "\${missing[@]}"
+    note "installed \${missing[*]}"
+    changed=1
+  fi
+}
+`;
+
+/** containerd from the distribution (Fedora, Debian, Ubuntu) or Docker's containerd.io (RHEL ships none). Kept when any containerd is there. */
+function containerdInstall(host: HostSpec): string {
+  if (host.os === "rhel") {
+    return `if ! command -v containerd >/dev/null 2>&1; then
+  if [ ! -f /etc/yum.repos.d/docker-ce.repo ]; then
+    curl -fsSL https://download.docker.com/linux/rhel/docker-ce.repo -o /etc/yum.repos.d/docker-ce.repo
+    note "added Docker's repository for containerd.io (RHEL ships no containerd)"
+  fi
+  pkg_install containerd.io
+fi
+`;
+  }
+  return `if ! command -v containerd >/dev/null 2>&1; then
+  pkg_install containerd
+fi
+`;
+}
+
+function kubePackagesApt(version: string): string {
+  const repo = `https://pkgs.k8s.io/core:/stable:/${kubernetesMinor(version)}/deb/`;
+  return `# kubelet, kubeadm and kubectl from the pkgs.k8s.io repository of this minor, pinned and held.
+${shVar("K8S_REPO", repo)}
+keyring=/etc/apt/keyrings/kubernetes-apt-keyring.gpg
+write_file /etc/apt/sources.list.d/kubernetes.list 0644 <<EOF
+deb [signed-by=$keyring] $K8S_REPO /
+EOF
+if [ "$wrote" = 1 ] || [ ! -s "$keyring" ]; then
+  install -d -m 0755 /etc/apt/keyrings
+  curl -fsSL "\${K8S_REPO}Release.key" | gpg --dearmor --batch --yes -o "$keyring"
+  chmod 0644 "$keyring"
+  note "added the signing key of $K8S_REPO"
+  apt_updated=0
+  changed=1
+fi
+kube_version() { dpkg-query -W -f='\${Version}' "$1" 2>/dev/null | sed 's/-.*//'; }
+kube_pin() { printf '%s=%s-*' "$1" "$K8S_VERSION"; }
+kube_packages_install() {
+  apt_update
+  apt-mark unhold kubelet kubeadm kubectl >/dev/null 2>&1 || true
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q --allow-downgrades --allow-change-held-packages \\
+    "$(kube_pin kubelet)" "$(kube_pin kubeadm)" "$(kube_pin kubectl)"
+}
+kube_packages_hold() {
+  local held p
+  held=$(apt-mark showhold)
+  for p in kubelet kubeadm kubectl; do
+    if ! printf '%s\\n' "$held" | grep -qx "$p"; then
+      apt-mark hold "$p" >/dev/null
+      note "held $p at $K8S_VERSION"
+      changed=1
+    fi
+  done
+}
+`;
+}
+
+function kubePackagesDnf(version: string): string {
+  const repo = `https://pkgs.k8s.io/core:/stable:/${kubernetesMinor(version)}/rpm/`;
+  return `# kubelet, kubeadm and kubectl from the pkgs.k8s.io repository of this minor; the repository excludes them
+# from ordinary dnf transactions (that is the hold), the install below lifts the exclude once.
+write_file /etc/yum.repos.d/kubernetes.repo 0644 <<'EOF'
+[kubernetes]
+name=Kubernetes
+baseurl=${repo}
+enabled=1
+gpgcheck=1
+gpgkey=${repo}repodata/repomd.xml.key
+exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni
+EOF
+kube_version() { rpm -q --qf '%{VERSION}' "$1" 2>/dev/null || true; }
+kube_packages_install() {
+  dnf install -y -q --setopt=disable_excludes=kubernetes \\
+    "kubelet-$K8S_VERSION" "kubeadm-$K8S_VERSION" "kubectl-$K8S_VERSION"
+}
+kube_packages_hold() { :; }
+`;
+}
+
+const KUBE_PACKAGES_COMMON = `kube_ok=1
+for p in kubelet kubeadm kubectl; do
+  have=$(kube_version "$p")
+  if [ "$have" != "$K8S_VERSION" ]; then
+    kube_ok=0
+    # A node that already joined is upgraded with kubeadm, in order; never by swapping packages under it.
+    if [ -n "$have" ] && [ -f /etc/kubernetes/kubelet.conf ]; then
+      fail "$p $have is installed and this host is already a cluster node, but cluster.kubernetesVersion is $K8S_VERSION: upgrading a running node is a kubeadm upgrade, not a package swap. Set cluster.kubernetesVersion back to $have, or upgrade the node with kubeadm first"
+    fi
+  fi
+done
+if [ "$kube_ok" = 0 ]; then
+  kube_packages_install
+  note "installed kubelet, kubeadm and kubectl $K8S_VERSION"
+  changed=1
+fi
+kube_packages_hold
+`;
+
+function verifySection(host: HostSpec, reqs: Requirement[], installs: boolean): string {
+  const fam = packageFamily(host.os);
+  const pkgOf = (r: Requirement) => (fam === "dnf" ? r.dnf : r.apt);
+  const entries = [
+    ["containerd", "containerd"],
+    ["runc", "runc"],
+    ...KUBE_COMMANDS.map((c) => [c, c]),
+    ...reqs.map((r) => [r.command, pkgOf(r)]),
+  ];
+  const seen = new Set<string>();
+  const unique = entries.filter(([c]) => (seen.has(c as string) ? false : (seen.add(c as string), true)));
+  const remedy = installs
+    ? "the installation above did not provide them: check the host's package sources"
+    : host.packagesPreinstalled
+      ? "this host has packagesPreinstalled: true, so nothing is installed on it: bake them into its image, or set packagesPreinstalled: false"
+      : "this host has an immutable root, where packages cannot be installed: bake them into its image (sysext, rpm-ostree layer) and set packagesPreinstalled: true";
+  return `# Everything the next steps run must be there now.
+lacking=""
+${unique.map(([c, p]) => `command -v ${c} >/dev/null 2>&1 || lacking="$lacking ${c}${p !== c && fam !== "none" ? `(${p})` : ""}"`).join("\n")}
+if [ -n "$lacking" ]; then
+  fail ${shQuote(`host ${host.name} lacks these commands:`)}"$lacking"${shQuote(`; ${remedy}`)}
+fi
+`;
+}
+
+const CONTAINERD_CONFIG_SECTION = `# containerd with the systemd cgroup driver, which kubeadm configures the kubelet for.
+# containerd 1.x reads config version 2, 2.x version 3; the runc options table differs,
+# and SystemdCgroup = true is written explicitly (2.0/2.1 defaults omit the line).
+has_systemd_cgroup() {
+  awk -v hdr="$2" '
+    /^[[:space:]]*\\[/ { line = $0; gsub(/^[[:space:]]+|[[:space:]]+$/, "", line); insec = (line == hdr); next }
+    insec && /^[[:space:]]*SystemdCgroup[[:space:]]*=[[:space:]]*true[[:space:]]*$/ { found = 1 }
+    END { exit found ? 0 : 1 }' "$1"
+}
+set_systemd_cgroup() {
+  awk -v hdr="$1" '
+    /^[[:space:]]*\\[/ {
+      line = $0; gsub(/^[[:space:]]+|[[:space:]]+$/, "", line); insec = (line == hdr); print
+      if (insec) { match($0, /^[[:space:]]*/); print substr($0, 1, RLENGTH) "  SystemdCgroup = true"; seen = 1 }
+      next
+    }
+    insec && /^[[:space:]]*SystemdCgroup[[:space:]]*=/ { next }
+    { print }
+    END { if (!seen) { print ""; print hdr; print "  SystemdCgroup = true" } }'
+}
+containerd_major=$(containerd --version | awk '{ print $3 }' | sed -E 's/^v//; s/\\..*//')
+case $containerd_major in
+  1)
+    cfg_version=2
+    runc_options='[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]'
+    ;;
+  2)
+    cfg_version=3
+    runc_options="[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]"
+    ;;
+  *) fail "containerd $(containerd --version) is neither 1.x nor 2.x: use containerd 1.7 or 2.x" ;;
+esac
+cfg=/etc/containerd/config.toml
+containerd_restart=0
+if [ -f "$cfg" ] && grep -Eq "^version[[:space:]]*=[[:space:]]*$cfg_version([[:space:]]|$)" "$cfg" && has_systemd_cgroup "$cfg" "$runc_options"; then
+  :
+else
+  tmp=$(mktemp)
+  containerd config default | set_systemd_cgroup "$runc_options" >"$tmp"
+  grep -Eq "^version[[:space:]]*=[[:space:]]*$cfg_version([[:space:]]|$)" "$tmp" ||
+    fail "containerd config default did not write 'version = $cfg_version' as containerd $containerd_major.x should"
+  has_systemd_cgroup "$tmp" "$runc_options" || fail "could not set SystemdCgroup = true in $runc_options"
+  if [ -f "$cfg" ] && [ ! -f "$cfg.bak-baremetal-k8s" ]; then
+    cp -p "$cfg" "$cfg.bak-baremetal-k8s"
+  fi
+  install -D -m 0644 "$tmp" "$cfg"
+  rm -f "$tmp"
+  note "wrote $cfg (config version $cfg_version, SystemdCgroup = true)"
+  containerd_restart=1
+  changed=1
+fi
+if command -v systemctl >/dev/null 2>&1; then
+  if ! systemctl is-enabled --quiet containerd 2>/dev/null; then
+    systemctl enable containerd
+    changed=1
+  fi
+  if ! systemctl is-active --quiet containerd 2>/dev/null; then
+    systemctl start containerd
+    note "started containerd"
+    changed=1
+  elif [ "$containerd_restart" = 1 ]; then
+    systemctl restart containerd
+    note "restarted containerd"
+  fi
+  # kubeadm starts the kubelet; enabled so it comes back after a reboot.
+  if ! systemctl is-enabled --quiet kubelet 2>/dev/null; then
+    systemctl enable kubelet
+    changed=1
+  fi
+fi
+`;
+
+function immutableSection(): string {
+  return `# Immutable root: the CNI installer must write these directories; where they are read-only,
+# bind-mount a directory on /var over them, in /etc/fstab so it survives reboots.
+ensure_writable() {
+  local dir=$1 backing=$2 line
+  line="$backing $dir none bind,x-systemd.requires-mounts-for=/var 0 0"
+  if grep -qxF "$line" /etc/fstab 2>/dev/null && mountpoint -q "$dir"; then
+    return 0
+  fi
+  if ! grep -qxF "$line" /etc/fstab 2>/dev/null && mkdir -p "$dir" 2>/dev/null && touch "$dir/.baremetal-k8s-probe" 2>/dev/null; then
+    rm -f "$dir/.baremetal-k8s-probe"
+    return 0
+  fi
+  [ -d "$dir" ] || fail "$dir does not exist and cannot be created on this read-only root: create it in the image"
+  mkdir -p "$backing"
+  if [ -z "$(ls -A "$backing")" ]; then
+    cp -a "$dir/." "$backing/"
+  fi
+  if ! grep -qxF "$line" /etc/fstab; then
+    printf '# baremetal-k8s: writable %s on an immutable root\\n%s\\n' "$dir" "$line" >>/etc/fstab
+    note "added a bind mount of $backing at $dir to /etc/fstab"
+  fi
+  mountpoint -q "$dir" || mount --bind "$backing" "$dir"
+  note "$dir is now writable, backed by $backing"
+  changed=1
+}
+${IMMUTABLE_WRITABLE_DIRS.map(([d, b]) => `ensure_writable ${d} ${b}`).join("\n")}
+`;
+}
+
+function volumePluginSection(host: HostSpec): string {
+  if (!host.immutableRoot) return "";
+  return `# The kubelet's volume-plugin directory on /var (the default under /usr is read-only here).
+if [ ! -d ${volumePluginDir(host)} ]; then
+  mkdir -p ${volumePluginDir(host)}
+  note "created ${volumePluginDir(host)}"
+  changed=1
+fi
+`;
+}
+
+function cephSection(): string {
+  return `# Rook-Ceph: the rbd module where the kernel has it (Rook's CSI loads it too; here it fails early and visibly).
+if module_present rbd || { command -v modprobe >/dev/null 2>&1 && modprobe rbd 2>/dev/null; }; then
+  write_file /etc/modules-load.d/rbd.conf 0644 <<'EOF'
+rbd
+EOF
+else
+  note "kernel module rbd is not available: Ceph block volumes (RBD) will not attach on this host"
+fi
+`;
+}
+
+/**
+ * Node preparation for kubeadm on one host, as one idempotent bash script
+ * (one SSH session): swap off, modules and sysctls, packages (or their
+ * verification), containerd with the systemd cgroup driver, writable paths on
+ * immutable roots, and the node prerequisites of the storage it carries.
+ */
+export function renderNodePrep(host: HostSpec, spec: ClusterSpec): string {
+  const fam = packageFamily(host.os);
+  const installs = installsPackages(host);
+  const reqs = requirements(host, spec);
+  const longhorn = needsLonghornPrereqs(host, spec);
+  const ceph = needsCephPrereqs(host, spec);
+  const version = spec.cluster.kubernetesVersion;
+  const parts: string[] = [
+    scriptHeader(`node preparation of host ${host.name} (${host.os}${host.packagesPreinstalled ? ", packages preinstalled" : ""}${host.immutableRoot ? ", immutable root" : ""}), Kubernetes ${version}`, host.name),
+    TRACK_CHANGES,
+    shVar("K8S_VERSION", version),
+    WRITE_FILE,
+    MODULE_FUNCTIONS,
+    SWAP_SECTION,
+    modulesSection(kernelModules(host, spec)),
+    sysctlSection(),
+  ];
+  if (fam === "dnf") parts.push(SELINUX_SECTION);
+  if (installs) {
+    const pkgs = uniq([...(fam === "apt" ? ["ca-certificates", "curl", "gpg"] : ["ca-certificates", "curl"]), ...reqs.map((r) => (fam === "apt" ? r.apt : r.dnf))]);
+    parts.push(
+      fam === "apt" ? APT_FUNCTIONS : DNF_FUNCTIONS,
+      `# Packages from the distribution.\npkg_install ${pkgs.join(" ")}\n`,
+      containerdInstall(host),
+      fam === "apt" ? kubePackagesApt(version) : kubePackagesDnf(version),
+      KUBE_PACKAGES_COMMON,
+    );
+  } else {
+    parts.push(`note ${shQuote(host.packagesPreinstalled ? "packagesPreinstalled: installing nothing, verifying what the image brings" : "immutable root: installing nothing, verifying what the image brings")}\n`);
+  }
+  parts.push(verifySection(host, reqs, installs));
+  if (!installs) {
+    parts.push(`kubelet_version=$(kubelet --version 2>/dev/null | sed -n 's/^Kubernetes v//p')
+if [ -n "$kubelet_version" ] && [ "$kubelet_version" != "$K8S_VERSION" ]; then
+  note "kubelet $kubelet_version is baked into this image while cluster.kubernetesVersion is $K8S_VERSION: kubeadm allows the kubelet one minor behind the control plane, not ahead"
+fi
+`);
+  }
+  parts.push(CONTAINERD_CONFIG_SECTION);
+  if (host.immutableRoot) parts.push(immutableSection(), volumePluginSection(host));
+  if (longhorn) parts.push(renderMultipathSection());
+  if (ceph) parts.push(cephSection());
+  parts.push(scriptFooter("node preparation"));
+  return parts.filter((p) => p !== "").join("\n");
+}
+
+/** The node-prep step's delete: packages and settings stay (other software may rely on them); it says so. */
+export function renderNodePrepDelete(host: HostSpec): string {
+  return `${scriptHeader(`node preparation of host ${host.name}: removal`, host.name)}
+note "node preparation is left in place (packages, containerd config, kernel settings): nothing of it holds data, and other software may rely on it"
+`;
+}
