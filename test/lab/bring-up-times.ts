@@ -5,7 +5,7 @@
 //   npx tsx test/lab/bring-up-times.ts [--sizes 3,6,12] [--step 1]   measures and writes the file
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { missingComponents, nodePrepFallback } from "./e2e";
+import { FAKE_MODULES, missingComponents, nodePrepFallback } from "./e2e";
 import { Executor, describeRun } from "./executor";
 import { labAvailable, startLab } from "./lab";
 import { hostNames, labConfig, labHostsFor, syntheticStack } from "./stack";
@@ -48,7 +48,7 @@ export async function bringUpTimes(opts: BringUpTimesOptions = {}): Promise<Brin
     const base = syntheticStack(n);
     const missing = await missingComponents(base);
     if (missing) throw new Error(`cannot measure lab bring-up times: ${missing}`);
-    const lab = await startLab({ prefix: opts.prefix ?? process.env.LAB_PREFIX ?? "bl", subnet: opts.subnet ?? process.env.LAB_SUBNET ?? "10.250.10", hosts: labHostsFor(base), stepSleepS });
+    const lab = await startLab({ prefix: opts.prefix ?? process.env.LAB_PREFIX ?? "bl", subnet: opts.subnet ?? process.env.LAB_SUBNET ?? "10.250.10", hosts: labHostsFor(base), stepSleepS, fakeBuiltinModules: FAKE_MODULES });
     const exec = new Executor({ config: labConfig(lab, base), hostNames: hostNames(lab) });
     try {
       const cfg = labConfig(lab, base);

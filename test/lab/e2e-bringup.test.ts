@@ -3,7 +3,7 @@
 // the guards of every create, and the loss of one and then two etcd voters.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeRun, type RunRecord } from "./executor";
-import { assertClean, clusterFacts, etcdWritable, missingComponents, prepare, type BringUp, type ClusterFacts } from "./e2e";
+import { FAKE_MODULES, assertClean, clusterFacts, etcdWritable, missingComponents, prepare, type BringUp, type ClusterFacts } from "./e2e";
 import { labAvailable, startLab, type Lab } from "./lab";
 import { exampleStack, labConfig, labHostsFor, type ConfigHost } from "./stack";
 import type { TestConfig } from "../harness";
@@ -23,7 +23,7 @@ describe.skipIf(!avail.ok)(`bring-up of the example lab on lab hosts${avail.ok ?
     const base = exampleStack();
     const missing = await missingComponents(base);
     if (missing) return void (b = { missing } as BringUp);
-    lab = await startLab({ prefix: PREFIX, subnet: SUBNET, hosts: labHostsFor(base) });
+    lab = await startLab({ prefix: PREFIX, subnet: SUBNET, hosts: labHostsFor(base), fakeBuiltinModules: FAKE_MODULES });
     cfg = labConfig(lab, base);
     b = await prepare(lab, cfg);
     if (b.missing) return;

@@ -4,7 +4,7 @@
 // bring-up; then w-3 is added (only its steps run) and removed (only its delete steps run).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeRun, type RunRecord } from "./executor";
-import { assertClean, clusterFacts, missingComponents, prepare, type BringUp } from "./e2e";
+import { FAKE_MODULES, assertClean, clusterFacts, missingComponents, prepare, type BringUp } from "./e2e";
 import { labAvailable, startLab, type Lab } from "./lab";
 import { labConfig, labHostsFor, syntheticStack, type ConfigHost } from "./stack";
 import { clone, type TestConfig } from "../harness";
@@ -27,7 +27,7 @@ describe.skipIf(!avail.ok)(`fault during bring-up, scale out and in${avail.ok ? 
     const five = syntheticStack(5); // cp-1 cp-2 w-1 w-2 w-3
     const missing = await missingComponents(five);
     if (missing) return void (b = { missing } as BringUp);
-    lab = await startLab({ prefix: PREFIX, subnet: SUBNET, hosts: labHostsFor(five) });
+    lab = await startLab({ prefix: PREFIX, subnet: SUBNET, hosts: labHostsFor(five), fakeBuiltinModules: FAKE_MODULES });
     withW3 = labConfig(lab, five);
     cfg = clone(withW3);
     cfg.hosts = (cfg.hosts as ConfigHost[]).filter((h) => h.name !== "w-3");

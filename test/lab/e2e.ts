@@ -6,6 +6,13 @@ import { COMMAND, Executor, describeRun, type RunRecord } from "./executor";
 import type { Lab } from "./lab";
 import { hostNames, type ConfigCluster, type ConfigHost } from "./stack";
 
+/**
+ * Kernel modules this test machine's kernel lacks but the program loads on Longhorn and Ceph hosts:
+ * listed in the hosts' modules.builtin so `modprobe` succeeds doing nothing (a stand-in: iSCSI and
+ * RBD are never used in the lab, only the scripts' steps around them).
+ */
+export const FAKE_MODULES = ["iscsi_tcp", "rbd"];
+
 export const ETCDCTL_ON_CP =
   "ETCDCTL_API=3 etcdctl --cacert /etc/kubernetes/pki/etcd/ca.crt --cert /etc/kubernetes/pki/apiserver-etcd-client.crt --key /etc/kubernetes/pki/apiserver-etcd-client.key --dial-timeout=2s --command-timeout=4s";
 
