@@ -37,14 +37,23 @@ function fail(message: string): never {
 }
 
 /** Runs one job in a fresh node process; returns its JSON result and the process's wall time. */
-async function runChild<T>(job: string, hosts: number, nodeFlags: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ result: T; processMs: number }> {
+async function runChild<T>(
+  job: string,
+  hosts: number,
+  nodeFlags: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ result: T; processMs: number }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "bench-"));
   const out = path.join(dir, "result.json");
   const t0 = performance.now();
   try {
     const stderr: Buffer[] = [];
     const code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn(process.execPath, [...nodeFlags, "--require", "tsx/cjs", CHILD, job, String(hosts), out], { cwd: ROOT, env, stdio: ["ignore", "ignore", "pipe"] });
+      const child = spawn(process.execPath, [...nodeFlags, "--require", "tsx/cjs", CHILD, job, String(hosts), out], {
+        cwd: ROOT,
+        env,
+        stdio: ["ignore", "ignore", "pipe"],
+      });
       child.stderr.on("data", (b: Buffer) => stderr.push(b));
       child.on("error", reject);
       child.on("exit", (c) => resolve(c));
@@ -85,6 +94,17 @@ function machine(nodeFlags: string[]): Machine {
   };
 }
 
+/** The results as the repository's Prettier writes JSON, so `npm run format:check` stays clean after a run. */
+async function formatJson(text: string, file: string): Promise<string> {
+  try {
+    const prettier = await import("prettier");
+    const options = (await prettier.resolveConfig(file)) ?? {};
+    return await prettier.format(text, { ...options, parser: "json" });
+  } catch {
+    return text;
+  }
+}
+
 function readPrevious(file: string): BenchResults | undefined {
   if (!existsSync(file)) return undefined;
   try {
@@ -122,9 +142,13 @@ async function cli(): Promise<number> {
   }
   if (values.format !== "table" && values.format !== "json") fail(`--format must be table or json, got ${values.format}`);
   const sizes = values.sizes === undefined ? DEFAULT_SIZES : values.sizes.split(",").map((s) => Number(s.trim()));
-  if (sizes.some((n) => !Number.isInteger(n) || n < 3)) fail(`--sizes must list whole numbers of hosts, each at least 3 (the control planes), got ${values.sizes}`);
+  if (sizes.some((n) => !Number.isInteger(n) || n < 3))
+    fail(`--sizes must list whole numbers of hosts, each at least 3 (the control planes), got ${values.sizes}`);
   const blastHosts = values["blast-hosts"] === undefined ? DEFAULT_BLAST_HOSTS : Number(values["blast-hosts"]);
-  if (!Number.isInteger(blastHosts) || blastHosts < 5) fail(`--blast-hosts must be a whole number of hosts, at least 5 (3 control planes and workers to add and remove), got ${values["blast-hosts"]}`);
+  if (!Number.isInteger(blastHosts) || blastHosts < 5)
+    fail(
+      `--blast-hosts must be a whole number of hosts, at least 5 (3 control planes and workers to add and remove), got ${values["blast-hosts"]}`,
+    );
   const repeat = values.repeat === undefined ? 1 : Number(values.repeat);
   if (!Number.isInteger(repeat) || repeat < 1) fail(`--repeat must be a whole number, at least 1, got ${values.repeat}`);
   const nodeFlags: string[] = [];
@@ -156,13 +180,24 @@ async function cli(): Promise<number> {
   let labNote: string | undefined;
   if (values["no-lab"]) labNote = "skipped (--no-lab)";
   else {
-    progress(values["measure-lab"] ? "measuring the lab bring-up for 3, 6 and 12 hosts (minutes)..." : "lab bring-up times (the lab's stored measurement)...");
-    ({ result: { lab, records: labRecords, note: labNote } } = await runChild<LabResult>("lab", values["measure-lab"] ? 1 : 0, []));
+    progress(
+      values["measure-lab"]
+        ? "measuring the lab bring-up for 3, 6 and 12 hosts (minutes)..."
+        : "lab bring-up times (the lab's stored measurement)...",
+    );
+    ({
+      result: { lab, records: labRecords, note: labNote },
+    } = await runChild<LabResult>("lab", values["measure-lab"] ? 1 : 0, []));
   }
   if (labNote !== undefined) progress(`lab: ${labNote}`);
 
   const results = buildResults({ sizes: measured, invariants, lab, labRecords, labNote, totalMs: performance.now() - t0, repeat }, m);
-  const full = values.sizes === undefined && values["blast-hosts"] === undefined && !values["no-lab"] && nodeFlags.length === 0 && profileDir === undefined;
+  const full =
+    values.sizes === undefined &&
+    values["blast-hosts"] === undefined &&
+    !values["no-lab"] &&
+    nodeFlags.length === 0 &&
+    profileDir === undefined;
   const target = full ? RESULTS : PARTIAL;
   const previous = readPrevious(RESULTS);
 
@@ -173,12 +208,17 @@ async function cli(): Promise<number> {
     if (values.format === "json") process.stderr.write(`\n${comparison}`);
     else process.stdout.write(`\n${comparison}`);
   }
-  if (profileDir !== undefined) progress(`CPU profiles in ${path.relative(process.cwd(), profileDir) || "."}: npx tsx bench/profile.ts ${path.relative(process.cwd(), path.join(profileDir, `eval-${Math.max(...sizes)}-hosts.cpuprofile`))}`);
+  if (profileDir !== undefined)
+    progress(
+      `CPU profiles in ${path.relative(process.cwd(), profileDir) || "."}: npx tsx bench/profile.ts ${path.relative(process.cwd(), path.join(profileDir, `eval-${Math.max(...sizes)}-hosts.cpuprofile`))}`,
+    );
   if (!values["no-save"]) {
     mkdirSync(path.dirname(target), { recursive: true });
-    writeFileSync(`${target}.new`, `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(`${target}.new`, await formatJson(`${JSON.stringify(results, null, 2)}\n`, target));
     renameSync(`${target}.new`, target);
-    progress(`results written to ${path.relative(process.cwd(), target)}${full ? "" : " (not a full default run, so latest.json is left as it was)"}`);
+    progress(
+      `results written to ${path.relative(process.cwd(), target)}${full ? "" : " (not a full default run, so latest.json is left as it was)"}`,
+    );
   }
   return 0;
 }

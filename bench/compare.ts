@@ -28,7 +28,11 @@ function inputsText(r: InputsRecord): string {
 }
 
 /** Names (URNs when names repeat) of the resources that differ; `ignore` leaves out resources of `before` that are expected to go. */
-export function difference(before: readonly InputsRecord[], after: readonly InputsRecord[], ignore: (r: InputsRecord) => boolean = () => false): Difference {
+export function difference(
+  before: readonly InputsRecord[],
+  after: readonly InputsRecord[],
+  ignore: (r: InputsRecord) => boolean = () => false,
+): Difference {
   const afterByUrn = new Map(after.map((r) => [r.urn, r]));
   const beforeUrns = new Set(before.map((r) => r.urn));
   const out: Difference = { changed: [], removed: [], added: [] };

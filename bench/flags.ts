@@ -32,7 +32,9 @@ try {
       for (const v of variants) {
         const out = path.join(dir, "r.json");
         const flags = v.split(" ").filter(Boolean);
-        const r = spawnSync(process.execPath, [...flags, "--require", "tsx/cjs", child, "size", String(n), out], { stdio: ["ignore", "ignore", "inherit"] });
+        const r = spawnSync(process.execPath, [...flags, "--require", "tsx/cjs", child, "size", String(n), out], {
+          stdio: ["ignore", "ignore", "inherit"],
+        });
         if (r.status !== 0) throw new Error(`size ${n} with ${v || "(no flag)"} failed`);
         const f = JSON.parse(readFileSync(out, "utf8")) as SizeFigures;
         const key = `${n}\u0000${v}`;
@@ -57,7 +59,15 @@ for (const n of sizes) {
   for (const v of variants) {
     const b = best.get(`${n}\u0000${v}`);
     if (!b || !base) continue;
-    rows.push([v || "(no flag)", n, b.resources, Math.round(b.wallMs), Math.round(b.cpuMs), `${(((b.cpuMs - base.cpuMs) / base.cpuMs) * 100).toFixed(0)} %`, b.peakRssMb.toFixed(1)]);
+    rows.push([
+      v || "(no flag)",
+      n,
+      b.resources,
+      Math.round(b.wallMs),
+      Math.round(b.cpuMs),
+      `${(((b.cpuMs - base.cpuMs) / base.cpuMs) * 100).toFixed(0)} %`,
+      b.peakRssMb.toFixed(1),
+    ]);
   }
 }
 process.stdout.write(`fastest of ${repeat} per variant, load ${os.loadavg()[0]?.toFixed(2)} on ${os.cpus().length} cores\n`);

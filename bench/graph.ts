@@ -60,7 +60,10 @@ function ancestorsOf(urn: string, byUrn: Map<string, GraphNode>): Set<string> {
  * The longest chain of weighted steps. Throws `DependencyCycleError` naming the
  * resources on a cycle (Pulumi would deadlock on one).
  */
-export function criticalPath(nodes: readonly GraphNode[], weight: (n: GraphNode) => number = (n) => (isRemoteStep(n) ? 1 : 0)): CriticalPath {
+export function criticalPath(
+  nodes: readonly GraphNode[],
+  weight: (n: GraphNode) => number = (n) => (isRemoteStep(n) ? 1 : 0),
+): CriticalPath {
   const byUrn = new Map(nodes.map((n) => [n.urn, n]));
   const children = new Map<string, string[]>();
   for (const n of nodes) {
@@ -90,12 +93,14 @@ export function criticalPath(nodes: readonly GraphNode[], weight: (n: GraphNode)
     const stack: { urn: string; preds: string[]; i: number }[] = [{ urn: root.urn, preds: predecessors(root), i: 0 }];
     onStack.add(root.urn);
     while (stack.length > 0) {
-      const top = stack[stack.length - 1] as { urn: string; preds: string[]; i: number };
+      const top = stack[stack.length - 1];
       if (top.i < top.preds.length) {
-        const next = top.preds[top.i++] as string;
+        const next = top.preds[top.i++];
         if (done.has(next)) continue;
         if (onStack.has(next)) {
-          const names = [...stack.slice(stack.findIndex((f) => f.urn === next)).map((f) => f.urn), next].map((u) => byUrn.get(u)?.name ?? u);
+          const names = [...stack.slice(stack.findIndex((f) => f.urn === next)).map((f) => f.urn), next].map(
+            (u) => byUrn.get(u)?.name ?? u,
+          );
           throw new DependencyCycleError(`the dependency graph has a cycle, so the bring-up would never finish: ${names.join(" -> ")}`);
         }
         onStack.add(next);

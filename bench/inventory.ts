@@ -105,14 +105,14 @@ export function syntheticHost(k: number, template: { os: string[]; localClasses:
           name: "ssd1",
           device: `/dev/disk/by-id/ata-Samsung_SSD_870_EVO_500GB_${tag}LOCAL`,
           use: "local",
-          storageClass: template.localClasses[Math.floor(k / 2) % template.localClasses.length] as string,
+          storageClass: template.localClasses[Math.floor(k / 2) % template.localClasses.length],
         };
   return {
     name,
     address: syntheticAddress(k),
     hostKey: syntheticHostKey(name),
     roles: k < CONTROL_PLANES ? ["control-plane", "worker"] : ["worker"],
-    os: template.os[k % template.os.length] as string,
+    os: template.os[k % template.os.length],
     labels: { "topology.kubernetes.io/zone": `rack-${String.fromCharCode(97 + (k % 4))}` },
     disks: [{ name: "longhorn", device: `/dev/disk/by-id/nvme-Samsung_SSD_970_EVO_1TB_${tag}LONGHORN`, use: "longhorn" }, second],
   };
@@ -140,7 +140,12 @@ export function syntheticInventory(base: InventoryConfig, hosts: number): Invent
   if (classes.length === 0) throw new Error("the base stack defines no storage.localStatic class for the local disks");
   const template = { os: osOf(base), localClasses: classes.map((c) => c.name) };
   const list = Array.from({ length: hosts }, (_, k) => syntheticHost(k, template));
-  return { ...structuredClone({ cluster: base.cluster }), hosts: list, storage: storageFor(storage, list), sshPrivateKey: base.sshPrivateKey };
+  return {
+    ...structuredClone({ cluster: base.cluster }),
+    hosts: list,
+    storage: storageFor(storage, list),
+    sshPrivateKey: base.sshPrivateKey,
+  };
 }
 
 /** The storage settings for a host list: everything enabled, counts the hardware holds. */

@@ -31,7 +31,8 @@ export interface LabResult {
 
 /** Why this machine cannot host the lab, or undefined when it can (root, network namespaces, loop devices). */
 export function labUnavailableReason(): string | undefined {
-  if (typeof process.getuid === "function" && process.getuid() !== 0) return "the lab needs root (network namespaces, loop devices, mounts)";
+  if (typeof process.getuid === "function" && process.getuid() !== 0)
+    return "the lab needs root (network namespaces, loop devices, mounts)";
   const ip = spawnSync("ip", ["-V"], { stdio: "ignore" });
   if (ip.error || ip.status !== 0) return "the `ip` command (iproute2) is missing";
   // An anonymous namespace disappears with the process: this probe leaves nothing behind.
@@ -42,7 +43,13 @@ export function labUnavailableReason(): string | undefined {
 }
 
 export function isLabFigures(v: unknown): v is LabFigure[] {
-  return Array.isArray(v) && v.every((x) => x !== null && typeof x === "object" && typeof (x as LabFigure).hosts === "number" && typeof (x as LabFigure).wallS === "number");
+  return (
+    Array.isArray(v) &&
+    v.every(
+      (x) =>
+        x !== null && typeof x === "object" && typeof (x as LabFigure).hosts === "number" && typeof (x as LabFigure).wallS === "number",
+    )
+  );
 }
 
 type LabFunction = (opts?: { measure?: boolean; sizes?: number[] }) => unknown;
@@ -91,9 +98,13 @@ export async function labBringUpTimes(measure = false): Promise<LabResult> {
     if (!isLabFigures(result)) return { lab: [], note: "the lab's bring-up times did not come back as [{hosts, wallS}]: no lab figures" };
     const records = [...(result as LabRecord[])].sort((a, b) => a.hosts - b.hosts);
     const lab = records.map((r) => ({ hosts: r.hosts, wallS: Math.round(r.wallS * 10) / 10 }));
-    if (lab.length === 0) return { lab, records, note: "the lab has no stored measurement yet: run `npm run bench -- --measure-lab` (root, minutes)" };
+    if (lab.length === 0)
+      return { lab, records, note: "the lab has no stored measurement yet: run `npm run bench -- --measure-lab` (root, minutes)" };
     if (measure) return { lab, records };
-    const when = records.map((r) => r.measuredAt).filter((d): d is string => typeof d === "string").sort();
+    const when = records
+      .map((r) => r.measuredAt)
+      .filter((d): d is string => typeof d === "string")
+      .sort();
     return {
       lab,
       records,

@@ -30,7 +30,12 @@ export async function evaluateProgram(cfg: TestConfig): Promise<RecordedResource
 }
 
 export function topologyOf(cfg: TestConfig) {
-  const raw: RawConfig = { cluster: cfg.cluster, hosts: cfg.hosts, storage: cfg.storage, sshPrivateKeySet: cfg.sshPrivateKey !== undefined };
+  const raw: RawConfig = {
+    cluster: cfg.cluster,
+    hosts: cfg.hosts,
+    storage: cfg.storage,
+    sshPrivateKeySet: cfg.sshPrivateKey !== undefined,
+  };
   const a = analyze(raw);
   if (!a.topology || !a.spec) throw new Error(`the config has errors: ${a.findings.map((f) => `${f.path}: ${f.message}`).join("; ")}`);
   return { topology: a.topology, spec: a.spec, findings: a.findings };
@@ -54,7 +59,8 @@ export interface SizeFigures {
 async function startProfile(dir: string, label: string): Promise<() => Promise<void>> {
   const session = new Session();
   session.connect();
-  const post = <T>(method: string) => new Promise<T>((resolve, reject) => session.post(method, (err, res) => (err ? reject(err) : resolve(res as T))));
+  const post = <T>(method: string) =>
+    new Promise<T>((resolve, reject) => session.post(method, (err, res) => (err ? reject(err) : resolve(res as T))));
   await post("Profiler.enable");
   await post("Profiler.start");
   return async () => {
@@ -84,7 +90,16 @@ export async function measureSize(hosts: number, profileDir?: string): Promise<S
   await stopProfile?.();
   const byType: Record<string, number> = {};
   for (const r of resources) byType[r.type] = (byType[r.type] ?? 0) + 1;
-  return { hosts, resources: resources.length, wallMs, cpuMs: (cpu.user + cpu.system) / 1000, peakRssMb, baselineRssMb, critical: criticalPath(resources), byType };
+  return {
+    hosts,
+    resources: resources.length,
+    wallMs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    peakRssMb,
+    baselineRssMb,
+    critical: criticalPath(resources),
+    byType,
+  };
 }
 
 export interface BlastRadius {
@@ -119,7 +134,10 @@ export async function measureBlastRadius(hosts: number, base: TestConfig = baseS
 }
 
 /** Evaluates the same config twice: the fraction of resources with byte-identical inputs. */
-export async function measureNoop(hosts: number, base: TestConfig = baseStack()): Promise<{ identical: number; resources: number; differing: string[] }> {
+export async function measureNoop(
+  hosts: number,
+  base: TestConfig = baseStack(),
+): Promise<{ identical: number; resources: number; differing: string[] }> {
   const cfg = syntheticInventory(base, hosts);
   const first = await evaluateProgram(cfg);
   const second = await evaluateProgram(structuredClone(cfg));
@@ -128,7 +146,9 @@ export async function measureNoop(hosts: number, base: TestConfig = baseStack())
 }
 
 /** SSH sessions per host on the example lab itself, which has every role (leader, follower, witness, worker). */
-export async function measureSessions(cfg: TestConfig = baseStack()): Promise<{ perRole: Partial<Record<BenchRole, number>>; perHost: HostSessions[] }> {
+export async function measureSessions(
+  cfg: TestConfig = baseStack(),
+): Promise<{ perRole: Partial<Record<BenchRole, number>>; perHost: HostSessions[] }> {
   const { topology, spec } = topologyOf(cfg);
   const resources = await evaluateProgram(cfg);
   const perHost = sessionsPerHost(resources, spec.hosts, topology);

@@ -97,7 +97,8 @@ function main(): void {
   const total = (profile.endTime - profile.startTime) / 1000;
   const show = (title: string, rows: SelfTime[]) => {
     process.stdout.write(`\n${title}\n`);
-    for (const r of rows.slice(0, top)) process.stdout.write(`${r.ms.toFixed(0).padStart(8)} ms ${(r.share * 100).toFixed(1).padStart(5)} %  ${r.key}\n`);
+    for (const r of rows.slice(0, top))
+      process.stdout.write(`${r.ms.toFixed(0).padStart(8)} ms ${(r.share * 100).toFixed(1).padStart(5)} %  ${r.key}\n`);
   };
   process.stdout.write(`${file}: ${total.toFixed(0)} ms profiled\n`);
   show("self time by package / file", selfTimes(profile, "owner"));
@@ -108,8 +109,12 @@ function main(): void {
   // including source-map translation when source maps are on (tsx, ts-node); capturing the
   // frames shows as self time of the function that made the Error.
   const formatting = inclusiveTime(profile, /^(get stack|prepareStackTrace.*)$/);
-  const capture = selfTimes(profile, "function").filter((r) => /^(debuggablePromise|callsites) /.test(r.key)).reduce((n, r) => n + r.ms, 0);
-  process.stdout.write(`stack traces: ${formatting.toFixed(0)} ms formatting them (source maps included), ${capture.toFixed(0)} ms self time in debuggablePromise/callsites capturing them: ${(((formatting + capture) / total) * 100).toFixed(0)} % of the profile\n`);
+  const capture = selfTimes(profile, "function")
+    .filter((r) => /^(debuggablePromise|callsites) /.test(r.key))
+    .reduce((n, r) => n + r.ms, 0);
+  process.stdout.write(
+    `stack traces: ${formatting.toFixed(0)} ms formatting them (source maps included), ${capture.toFixed(0)} ms self time in debuggablePromise/callsites capturing them: ${(((formatting + capture) / total) * 100).toFixed(0)} % of the profile\n`,
+  );
 }
 
 if (require.main === module) main();

@@ -68,7 +68,15 @@ export interface BenchResults {
     growthExponent: number | null;
     /** longestChain(largest) / longestChain(smallest); null while the graph has no remote step. */
     chainRatio: number | null;
-    blastRadius: { hosts: number; addWorker: string[]; removeWorker: string[]; removedHost: string; longhornReplicas: string[]; longhornFrom: number; longhornTo: number };
+    blastRadius: {
+      hosts: number;
+      addWorker: string[];
+      removeWorker: string[];
+      removedHost: string;
+      longhornReplicas: string[];
+      longhornFrom: number;
+      longhornTo: number;
+    };
     noop: { hosts: number; resources: number; differing: string[] };
     sessionsPerHost: HostSessions[];
     lab: { note?: string; records?: Record<string, unknown>[] };
@@ -127,7 +135,8 @@ export function buildResults(run: RawRun, machine: Machine): BenchResults {
         hosts: s.hosts,
         resourcesPerHost: round(s.resources / s.hosts, 2),
         msPerHost: round(s.wallMs / s.hosts, 2),
-        marginalMsPerHost: i === 0 ? null : round((s.wallMs - (sizes[i - 1] as SizeFigures).wallMs) / (s.hosts - (sizes[i - 1] as SizeFigures).hosts), 2),
+        marginalMsPerHost:
+          i === 0 ? null : round((s.wallMs - (sizes[i - 1] as SizeFigures).wallMs) / (s.hosts - (sizes[i - 1] as SizeFigures).hosts), 2),
         msPerResource: s.resources > 0 ? round(s.wallMs / s.resources, 2) : null,
         cpuMs: round(s.cpuMs),
         baselineRssMb: round(s.baselineRssMb, 1),
@@ -149,7 +158,10 @@ export function buildResults(run: RawRun, machine: Machine): BenchResults {
       },
       noop: { hosts: run.invariants.hosts, resources: run.invariants.noop.resources, differing: run.invariants.noop.differing },
       sessionsPerHost: run.invariants.sessions.perHost,
-      lab: { ...(run.labNote === undefined ? {} : { note: run.labNote }), ...(run.labRecords === undefined ? {} : { records: run.labRecords }) },
+      lab: {
+        ...(run.labNote === undefined ? {} : { note: run.labNote }),
+        ...(run.labRecords === undefined ? {} : { records: run.labRecords }),
+      },
       totalMs: round(run.totalMs),
     },
   };
@@ -159,12 +171,17 @@ export function buildResults(run: RawRun, machine: Machine): BenchResults {
 export function table(header: string[], rows: (string | number)[][]): string {
   const cells = [header, ...rows.map((r) => r.map(String))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
-  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join("  ").trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join("  ")
+      .trimEnd();
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...cells.slice(1).map(line)].join("\n");
 }
 
 const fmt = (v: number | null | undefined, digits = 0) => (v === null || v === undefined ? "-" : v.toFixed(digits));
-const list = (names: string[]) => (names.length === 0 ? "" : ` (${names.slice(0, 6).join(", ")}${names.length > 6 ? `, +${names.length - 6} more` : ""})`);
+const list = (names: string[]) =>
+  names.length === 0 ? "" : ` (${names.slice(0, 6).join(", ")}${names.length > 6 ? `, +${names.length - 6} more` : ""})`;
 
 export function renderTable(r: BenchResults): string {
   const f = r.figures;
@@ -172,21 +189,49 @@ export function renderTable(r: BenchResults): string {
   const out: string[] = [];
   const m = r.machine;
   out.push(`baremetal-k8s bench, ${m.date}, commit ${m.commit}`);
-  out.push(`machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGb} GB, node ${m.node}, load ${m.loadAverage.toFixed(2)}${m.nodeFlags.length ? `, node flags ${m.nodeFlags.join(" ")}` : ""}`);
+  out.push(
+    `machine: ${m.cores} cores (${m.cpuModel}), ${m.memoryGb} GB, node ${m.node}, load ${m.loadAverage.toFixed(2)}${m.nodeFlags.length ? `, node flags ${m.nodeFlags.join(" ")}` : ""}`,
+  );
   out.push(`note: ${m.note}`);
   out.push("");
   out.push(`1. Program evaluation (the offline plan, one fresh process per size${d.repeat > 1 ? `, fastest of ${d.repeat}` : ""})`);
   out.push(
     table(
-      ["hosts", "resources", "res/host", "wall ms", "cpu ms", "ms/host", "marginal ms/host", "ms/resource", "peak RSS MB", "baseline MB", "process ms"],
+      [
+        "hosts",
+        "resources",
+        "res/host",
+        "wall ms",
+        "cpu ms",
+        "ms/host",
+        "marginal ms/host",
+        "ms/resource",
+        "peak RSS MB",
+        "baseline MB",
+        "process ms",
+      ],
       f.evaluation.map((e, i) => {
-        const s = d.sizes[i] as SizeDetails;
-        return [e.hosts, e.resources, fmt(s.resourcesPerHost, 2), e.wallMs, s.cpuMs, fmt(s.msPerHost, 2), fmt(s.marginalMsPerHost, 2), fmt(s.msPerResource, 2), fmt(e.peakRssMb, 1), fmt(s.baselineRssMb, 1), s.processMs];
+        const s = d.sizes[i];
+        return [
+          e.hosts,
+          e.resources,
+          fmt(s.resourcesPerHost, 2),
+          e.wallMs,
+          s.cpuMs,
+          fmt(s.msPerHost, 2),
+          fmt(s.marginalMsPerHost, 2),
+          fmt(s.msPerResource, 2),
+          fmt(e.peakRssMb, 1),
+          fmt(s.baselineRssMb, 1),
+          s.processMs,
+        ];
       }),
     ),
   );
   const [a, z] = [f.evaluation.at(-2), f.evaluation.at(-1)];
-  out.push(`growth from ${a?.hosts ?? "?"} to ${z?.hosts ?? "?"} hosts: wall time ~ hosts^${fmt(d.growthExponent, 2)} (1 = linear, below 1 = better)`);
+  out.push(
+    `growth from ${a?.hosts ?? "?"} to ${z?.hosts ?? "?"} hosts: wall time ~ hosts^${fmt(d.growthExponent, 2)} (1 = linear, below 1 = better)`,
+  );
   out.push("");
   out.push("2. Critical path of the bring-up (remote steps)");
   out.push(
@@ -200,7 +245,19 @@ export function renderTable(r: BenchResults): string {
   if (longest && longest.chain.length > 0) out.push(`longest chain at ${longest.hosts} hosts: ${longest.chain.join(" -> ")}`);
   out.push("");
   out.push("3. SSH sessions per host (example lab; most sessions of any host with that role)");
-  out.push(table(["role", "sessions", "hosts"], Object.entries(f.sshSessionsPerHost).map(([role, n]) => [role, n, d.sessionsPerHost.filter((h) => h.role === role).map((h) => `${h.host}:${h.sessions}`).join(" ")])));
+  out.push(
+    table(
+      ["role", "sessions", "hosts"],
+      Object.entries(f.sshSessionsPerHost).map(([role, n]) => [
+        role,
+        n,
+        d.sessionsPerHost
+          .filter((h) => h.role === role)
+          .map((h) => `${h.host}:${h.sessions}`)
+          .join(" "),
+      ]),
+    ),
+  );
   out.push("");
   const b = d.blastRadius;
   out.push(`4. Blast radius (${b.hosts}-host inventory; resources whose inputs change or that go)`);
@@ -210,19 +267,30 @@ export function renderTable(r: BenchResults): string {
       [
         [`add one worker${list(b.addWorker)}`, f.blastRadius.addWorker, 0],
         [`remove ${b.removedHost}, other resources${list(b.removeWorker)}`, f.blastRadius.removeWorker, 0],
-        [`longhorn replicas ${b.longhornFrom} -> ${b.longhornTo}${list(b.longhornReplicas)}`, f.blastRadius.longhornReplicas, "the release only"],
+        [
+          `longhorn replicas ${b.longhornFrom} -> ${b.longhornTo}${list(b.longhornReplicas)}`,
+          f.blastRadius.longhornReplicas,
+          "the release only",
+        ],
       ],
     ),
   );
   out.push("");
-  out.push(`5. No-op: ${fmt(f.noop.identical * 100, 1)} % of ${d.noop.resources} resources have byte-identical inputs on a second evaluation (${d.noop.hosts} hosts)${list(d.noop.differing)}`);
+  out.push(
+    `5. No-op: ${fmt(f.noop.identical * 100, 1)} % of ${d.noop.resources} resources have byte-identical inputs on a second evaluation (${d.noop.hosts} hosts)${list(d.noop.differing)}`,
+  );
   out.push("");
   out.push("6. Lab bring-up");
   if (f.lab.length === 0) out.push(`not measured${d.lab.note ? `: ${d.lab.note}` : ""}`);
   else {
-    const first = f.lab[0] as { hosts: number; wallS: number };
-    out.push(table(["hosts", "wall s"], f.lab.map((l) => [l.hosts, fmt(l.wallS, 1)])));
-    const last = f.lab[f.lab.length - 1] as { hosts: number; wallS: number };
+    const first = f.lab[0];
+    out.push(
+      table(
+        ["hosts", "wall s"],
+        f.lab.map((l) => [l.hosts, fmt(l.wallS, 1)]),
+      ),
+    );
+    const last = f.lab[f.lab.length - 1];
     out.push(`ratio ${last.hosts}/${first.hosts}: ${fmt(first.wallS > 0 ? last.wallS / first.wallS : null, 2)}`);
     if (d.lab.note) out.push(`(${d.lab.note})`);
   }
@@ -242,7 +310,8 @@ function change(prev: number | null | undefined, cur: number | null | undefined)
 /** Previous run beside this one, figure by figure. */
 export function renderComparison(prev: BenchResults, cur: BenchResults): string {
   const rows: (string | number)[][] = [];
-  const add = (label: string, p: number | null | undefined, c: number | null | undefined) => rows.push([label, p ?? "-", c ?? "-", change(p, c)]);
+  const add = (label: string, p: number | null | undefined, c: number | null | undefined) =>
+    rows.push([label, p ?? "-", c ?? "-", change(p, c)]);
   for (const e of cur.figures.evaluation) {
     const pe = prev.figures.evaluation.find((x) => x.hosts === e.hosts);
     add(`evaluation ${e.hosts} hosts: resources`, pe?.resources, e.resources);
@@ -254,10 +323,14 @@ export function renderComparison(prev: BenchResults, cur: BenchResults): string 
     add(`critical path ${c.hosts} hosts: longest chain`, pc?.longestChain, c.longestChain);
     add(`critical path ${c.hosts} hosts: remote commands`, pc?.remoteCommands, c.remoteCommands);
   }
-  for (const role of new Set([...Object.keys(prev.figures.sshSessionsPerHost), ...Object.keys(cur.figures.sshSessionsPerHost)]) as Set<BenchRole>) {
+  for (const role of new Set([
+    ...Object.keys(prev.figures.sshSessionsPerHost),
+    ...Object.keys(cur.figures.sshSessionsPerHost),
+  ]) as Set<BenchRole>) {
     add(`ssh sessions: ${role}`, prev.figures.sshSessionsPerHost[role], cur.figures.sshSessionsPerHost[role]);
   }
-  for (const k of ["addWorker", "removeWorker", "longhornReplicas"] as const) add(`blast radius: ${k}`, prev.figures.blastRadius[k], cur.figures.blastRadius[k]);
+  for (const k of ["addWorker", "removeWorker", "longhornReplicas"] as const)
+    add(`blast radius: ${k}`, prev.figures.blastRadius[k], cur.figures.blastRadius[k]);
   add("no-op: identical", prev.figures.noop.identical, cur.figures.noop.identical);
   for (const l of cur.figures.lab) add(`lab ${l.hosts} hosts: wall s`, prev.figures.lab.find((x) => x.hosts === l.hosts)?.wallS, l.wallS);
   const head = `compared with the previous run: ${prev.machine.date}, commit ${prev.machine.commit}, ${prev.machine.cores} cores, load ${prev.machine.loadAverage.toFixed(2)}${prev.machine.nodeFlags.length ? `, ${prev.machine.nodeFlags.join(" ")}` : ""}`;

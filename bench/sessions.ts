@@ -31,7 +31,11 @@ export function roleOf(host: string, t: RoleTopology): BenchRole | undefined {
 }
 
 /** Remote steps per host, attributed by the connection's address (else by the `<host>-` name prefix). */
-export function sessionsPerHost(resources: readonly (InputsRecord & { custom?: boolean })[], hosts: readonly { name: string; address: string }[], t: RoleTopology): HostSessions[] {
+export function sessionsPerHost(
+  resources: readonly (InputsRecord & { custom?: boolean })[],
+  hosts: readonly { name: string; address: string }[],
+  t: RoleTopology,
+): HostSessions[] {
   const byAddress = new Map(hosts.map((h) => [h.address, h.name]));
   const counts = new Map(hosts.map((h) => [h.name, 0]));
   for (const r of resources) {

@@ -2,7 +2,12 @@ import { describe, expect, it } from "vitest";
 import { difference, hostResources, identicalFraction, touched, type InputsRecord } from "../../bench/compare";
 import { maxSessionsByRole, roleOf, sessionsPerHost } from "../../bench/sessions";
 
-function rec(name: string, inputs: Record<string, unknown> = {}, parent: string | null = null, type = "command:remote:Command"): InputsRecord {
+function rec(
+  name: string,
+  inputs: Record<string, unknown> = {},
+  parent: string | null = null,
+  type = "command:remote:Command",
+): InputsRecord {
   return { urn: `urn:${name}`, type, name, parent: parent === null ? null : `urn:${parent}`, plainInputs: inputs };
 }
 

@@ -7,7 +7,14 @@ const COMPONENT = "baremetal-k8s:host:Host";
 
 /** A hand-made node: `deps` and `parent` are names, turned into URNs. */
 function node(name: string, type: string, deps: string[] = [], parent: string | null = null): GraphNode {
-  return { urn: `urn:${name}`, type, name, custom: !type.startsWith("baremetal-k8s:"), parent: parent === null ? null : `urn:${parent}`, dependsOn: deps.map((d) => `urn:${d}`) };
+  return {
+    urn: `urn:${name}`,
+    type,
+    name,
+    custom: !type.startsWith("baremetal-k8s:"),
+    parent: parent === null ? null : `urn:${parent}`,
+    dependsOn: deps.map((d) => `urn:${d}`),
+  };
 }
 
 describe("criticalPath", () => {

@@ -24,7 +24,10 @@ const KNOWN_VIOLATIONS: { addWorker: string[]; removeWorker: string[] } = {
 
 /** A Helm release or chart of Longhorn: the one resource a replica-count change may touch. */
 function isLonghornRelease(r: Pick<RecordedResource, "type" | "name" | "plainInputs">): boolean {
-  return r.type.startsWith("kubernetes:helm.sh/") && (r.name.includes("longhorn") || JSON.stringify(r.plainInputs.chart ?? "").includes("longhorn"));
+  return (
+    r.type.startsWith("kubernetes:helm.sh/") &&
+    (r.name.includes("longhorn") || JSON.stringify(r.plainInputs.chart ?? "").includes("longhorn"))
+  );
 }
 
 describe("benchmark invariants", () => {
@@ -63,7 +66,7 @@ describe("benchmark invariants", () => {
   it("the longest chain of remote steps does not grow as workers are added", async () => {
     const chains: Record<number, number> = {};
     for (const n of [3, 4, 7]) chains[n] = criticalPath(await evaluateProgram(syntheticInventory(baseStack(), n))).longestChain;
-    expect(chains[4]).toBeLessThanOrEqual(chains[3] as number);
-    expect(chains[7]).toBeLessThanOrEqual(chains[3] as number);
+    expect(chains[4]).toBeLessThanOrEqual(chains[3]);
+    expect(chains[7]).toBeLessThanOrEqual(chains[3]);
   });
 });

@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { analyze } from "../../components/analysis";
-import { middleWorker, syntheticHostKey, syntheticInventory, withLonghornReplicas, withoutHost, type InventoryConfig, type SyntheticHost } from "../../bench/inventory";
+import {
+  middleWorker,
+  syntheticHostKey,
+  syntheticInventory,
+  withLonghornReplicas,
+  withoutHost,
+  type InventoryConfig,
+  type SyntheticHost,
+} from "../../bench/inventory";
 import { loadStack } from "../harness";
 
 const base = loadStack("dev");
@@ -10,24 +18,27 @@ function check(cfg: InventoryConfig) {
 }
 
 describe("synthetic inventories", () => {
-  it.each([3, 4, 10, 50, 100, 250])("%i hosts: three control planes, the rest workers, two disks each, all storage on, no finding at all", (n) => {
-    const cfg = syntheticInventory(base, n);
-    const a = check(cfg);
-    expect(a.findings).toEqual([]);
-    const t = a.topology;
-    expect(t?.controlPlanes).toEqual(["cp-1", "cp-2", "cp-3"]);
-    expect(t?.etcdVoters).toHaveLength(3);
-    expect(t?.faultTolerance).toBe(1);
-    expect(a.spec?.hosts).toHaveLength(n);
-    expect(a.spec?.hosts.every((h) => h.disks.length === 2)).toBe(true);
-    expect(t?.storage.longhorn?.replicaCount).toBe(3);
-    expect(t?.storage.rookCeph?.poolSize).toBe(Math.min(3, Math.ceil(n / 2)));
-    expect(t?.storage.localStatic?.classes.every((c) => c.disks > 0)).toBe(true);
-    const hosts = cfg.hosts as SyntheticHost[];
-    expect(new Set(hosts.map((h) => h.address)).size).toBe(n);
-    expect(new Set(hosts.map((h) => h.hostKey)).size).toBe(n);
-    expect(new Set(hosts.flatMap((h) => h.disks.map((d) => d.device))).size).toBe(2 * n);
-  });
+  it.each([3, 4, 10, 50, 100, 250])(
+    "%i hosts: three control planes, the rest workers, two disks each, all storage on, no finding at all",
+    (n) => {
+      const cfg = syntheticInventory(base, n);
+      const a = check(cfg);
+      expect(a.findings).toEqual([]);
+      const t = a.topology;
+      expect(t?.controlPlanes).toEqual(["cp-1", "cp-2", "cp-3"]);
+      expect(t?.etcdVoters).toHaveLength(3);
+      expect(t?.faultTolerance).toBe(1);
+      expect(a.spec?.hosts).toHaveLength(n);
+      expect(a.spec?.hosts.every((h) => h.disks.length === 2)).toBe(true);
+      expect(t?.storage.longhorn?.replicaCount).toBe(3);
+      expect(t?.storage.rookCeph?.poolSize).toBe(Math.min(3, Math.ceil(n / 2)));
+      expect(t?.storage.localStatic?.classes.every((c) => c.disks > 0)).toBe(true);
+      const hosts = cfg.hosts as SyntheticHost[];
+      expect(new Set(hosts.map((h) => h.address)).size).toBe(n);
+      expect(new Set(hosts.map((h) => h.hostKey)).size).toBe(n);
+      expect(new Set(hosts.flatMap((h) => h.disks.map((d) => d.device))).size).toBe(2 * n);
+    },
+  );
 
   it("keeps the example lab's cluster settings and storage versions", () => {
     const cfg = syntheticInventory(base, 10);
@@ -49,7 +60,7 @@ describe("synthetic inventories", () => {
   });
 
   it("writes host keys in the OpenSSH ed25519 wire format", () => {
-    const blob = Buffer.from(syntheticHostKey("w-7").split(" ")[1] as string, "base64");
+    const blob = Buffer.from(syntheticHostKey("w-7").split(" ")[1], "base64");
     expect(blob.readUInt32BE(0)).toBe(11);
     expect(blob.subarray(4, 15).toString()).toBe("ssh-ed25519");
     expect(blob.readUInt32BE(15)).toBe(32);
