@@ -51,6 +51,8 @@ export interface SizeFigures {
   /** Peak RSS before the evaluation started (node, tsx, the SDK loaded). */
   baselineRssMb: number;
   critical: CriticalPath;
+  /** The busiest host of each role: sessions that grow with the inventory show here. */
+  sessionsPerRole: Partial<Record<BenchRole, number>>;
   /** Resources by type, to see what a host costs. */
   byType: Record<string, number>;
 }
@@ -78,7 +80,7 @@ async function startProfile(dir: string, label: string): Promise<() => Promise<v
  */
 export async function measureSize(hosts: number, profileDir?: string): Promise<SizeFigures> {
   const cfg = syntheticInventory(baseStack(), hosts);
-  topologyOf(cfg);
+  const { topology, spec } = topologyOf(cfg);
   const baselineRssMb = process.resourceUsage().maxRSS / 1024;
   const stopProfile = profileDir === undefined ? undefined : await startProfile(profileDir, `${hosts}-hosts`);
   const t0 = performance.now();
@@ -98,6 +100,7 @@ export async function measureSize(hosts: number, profileDir?: string): Promise<S
     peakRssMb,
     baselineRssMb,
     critical: criticalPath(resources),
+    sessionsPerRole: maxSessionsByRole(sessionsPerHost(resources, spec.hosts, topology)),
     byType,
   };
 }

@@ -54,6 +54,7 @@ export interface SizeDetails {
   processMs: number;
   parallelism: number | null;
   chain: string[];
+  sessionsPerRole: Partial<Record<BenchRole, number>>;
   byType: Record<string, number>;
 }
 
@@ -143,6 +144,7 @@ export function buildResults(run: RawRun, machine: Machine): BenchResults {
         processMs: round(s.processMs),
         parallelism: s.critical.parallelism === null ? null : round(s.critical.parallelism, 2),
         chain: s.critical.chain,
+        sessionsPerRole: s.sessionsPerRole,
         byType: s.byType,
       })),
       growthExponent: growthExponent(sizes),
@@ -258,6 +260,16 @@ export function renderTable(r: BenchResults): string {
       ]),
     ),
   );
+  const roles = [...new Set(d.sizes.flatMap((s) => Object.keys(s.sessionsPerRole)))] as BenchRole[];
+  if (roles.length > 0) {
+    out.push("   and in the synthetic inventories (busiest host of each role):");
+    out.push(
+      table(
+        ["hosts", ...roles],
+        d.sizes.map((s) => [s.hosts, ...roles.map((r) => s.sessionsPerRole[r] ?? "-")]),
+      ),
+    );
+  }
   out.push("");
   const b = d.blastRadius;
   out.push(`4. Blast radius (${b.hosts}-host inventory; resources whose inputs change or that go)`);

@@ -25,6 +25,7 @@ function run(wall: (hosts: number) => number, chain = 12): RawRun {
       peakRssMb: 200 + hosts,
       baselineRssMb: 180,
       processMs: wall(hosts) + 3000,
+      sessionsPerRole: { leader: 5 + hosts, worker: 6 },
       critical: {
         longestChain: chain,
         remoteCommands: hosts * 8,
@@ -114,6 +115,7 @@ describe("bench results", () => {
     expect(text).toContain("commit def5678");
     expect(text).toMatch(/250\s+2505\s+10\.02\s+350/);
     expect(text).toContain("not measured: not here");
+    expect(text).toMatch(/hosts\s+leader\s+worker\n[- ]+\n3\s+8\s+6\n50\s+55\s+6\n250\s+255\s+6/);
     const cmp = renderComparison(before, after);
     expect(cmp).toContain("commit abc1234");
     expect(cmp).toMatch(/evaluation 250 hosts: wall ms\s+600\s+350\s+-42 %/);
