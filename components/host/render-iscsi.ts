@@ -83,10 +83,10 @@ if command -v systemctl >/dev/null 2>&1; then
     changed=1
   fi
   if ! systemctl is-active --quiet iscsid 2>/dev/null; then
-    systemctl start iscsid >&2
+    systemctl start iscsid >&2 || fail "iscsid does not start (journalctl -u iscsid says why; the kernel needs the iscsi_tcp module): Longhorn cannot attach volumes on this host"
     note "started iscsid"
   elif [ "$changed" = 1 ]; then
-    systemctl restart iscsid >&2
+    systemctl restart iscsid >&2 || fail "iscsid does not restart with the new name (journalctl -u iscsid says why)"
     note "restarted iscsid with the new name"
   fi
 fi

@@ -15,6 +15,11 @@ function stepsOf(run: ProgramRun, host: string): string[] {
     .sort();
 }
 
+/** The commands of Host components (other components' commands belong to their own tests). */
+function hostCommands(run: ProgramRun): RecordedResource[] {
+  return run.ofType(HOST).flatMap((h) => run.descendants(h.urn).filter((r) => r.type === CMD));
+}
+
 /** Outputs for the mock engine: inputs echoed, and a chosen stdout for the iSCSI steps. */
 function withInitiatorNames(names: Record<string, string>) {
   return (args: MockResourceArgs, rec: RecordedResource) => {
@@ -56,11 +61,15 @@ describe("Host children in the dev stack", () => {
       else if (v !== null && typeof v === "object") for (const [k, x] of Object.entries(v)) keyPaths(x, p ? `${p}.${k}` : k, out);
       return out;
     };
-    for (const r of run.commands()) {
+    expect(hostCommands(run).length).toBe(19);
+    for (const r of hostCommands(run)) {
+      expect(run.isSecretInput(r, "connection")).toBe(true);
+      expect(JSON.stringify(r.inputs)).not.toContain("test-key-not-real");
       expect(keyPaths(r.plainInputs, "", [])).toEqual(["connection.privateKey"]);
       expect((r.plainInputs.connection as { hostKey?: string }).hostKey).toMatch(/^ssh-ed25519 /);
       expect(r.inputs.triggers).toHaveLength(1);
       expect(r.inputs.update).toBe(r.inputs.create);
+      expect(r.inputs.addPreviousOutputInEnv).toBe(false);
     }
   });
 
@@ -69,7 +78,7 @@ describe("Host children in the dev stack", () => {
     const cluster = clone(cfg.cluster) as { ssh: { user: string } };
     cluster.ssh.user = "admin";
     const run = await runProgram({ ...cfg, cluster });
-    for (const r of run.commands()) {
+    for (const r of hostCommands(run)) {
       expect(r.inputs.create).toMatch(/^sudo -n bash -c '/);
       expect(r.inputs.delete).toMatch(/^sudo -n bash -c '/);
     }
@@ -89,7 +98,7 @@ describe("Host children in the dev stack", () => {
       disks: [{ name: "longhorn", device: "/dev/disk/by-id/nvme-W5", use: "longhorn" }],
     });
     const after = await runProgram({ ...cfg, hosts });
-    for (const r of before.commands()) {
+    for (const r of hostCommands(before)) {
       expect(after.get(r.name).inputs, r.name).toEqual(r.inputs);
     }
     expect(stepsOf(after, "w-5")).toEqual(["w-5-disk-longhorn", "w-5-iscsi", "w-5-node-prep"]);
@@ -102,9 +111,9 @@ describe("Host children in the dev stack", () => {
     const w3 = hosts.find((h) => h.name === "w-3") as { disks: { name: string }[] };
     w3.disks = w3.disks.filter((d) => d.name !== "raw1");
     const after = await runProgram({ ...cfg, hosts });
-    const gone = before.commands().filter((r) => !after.find(r.name));
+    const gone = hostCommands(before).filter((r) => !after.find(r.name));
     expect(gone.map((r) => r.name)).toEqual(["w-3-disk-raw1"]);
-    for (const r of after.commands()) expect(after.get(r.name).inputs, r.name).toEqual(before.get(r.name).inputs);
+    for (const r of hostCommands(after)) expect(after.get(r.name).inputs, r.name).toEqual(before.get(r.name).inputs);
   });
 
   it("makes no iSCSI step when Longhorn is disabled", async () => {
@@ -112,7 +121,7 @@ describe("Host children in the dev stack", () => {
     const storage = clone(cfg.storage) as { longhorn: { enabled: boolean } };
     storage.longhorn.enabled = false;
     const run = await runProgram({ ...cfg, storage });
-    expect(run.commands().filter((r) => r.name.endsWith("-iscsi"))).toEqual([]);
+    expect(hostCommands(run).filter((r) => r.name.endsWith("-iscsi"))).toEqual([]);
     expect(run.get("w-1-node-prep").inputs.create).not.toContain("iscsi");
   });
 });
@@ -120,7 +129,11 @@ describe("Host children in the dev stack", () => {
 describe("initiator names", () => {
   it("Longhorn waits for every Longhorn host's iSCSI step and data-path mount; other hosts are not in its way", async () => {
     const run = await runProgram(loadStack("dev"), {
-      handler: withInitiatorNames({ "w-1": "iqn.2005-03.org.open-iscsi:aaa", "w-2": "iqn.2005-03.org.open-iscsi:bbb", "w-3": "iqn.2005-03.org.open-iscsi:ccc" }),
+      handler: withInitiatorNames({
+        "w-1": "iqn.2005-03.org.open-iscsi:aaa",
+        "w-2": "iqn.2005-03.org.open-iscsi:bbb",
+        "w-3": "iqn.2005-03.org.open-iscsi:ccc",
+      }),
     });
     const storage = run.get("storage", "baremetal-k8s:storage:Storage");
     for (const h of ["w-1", "w-2", "w-3"]) {
