@@ -7,12 +7,15 @@ export const INITIATOR_FILE = "/etc/iscsi/initiatorname.iscsi";
 
 /**
  * Whether a host gets Longhorn's node prerequisites (open-iscsi, NFS client,
- * cryptsetup/dmsetup, a unique initiator name). Longhorn storage nodes are
- * the hosts with a `longhorn` disk; one predicate so that widening it (e.g. to
- * every schedulable node, where Longhorn volumes may be attached) is one edit.
+ * cryptsetup/dmsetup, a unique initiator name). Replicas live only on hosts
+ * with a `longhorn` disk, but a volume attaches over iSCSI wherever its pod
+ * runs, so every Kubernetes node needs them (Longhorn's own environment check
+ * fails a node without them).
  */
 export function needsLonghornPrereqs(host: HostSpec, spec: ClusterSpec): boolean {
-  return spec.storage.longhorn.enabled && host.disks.some((d) => d.use === "longhorn");
+  // Every node may attach a Longhorn volume (over iSCSI), not only the nodes that store replicas;
+  // an etcd-only witness runs no pods.
+  return spec.storage.longhorn.enabled && (host.roles.includes("worker") || host.roles.includes("control-plane"));
 }
 
 /** Whether a host gets Rook-Ceph's node prerequisites (lvm2, the rbd module). */

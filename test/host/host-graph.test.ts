@@ -32,14 +32,14 @@ function withInitiatorNames(names: Record<string, string>) {
 }
 
 describe("Host children in the dev stack", () => {
-  it("gives each host its node prep, one step per disk (ephemeral disks together) and an iSCSI step on Longhorn hosts, named from host and disk names", async () => {
+  it("gives each host its node prep, one step per disk (ephemeral disks together) and an iSCSI step on every node once Longhorn is enabled, named from host and disk names", async () => {
     const run = await runProgram(loadStack("dev"));
-    expect(stepsOf(run, "cp-1")).toEqual(["cp-1-disk-backup", "cp-1-node-prep"]);
-    expect(stepsOf(run, "cp-2")).toEqual(["cp-2-node-prep"]);
+    expect(stepsOf(run, "cp-1")).toEqual(["cp-1-disk-backup", "cp-1-iscsi", "cp-1-node-prep"]);
+    expect(stepsOf(run, "cp-2")).toEqual(["cp-2-iscsi", "cp-2-node-prep"]);
     expect(stepsOf(run, "w-1")).toEqual(["w-1-disk-longhorn", "w-1-disk-ssd1", "w-1-iscsi", "w-1-node-prep"]);
     expect(stepsOf(run, "w-2")).toEqual(["w-2-disk-longhorn", "w-2-disk-osd0", "w-2-iscsi", "w-2-node-prep"]);
     expect(stepsOf(run, "w-3")).toEqual(["w-3-disk-longhorn", "w-3-disk-osd0", "w-3-disk-raw1", "w-3-iscsi", "w-3-node-prep"]);
-    expect(stepsOf(run, "w-4")).toEqual(["w-4-disk-osd0", "w-4-ephemeral", "w-4-node-prep"]);
+    expect(stepsOf(run, "w-4")).toEqual(["w-4-disk-osd0", "w-4-ephemeral", "w-4-iscsi", "w-4-node-prep"]);
   });
 
   it("runs every disk and iSCSI step after the host's node prep, on that host's address", async () => {
@@ -61,7 +61,7 @@ describe("Host children in the dev stack", () => {
       else if (v !== null && typeof v === "object") for (const [k, x] of Object.entries(v)) keyPaths(x, p ? `${p}.${k}` : k, out);
       return out;
     };
-    expect(hostCommands(run).length).toBe(19);
+    expect(hostCommands(run).length).toBe(22);
     for (const r of hostCommands(run)) {
       expect(run.isSecretInput(r, "connection")).toBe(true);
       expect(JSON.stringify(r.inputs)).not.toContain("test-key-not-real");
@@ -127,19 +127,12 @@ describe("Host children in the dev stack", () => {
 });
 
 describe("initiator names", () => {
-  it("Longhorn waits for every Longhorn host's iSCSI step and data-path mount; other hosts are not in its way", async () => {
-    const run = await runProgram(loadStack("dev"), {
-      handler: withInitiatorNames({
-        "w-1": "iqn.2005-03.org.open-iscsi:aaa",
-        "w-2": "iqn.2005-03.org.open-iscsi:bbb",
-        "w-3": "iqn.2005-03.org.open-iscsi:ccc",
-      }),
-    });
+  it("Longhorn waits for every node's iSCSI step and the storage hosts' data-path mounts", async () => {
+    const names: Record<string, string> = {};
+    for (const h of ["cp-1", "cp-2", "w-1", "w-2", "w-3", "w-4"]) names[h] = `iqn.2005-03.org.open-iscsi:${h}`;
+    const run = await runProgram(loadStack("dev"), { handler: withInitiatorNames(names) });
     const storage = run.get("storage", "baremetal-k8s:storage:Storage");
-    for (const h of ["w-1", "w-2", "w-3"]) {
-      run.assertAfter(storage, `${h}-iscsi`);
-      run.assertAfter(storage, `${h}-disk-longhorn`);
-    }
-    expect(run.waitsFor(storage, "w-4-node-prep")).toBe(false);
+    for (const h of Object.keys(names)) run.assertAfter(storage, `${h}-iscsi`);
+    for (const h of ["w-1", "w-2", "w-3"]) run.assertAfter(storage, `${h}-disk-longhorn`);
   });
 });

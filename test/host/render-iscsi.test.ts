@@ -22,9 +22,11 @@ describe("Longhorn's iSCSI initiator-name step", () => {
     }
   });
 
-  it("applies to hosts with a longhorn disk when Longhorn is enabled; Ceph's to hosts with ceph disks", () => {
+  it("applies to every Kubernetes node when Longhorn is enabled (any node may attach a volume), not to an etcd-only witness; Ceph's to hosts with ceph disks", () => {
     expect(needsLonghornPrereqs(host(spec, "w-1"), spec)).toBe(true);
-    expect(needsLonghornPrereqs(host(spec, "w-2"), spec)).toBe(false);
+    expect(needsLonghornPrereqs(host(spec, "w-2"), spec)).toBe(true);
+    const witness = { ...host(spec, "w-2"), roles: ["etcd" as const] };
+    expect(needsLonghornPrereqs(witness, spec)).toBe(false);
     expect(needsCephPrereqs(host(spec, "w-1"), spec)).toBe(true);
     const off = { ...spec, storage: { ...spec.storage, longhorn: { ...spec.storage.longhorn, enabled: false } } };
     expect(needsLonghornPrereqs(host(off, "w-1"), off)).toBe(false);

@@ -14,7 +14,7 @@ const variants = {
   rhel: specWith([{ name: "n", os: "rhel" }]),
   flatcar: specWith([{ name: "n", os: "flatcar", packagesPreinstalled: true, immutableRoot: true, disks: ALL_DISKS }]),
   preinstalled: specWith([{ name: "n", os: "ubuntu", packagesPreinstalled: true, disks: ALL_DISKS }]),
-  immutableFedora: specWith([{ name: "n", os: "fedora", immutableRoot: true }]),
+  immutableFedora: specWith([{ name: "n", os: "fedora", immutableRoot: true, packagesPreinstalled: true }]),
   nonRoot: specWith([{ name: "n", os: "debian", disks: ALL_DISKS }], { user: "admin" }),
 };
 const render = (v: keyof typeof variants) => renderNodePrep(host(variants[v], "n"), variants[v]);
