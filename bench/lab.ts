@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import * as path from "node:path";
 
 /**
@@ -62,12 +63,15 @@ export function pickFunction(mod: Record<string, unknown>): LabFunction | undefi
   return (named ?? (fns.length === 1 ? fns[0] : undefined))?.[1] as LabFunction | undefined;
 }
 
+/** CommonJS require, which tsx's hook (`--require tsx/cjs`) compiles; a dynamic import() of .ts would go to the ESM loader it does not hook. */
+const load = (file: string): unknown => createRequire(__filename)(file) as unknown;
+
 export const LAB_API = path.resolve(__dirname, "..", "test", "lab", "lab.ts");
 
 /** The lab's own check (`labAvailable()` in test/lab/lab.ts) when it has one, else the probe above. */
-async function whyNoLab(): Promise<string | undefined> {
+function whyNoLab(): string | undefined {
   if (existsSync(LAB_API)) {
-    const api = (await import(LAB_API)) as { labAvailable?: () => { ok: true } | { ok: false; reason: string } };
+    const api = load(LAB_API) as { labAvailable?: () => { ok: true } | { ok: false; reason: string } };
     if (typeof api.labAvailable === "function") {
       const a = api.labAvailable();
       return a.ok ? undefined : a.reason;
@@ -87,11 +91,11 @@ export async function labBringUpTimes(measure = false): Promise<LabResult> {
     return { lab: [], note: "test/lab/bring-up-times.ts is not on this branch yet (end-to-end lab, branch lab): no lab figures" };
   }
   if (measure) {
-    const reason = await whyNoLab();
+    const reason = whyNoLab();
     if (reason !== undefined) return { lab: [], note: `cannot measure the lab here: ${reason}` };
   }
   try {
-    const mod = (await import(LAB_MODULE)) as Record<string, unknown>;
+    const mod = load(LAB_MODULE) as Record<string, unknown>;
     const fn = pickFunction(mod);
     if (!fn) return { lab: [], note: `${path.relative(process.cwd(), LAB_MODULE)} exports no function to call: no lab figures` };
     const result = await fn({ measure, sizes: LAB_SIZES });

@@ -67,6 +67,8 @@ export interface BenchResults {
     sizes: SizeDetails[];
     /** log(wallMs) slope against log(hosts) between the two largest sizes (where the fixed cost no longer hides the growth): 1 is linear. */
     growthExponent: number | null;
+    /** The same slope for CPU time, which other work on a shared machine disturbs less. */
+    cpuGrowthExponent: number | null;
     /** longestChain(largest) / longestChain(smallest); null while the graph has no remote step. */
     chainRatio: number | null;
     blastRadius: {
@@ -148,6 +150,7 @@ export function buildResults(run: RawRun, machine: Machine): BenchResults {
         byType: s.byType,
       })),
       growthExponent: growthExponent(sizes),
+      cpuGrowthExponent: growthExponent(sizes.map((s) => ({ hosts: s.hosts, wallMs: s.cpuMs }))),
       chainRatio: chainRatio(sizes.map((s) => ({ hosts: s.hosts, longestChain: s.critical.longestChain }))),
       blastRadius: {
         hosts: run.invariants.hosts,
@@ -232,7 +235,7 @@ export function renderTable(r: BenchResults): string {
   );
   const [a, z] = [f.evaluation.at(-2), f.evaluation.at(-1)];
   out.push(
-    `growth from ${a?.hosts ?? "?"} to ${z?.hosts ?? "?"} hosts: wall time ~ hosts^${fmt(d.growthExponent, 2)} (1 = linear, below 1 = better)`,
+    `growth from ${a?.hosts ?? "?"} to ${z?.hosts ?? "?"} hosts: wall time ~ hosts^${fmt(d.growthExponent, 2)}, CPU time ~ hosts^${fmt(d.cpuGrowthExponent, 2)} (1 = linear, below 1 = better)`,
   );
   out.push("");
   out.push("2. Critical path of the bring-up (remote steps)");
