@@ -66,6 +66,12 @@ export interface LabOptions {
   hosts: { name: string; disks?: { name: string; size: string }[] }[];
   /** leave the lab running after down() (debugging); `test/lab/lab.sh down` with the same env removes it */
   keep?: boolean;
+  /** seconds every kubeadm stand-in step sleeps (bring-up benchmarks); default 0 */
+  stepSleepS?: number;
+  /** install the kubelet/kubeadm/kubectl stand-ins at first boot (hosts with packagesPreinstalled) */
+  k8sPreinstalled?: boolean;
+  /** module names modprobe should find although this kernel lacks them (a stand-in; say so) */
+  fakeBuiltinModules?: string[];
 }
 
 const which = (cmd: string): boolean => spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
@@ -94,8 +100,15 @@ interface LabInfo {
   hosts: (LabHost & { disks: Record<string, LabDisk & { loop: string }> })[];
 }
 
-function labEnv(prefix: string, subnet: string): NodeJS.ProcessEnv {
-  return { ...process.env, LAB_PREFIX: prefix, LAB_SUBNET: subnet };
+function labEnv(prefix: string, subnet: string, o: Partial<LabOptions> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    LAB_PREFIX: prefix,
+    LAB_SUBNET: subnet,
+    LAB_STEP_SLEEP: String(o.stepSleepS ?? 0),
+    LAB_K8S_PREINSTALLED: o.k8sPreinstalled ? "1" : "0",
+    LAB_FAKE_BUILTIN_MODULES: (o.fakeBuiltinModules ?? []).join(" "),
+  };
 }
 
 function runLabScript(env: NodeJS.ProcessEnv, args: string[]): Promise<string> {
@@ -132,7 +145,7 @@ function installExitHook(): void {
 export async function startLab(opts: LabOptions): Promise<Lab> {
   if (!/^[a-z0-9]{1,8}$/.test(opts.prefix)) throw new Error(`lab prefix must match [a-z0-9]{1,8}, got '${opts.prefix}'`);
   if (!/^\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(opts.subnet)) throw new Error(`lab subnet must be three octets like 10.250.20, got '${opts.subnet}'`);
-  const env = labEnv(opts.prefix, opts.subnet);
+  const env = labEnv(opts.prefix, opts.subnet, opts);
   const key = `${opts.prefix} ${opts.subnet}`;
   installExitHook();
   await runLabScript(env, ["down"]); // a previous run killed before its afterAll
