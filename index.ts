@@ -1,11 +1,5 @@
 import { main } from "./components/main";
 
-const outputs = main();
-
-export const kubeconfig = outputs.kubeconfig;
-export const leader = outputs.leader;
-export const workers = outputs.workers;
-export const apiEndpoint = outputs.apiEndpoint;
-export const controlPlanes = outputs.controlPlanes;
-export const etcdVoters = outputs.etcdVoters;
-export const faultTolerance = outputs.faultTolerance;
+// The stack outputs are exactly what main() returns (kubeconfig, apiEndpoint, leader, controlPlanes,
+// workers, etcdVoters, faultTolerance, storageFootprint), so the list cannot drift from the program.
+export = main();
