@@ -5,8 +5,9 @@ import { createHash } from "node:crypto";
  * (`Pulumi.dev.yaml`). Pure: the same base and size give the same config.
  *
  * Shape at every size: three control planes, the rest workers, every host
- * with two disks (a Longhorn disk, then a Ceph OSD on even hosts or a local
- * disk on odd ones), Longhorn, Rook-Ceph and local-static all enabled. The
+ * with two disks (a Longhorn disk, then a Ceph OSD on the control planes or a
+ * local disk on the workers), Longhorn, Rook-Ceph and local-static all enabled
+ * (local-static from 4 hosts on: the 3-host inventory has no worker). The
  * control planes also carry role worker: with all storage enabled the 3-host
  * inventory has to keep its disks on them, and giving them the same role and
  * disks at every size keeps the shape identical, so sizes differ only in the
@@ -98,14 +99,16 @@ function localClassOrder(classes: LocalClass[]): LocalClass[] {
 export function syntheticHost(k: number, template: { os: string[]; localClasses: string[] }): SyntheticHost {
   const name = syntheticHostName(k);
   const tag = name.toUpperCase().replace(/-/g, "");
+  // Ceph OSDs on the control planes' second disk, local volumes on the workers': a worker added or removed
+  // then touches no release (Rook's CephCluster lists its OSD hosts by name, so adding a Ceph host must change it).
   const second: SyntheticDisk =
-    k % 2 === 0
+    k < CONTROL_PLANES
       ? { name: "osd0", device: `/dev/disk/by-id/ata-ST4000VN008-2DR166_${tag}CEPH0`, use: "ceph" }
       : {
           name: "ssd1",
           device: `/dev/disk/by-id/ata-Samsung_SSD_870_EVO_500GB_${tag}LOCAL`,
           use: "local",
-          storageClass: template.localClasses[Math.floor(k / 2) % template.localClasses.length],
+          storageClass: template.localClasses[(k - CONTROL_PLANES) % template.localClasses.length],
         };
   return {
     name,
@@ -156,7 +159,12 @@ export function storageFor(base: BaseStorage, hosts: SyntheticHost[]): BaseStora
     ...base,
     longhorn: { ...base.longhorn, enabled: true, replicaCount: Math.min(LONGHORN_REPLICAS_MAX, carrying("longhorn")) },
     rookCeph: { ...base.rookCeph, enabled: true, poolSize: Math.min(CEPH_POOL_SIZE_MAX, carrying("ceph")) },
-    localStatic: { ...base.localStatic, enabled: true, classes: (base.localStatic?.classes ?? []).filter((c) => usedClasses.has(c.name)) },
+    // The 3-host inventory has no worker, so no local disk: local-static is enabled from the first worker on.
+    localStatic: {
+      ...base.localStatic,
+      enabled: usedClasses.size > 0,
+      classes: (base.localStatic?.classes ?? []).filter((c) => usedClasses.has(c.name)),
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { criticalPath } from "../../bench/graph";
-import { syntheticInventory } from "../../bench/inventory";
+import { difference } from "../../bench/compare";
+import { type SyntheticHost, syntheticHostKey, syntheticInventory } from "../../bench/inventory";
 import { baseStack, evaluateProgram, measureBlastRadius, measureNoop } from "../../bench/measure";
 import type { RecordedResource } from "../../plan/evaluate";
 
@@ -17,10 +18,7 @@ const HOSTS = 8;
  * then). `npm run bench` reports the true counts.
  */
 const KNOWN_VIOLATIONS: { addWorker: string[]; removeWorker: string[] } = {
-  // components/storage/values-rook.ts: the CephCluster lists every node and its devices
-  // (useAllNodes: false), so a worker with a Ceph disk changes the release.
-  addWorker: ["rook-ceph-cluster"],
-  // The middle worker of the 8-host inventory (w-3) has a local disk, not a Ceph one.
+  addWorker: [],
   removeWorker: [],
 };
 
@@ -48,6 +46,17 @@ describe("benchmark invariants", () => {
     expect(b.addWorker.added.length).toBeGreaterThan(0);
     expect(b.addWorker.removed).toEqual([]);
     expect(b.addWorker.changed).toEqual(known(KNOWN_VIOLATIONS.addWorker, await before()));
+  });
+
+  it("adding a host with a Ceph disk touches exactly Rook's CephCluster release, which lists its OSD hosts by design", async () => {
+    const cfg = syntheticInventory(baseStack(), HOSTS);
+    const hosts = structuredClone(cfg.hosts) as SyntheticHost[];
+    const extra = structuredClone(hosts[hosts.length - 1]) as SyntheticHost;
+    Object.assign(extra, { name: "w-ceph", address: "192.168.30.10", hostKey: syntheticHostKey("w-ceph") });
+    extra.disks = [{ name: "osd0", device: "/dev/disk/by-id/ata-EXTRA_CEPH0", use: "ceph" }];
+    const d = difference(await before(), await evaluateProgram({ ...cfg, hosts: [...hosts, extra] }));
+    expect(d.removed).toEqual([]);
+    expect(d.changed).toEqual(["rook-ceph-cluster"]);
   });
 
   it("removing the worker in the middle of the list touches only that worker's resources", async () => {
