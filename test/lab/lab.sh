@@ -189,6 +189,14 @@ prepare_host() {   # the host's "disk": overlay upper dirs, host key, authorized
     { echo "LAB_STEP_SLEEP=${LAB_STEP_SLEEP:-0}"
       echo "LAB_CERTS_TTL_S=${LAB_CERTS_TTL_S:-7200}"; } > "$U/local/lib/lab/k8s/standins.env"
     if [[ ${LAB_K8S_PREINSTALLED:-0} == 1 ]]; then touch "$U/local/lib/lab/k8s/preinstall"; fi
+    # no iSCSI in this kernel: with iscsi_tcp faked, iscsid is stood in for too
+    if [[ " ${LAB_FAKE_BUILTIN_MODULES:-} " == *" iscsi_tcp "* ]]; then
+      mkdir -p "$U/sbin"; install -m 755 "$STANDINS/kernel/iscsid" "$U/sbin/iscsid"
+    fi
+  fi
+  # a freshly installed open-iscsi: the initiator name is generated on first start (or by the program)
+  if [[ -f /etc/iscsi/initiatorname.iscsi ]]; then
+    mkdir -p "$E/iscsi"; echo "GenerateName=yes" > "$E/iscsi/initiatorname.iscsi"; chmod 600 "$E/iscsi/initiatorname.iscsi"
   fi
   # modules.builtin: modprobe of a built-in module succeeds
   mkdir -p "$U/lib/modules"; cp -r "$BASE/modules/lib/modules/$(uname -r)" "$U/lib/modules/"
