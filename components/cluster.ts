@@ -35,8 +35,8 @@ export class Cluster extends pulumi.ComponentResource {
     this.longhornNodesReady = longhornNodesReady([...this.hosts.values()], this);
     this.controlPlane = new ControlPlane("control-plane", { spec, topology, hosts: this.hosts }, { parent: this });
     if (spec.storage.longhorn.enabled || spec.storage.rookCeph.enabled || spec.storage.localStatic.enabled) {
-      // Longhorn's hosts must be prepared with unique initiator names first (longhornNodesReady).
-      new Storage("storage", { spec, topology, hosts: this.hosts, controlPlane: this.controlPlane }, { parent: this, dependsOn: this.longhornNodesReady });
+      // Only the Longhorn release waits for the initiator-name check (longhornNodesReady); Ceph and local volumes do not use iSCSI.
+      new Storage("storage", { spec, topology, hosts: this.hosts, controlPlane: this.controlPlane, longhornNodesReady: this.longhornNodesReady }, { parent: this });
     }
     this.apiEndpoint = `https://${spec.cluster.endpoint.address}:${spec.cluster.endpoint.port}`;
     this.registerOutputs({});

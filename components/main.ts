@@ -50,5 +50,7 @@ export function main() {
     workers: topology.workers,
     etcdVoters: topology.etcdVoters,
     faultTolerance: topology.faultTolerance,
+    // Given back as previousTopology (plan --previous) to catch changes that could lose data.
+    storageFootprint: analysis.footprint ?? {},
   };
 }

@@ -5,13 +5,14 @@ import { renderMarkdown } from "./markdown";
 import { runPlan } from "./plan";
 import { readStackConfig, StackFileError, stackFileFor } from "./stackfile";
 
-const USAGE = `usage: npm run plan -- (--stack NAME | --stack-file PATH) [--format markdown|json]
+const USAGE = `usage: npm run plan -- (--stack NAME | --stack-file PATH) [--format markdown|json] [--previous PATH]
 
   --stack NAME        read Pulumi.NAME.yaml in the current directory
   --stack-file PATH   read that stack file (Pulumi.yaml beside it gives project defaults)
   --format FORMAT     markdown (default) or json
   --previous PATH     the stack's previous outputs (pulumi stack output --json > PATH): also check the
-                      change against the deployed cluster (leader, role changes, etcd voters removed)
+                      change against the deployed cluster (leader, role changes, etcd voters removed,
+                      storage hosts removed or replica counts lowered)
 Exit status: 0 = no error finding, 2 = the config has errors (or the arguments are wrong).`;
 
 function fail(message: string): never {

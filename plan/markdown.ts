@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { RecordedResource } from "./evaluate";
 import type { Plan, PlanResource } from "./plan";
+import type { StorageDisk, StorageTopology } from "../components/topology";
 
 /** Resources in an order the dependency graph allows, ties broken by registration order. */
 export function topologicalOrder(resources: readonly PlanResource[], seqOf: (urn: string) => number): PlanResource[] {
@@ -25,6 +26,45 @@ function mermaidId(urn: string): string {
   return `n${createHash("sha1").update(urn).digest("hex").slice(0, 10)}`;
 }
 
+function failures(n: number, what: string): string {
+  return `**${n}** ${what} failure${n === 1 ? "" : "s"}`;
+}
+
+function diskTable(disks: readonly StorageDisk[], pathHeader?: string): string[] {
+  if (disks.length === 0) return ["(no disk)", ""];
+  if (!pathHeader) return ["| host | disk | device |", "|---|---|---|", ...disks.map((d) => `| ${d.host} | ${d.disk} | \`${d.device}\` |`), ""];
+  return [`| host | disk | device | ${pathHeader} |`, "|---|---|---|---|", ...disks.map((d) => `| ${d.host} | ${d.disk} | \`${d.device}\` | \`${d.path}\` |`), ""];
+}
+
+/** Per storage system: the hosts and disks it will use, and what failures its volumes survive. */
+export function renderStorage(s: StorageTopology): string[] {
+  if (!s.longhorn && !s.rookCeph && !s.localStatic) return [];
+  const lines: string[] = ["## Storage", ""];
+  if (s.longhorn) {
+    const l = s.longhorn;
+    lines.push("### Longhorn", "");
+    lines.push(`Storage nodes ${l.hosts.join(", ")}; ${l.replicaCount} replica${l.replicaCount === 1 ? "" : "s"} per volume on different nodes: survives ${failures(l.survives, "node")}.`, "");
+    lines.push(...diskTable(l.disks, "Longhorn disk path"));
+  }
+  if (s.rookCeph) {
+    const r = s.rookCeph;
+    lines.push("### Rook-Ceph", "");
+    lines.push(
+      `OSD hosts ${r.hosts.join(", ")} (${r.osds} OSD${r.osds === 1 ? "" : "s"}); ${r.monCount} mon${r.monCount === 1 ? "" : "s"}, block pool size ${r.poolSize} with failure domain host: survives ${failures(r.survives, "host")}.`,
+      "",
+    );
+    lines.push(...diskTable(r.disks));
+  }
+  if (s.localStatic) {
+    for (const c of s.localStatic.classes) {
+      lines.push(`### Local class ${c.name}`, "");
+      lines.push(`${c.disks} disk${c.disks === 1 ? "" : "s"} on ${c.hosts.join(", ") || "(none)"}; one copy per volume: survives ${failures(0, "node")} (a volume lives and dies with its disk).`, "");
+      lines.push(...diskTable(c.volumes, "published at"));
+    }
+  }
+  return lines;
+}
+
 /** The plan for people: findings, topology, bring-up steps per host, and a Mermaid graph of the components. */
 export function renderMarkdown(plan: Plan, recorded: readonly RecordedResource[], title: string): string {
   const lines: string[] = [`# Plan: ${title}`, ""];
@@ -43,11 +83,8 @@ export function renderMarkdown(plan: Plan, recorded: readonly RecordedResource[]
     lines.push(`- Workers: ${t.workers.join(", ") || "(none)"}`);
     lines.push(`- etcd voters: ${t.etcdVoters.join(", ")} (${t.etcdVoters.length}), survives **${t.faultTolerance}** failure${t.faultTolerance === 1 ? "" : "s"}`);
     if (t.witnesses.length) lines.push(`- Witness etcd members: ${t.witnesses.join(", ")}`);
-    const s = t.storage;
-    if (s.longhorn) lines.push(`- Longhorn: hosts ${s.longhorn.hosts.join(", ")}; ${s.longhorn.replicaCount} replicas per volume, survives ${s.longhorn.survives} node failure${s.longhorn.survives === 1 ? "" : "s"}`);
-    if (s.rookCeph) lines.push(`- Rook-Ceph: OSD hosts ${s.rookCeph.hosts.join(", ")} (${s.rookCeph.osds} OSDs); ${s.rookCeph.monCount} mons, pool size ${s.rookCeph.poolSize}, survives ${s.rookCeph.survives} host failure${s.rookCeph.survives === 1 ? "" : "s"}`);
-    if (s.localStatic) for (const c of s.localStatic.classes) lines.push(`- Local class ${c.name}: ${c.disks} disk${c.disks === 1 ? "" : "s"} on ${c.hosts.join(", ") || "(none)"}; a volume lives and dies with its node`);
     lines.push("");
+    lines.push(...renderStorage(t.storage));
   }
   if (plan.resources.length === 0) return lines.join("\n");
 

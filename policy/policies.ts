@@ -47,7 +47,7 @@ export const SECRET_PATTERNS: SecretPattern[] = [
   { what: "a kubeadm bootstrap token", re: /(?<![a-z0-9._-])[a-z0-9]{6}\.(?=[a-z]*[0-9])[a-z0-9]{16}(?![a-z0-9])/ },
   { what: "a kubeadm certificate key", re: /certificate[-_]?key["'=:\s]+[a-f0-9]{64}\b/i },
   { what: "kubeconfig credentials (client-key-data)", re: /client-key-data:\s*[A-Za-z0-9+/=]{16,}/ },
-  { what: "a keepalived VRRP password", re: /auth_pass\s+(?![$"'{])\S+/ },
+  { what: "a keepalived VRRP password", re: /auth_pass\s+(?![$"'{]|__[A-Z0-9_]+__(?![A-Za-z0-9]))\S+/ },
   { what: "a Pulumi access token", re: /\bpul-[0-9a-f]{40}\b/ },
   { what: "a GitHub token", re: /\bgh[pousr]_[A-Za-z0-9]{36,}\b/ },
 ];

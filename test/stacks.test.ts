@@ -53,7 +53,7 @@ describe("example stacks", () => {
     expect(prod.plan.topology?.controlPlanes.some((h) => ceph?.hosts.includes(h))).toBe(false);
 
     const mini = await runPlan(readStackConfig(path.join(REPO_ROOT, "Pulumi.mini.yaml")));
-    expect(mini.plan.topology?.storage).toEqual({ localStatic: { classes: [{ name: "local-ssd", hosts: ["node-1"], disks: 1 }] } });
+    expect(mini.plan.topology?.storage).toMatchObject({ localStatic: { classes: [{ name: "local-ssd", hosts: ["node-1"], disks: 1 }] } });
     const cfg = readStackConfig(path.join(REPO_ROOT, "Pulumi.mini.yaml"));
     const hosts = JSON.parse(cfg.config["baremetal-k8s:hosts"] ?? "[]") as { roles: string[] }[];
     expect(hosts).toHaveLength(1);

@@ -174,6 +174,9 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
     if (new Set(h.roles).size !== h.roles.length) {
       findings.push(warning(`hosts[${i}].roles`, "lists a role twice: each role counts once"));
     }
+    if (h.immutableRoot && !h.packagesPreinstalled && h.os !== "flatcar") {
+      findings.push(error(`hosts[${i}].packagesPreinstalled`, "must be true when immutableRoot is true: packages cannot be installed on a read-only root, so node preparation only verifies them. Bake containerd, kubeadm, kubelet and kubectl into the image (e.g. rpm-ostree layering or a sysext) and set packagesPreinstalled: true"));
+    }
     if (h.os === "flatcar" && !h.packagesPreinstalled) {
       findings.push(error(`hosts[${i}].packagesPreinstalled`, "must be true on os: flatcar, which has no package manager: bake containerd, kubeadm and kubelet into the image (e.g. a Flatcar sysext) and set packagesPreinstalled: true"));
     }

@@ -3,17 +3,18 @@ import * as command from "@pulumi/command";
 import * as kubernetes from "@pulumi/kubernetes";
 import type { ClusterSpec, HostSpec } from "../config/spec";
 import type { Host } from "../host/host";
-import { remoteScript } from "../host/remote-script";
+import { contentHash, remoteScript } from "../host/remote-script";
 import type { Topology } from "../topology";
 import { renderCniChart } from "./render-cni";
 import {
-  renderBootstrapTokenScript,
   renderInitDeleteScript,
   renderInitScript,
   renderJoinDeleteScript,
   renderJoinScript,
   renderKeepalivedDeleteScript,
   renderKeepalivedScript,
+  renderJoinTokenScript,
+  renderNothingToUndoScript,
   renderNodeDeleteScript,
   renderNodeScript,
   renderUploadCertsScript,
@@ -44,9 +45,10 @@ interface StepArgs {
  * kubeconfig as a Kubernetes provider, and the CNI.
  *
  * Resources (host names from the config): `<leader>-keepalived`,
- * `<leader>-kubeadm-init`, `<leader>-bootstrap-token`; per follower
- * `<cp>-upload-certs` (on the leader), `<cp>-kubeadm-join`, `<cp>-keepalived`;
- * per witness `<w>-etcd-certs` (on the leader), `<w>-etcd-member`; per worker
+ * `<leader>-kubeadm-init`; per follower `<cp>-upload-certs` (on the leader:
+ * token refresh, certificate upload, CA hash), `<cp>-kubeadm-join`,
+ * `<cp>-keepalived`; per witness `<w>-etcd-certs` (on the leader),
+ * `<w>-etcd-member`; per worker `<w>-join-token` (on the leader),
  * `<w>-kubeadm-join`, `<w>-node` (on the leader); `kubernetes` (provider) and
  * `cni-<cilium|calico>`.
  */
@@ -101,34 +103,25 @@ export class ControlPlane extends pulumi.ComponentResource {
     this.kubeconfig = pulumi.secret(init.stdout);
 
     const followers = topology.controlPlanes.filter((n) => n !== leaderName);
-    const joiners = [...followers, ...topology.workers];
-    const token = this.step(`${leaderName}-bootstrap-token`, leader, {
-      create: renderBootstrapTokenScript(leader.spec, joiners),
-      stdin: pulumi.interpolate`${secrets.bootstrapToken}\n`,
-    }, [
-      init, // needs admin.conf and the cluster CA that init creates
-    ]);
-    const caHash = token.stdout;
 
     // Control-plane followers, one at a time: each join adds an etcd member, and etcd membership changes must not overlap.
-    let lastMembershipChange: pulumi.Resource = token;
+    let lastMembershipChange: pulumi.Resource = init;
     for (const f of followers) {
       const host = hostOf(f);
       const upload = this.step(`${f}-upload-certs`, leader, {
         create: renderUploadCertsScript(leader.spec, host.spec),
-        stdin: pulumi.interpolate`${secrets.certificateKey}\n`,
+        stdin: pulumi.interpolate`${secrets.bootstrapToken}\n${secrets.certificateKey}\n`,
       }, [
         host, // right before this join, not before its node preparation: the uploaded certificates expire after 2 hours
-        lastMembershipChange, // the previous follower has joined (serial etcd membership changes); for the first, the token exists
+        lastMembershipChange, // the previous follower has joined (serial etcd membership changes); for the first, kubeadm init has run
       ]);
       const join = this.step(`${f}-kubeadm-join`, host, {
         create: renderJoinScript(spec, host.spec),
         delete: renderJoinDeleteScript(host.spec),
-        stdin: pulumi.interpolate`${secrets.bootstrapToken}\n${caHash}\n${secrets.certificateKey}\n`,
+        stdin: pulumi.interpolate`${secrets.bootstrapToken}\n${upload.stdout}\n${secrets.certificateKey}\n`,
       }, [
         host, // node preparation and disks first
-        upload, // the control-plane certificates must be freshly uploaded
-        token, // the bootstrap token is valid and the CA hash known
+        upload, // the token is valid, the control-plane certificates freshly uploaded, the CA hash known
       ]);
       this.nodes.set(f, join);
       if (keepalived) {
@@ -167,13 +160,20 @@ export class ControlPlane extends pulumi.ComponentResource {
       lastMembershipChange = member;
     }
 
-    // Workers join in parallel: each waits for the leader's token and its own host, never for another worker.
+    // Workers join in parallel: each waits for the leader and its own host, never for another worker.
     for (const w of topology.workers) {
       const host = hostOf(w);
+      const token = this.step(`${w}-join-token`, leader, {
+        create: renderJoinTokenScript(leader.spec, host.spec),
+        stdin: pulumi.interpolate`${secrets.bootstrapToken}\n`,
+      }, [
+        init, // the cluster and its CA exist
+        host, // refresh the token right before this join, not before the host's node preparation
+      ]);
       const join = this.step(`${w}-kubeadm-join`, host, {
         create: renderJoinScript(spec, host.spec),
         delete: renderJoinDeleteScript(host.spec),
-        stdin: pulumi.interpolate`${secrets.bootstrapToken}\n${caHash}\n`,
+        stdin: pulumi.interpolate`${secrets.bootstrapToken}\n${token.stdout}\n`,
       }, [
         host, // node preparation and disks first
         token, // the bootstrap token is valid and the CA hash known
@@ -218,13 +218,23 @@ export class ControlPlane extends pulumi.ComponentResource {
     this.registerOutputs({ kubeconfig: this.kubeconfig });
   }
 
+  /**
+   * One remote command. A changed script re-runs in place (`update` = `create`;
+   * every script is guarded and idempotent). `triggers` holds only the step's
+   * identity, never the content: replacing a step runs the old one's delete
+   * after the new create, and for these steps that is kubeadm reset, etcd
+   * member remove or stopping keepalived.
+   */
   private step(name: string, on: Host, args: StepArgs, dependsOn: pulumi.Resource[]): command.remote.Command {
+    const create = remoteScript(args.create, this.user);
     return new command.remote.Command(
       name,
       {
         connection: on.connection,
-        create: remoteScript(args.create, this.user),
-        ...(args.delete ? { delete: remoteScript(args.delete, this.user) } : {}),
+        create,
+        update: create,
+        delete: remoteScript(args.delete ?? renderNothingToUndoScript(on.spec, name), this.user),
+        triggers: [contentHash("baremetal-k8s:controlplane", name)],
         ...(args.stdin !== undefined ? { stdin: args.stdin } : {}),
         ...(args.secretOutput ? { logging: "none" } : {}),
         // The previous stdout may hold a secret; never send it back to the host as an environment variable.

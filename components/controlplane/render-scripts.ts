@@ -72,11 +72,12 @@ function redactFn(vars: { variable: string; label: string }[]): string[] {
   ];
 }
 
+/** Longest first, so a secret that contains another is replaced whole. */
 function tokenRedactions(withCertKey: boolean) {
   return [
+    ...(withCertKey ? [{ variable: "cert_key", label: "certificate-key" }] : []),
     { variable: "token", label: "bootstrap-token" },
     { variable: "token_secret", label: "bootstrap-token-secret" },
-    ...(withCertKey ? [{ variable: "cert_key", label: "certificate-key" }] : []),
   ];
 }
 
@@ -173,19 +174,16 @@ export function renderInitDeleteScript(leader: HostSpec): string {
 }
 
 /**
- * On the leader: makes sure the bootstrap token exists and is valid for another
- * 24 h (it expires after 24 h, and hosts may be added weeks later), and prints
- * the CA public key hash joins pin. The hosts it serves are listed so that adding
- * one re-runs it.
+ * The bootstrap token made valid for another 24 h (it expires after 24 h, and
+ * hosts may be added weeks after kubeadm init): a server-side apply of its
+ * Secret, which leaves no last-applied annotation holding the token secret.
+ * Needs `$token` read from stdin.
  */
-export function renderBootstrapTokenScript(leader: HostSpec, joiners: string[]): string {
-  return script(`bootstrap token and CA hash on ${leader.name} for joins. stdin: the bootstrap token. stdout: the CA cert hash.`, leader.name, [
-    `# Serves the joins of: ${[...joiners].sort().join(" ") || "(none)"}`,
-    ...readSecret("token", "the bootstrap token", TOKEN_RE),
+function refreshTokenLines(): string[] {
+  return [
     `export KUBECONFIG=${ADMIN_CONF}`,
     "id=${token%%.*}",
     "expiration=$(date -u -d '+24 hours' +%Y-%m-%dT%H:%M:%SZ)",
-    "# Server-side apply: no last-applied annotation holding the token secret.",
     `if ! kubectl apply --server-side --force-conflicts --field-manager=baremetal-k8s -f - >/dev/null <<${EOF}`,
     "apiVersion: v1",
     "kind: Secret",
@@ -205,23 +203,57 @@ export function renderBootstrapTokenScript(leader: HostSpec, joiners: string[]):
     "  fail 'could not create or refresh the bootstrap token (kubectl apply failed)'",
     "fi",
     'say "bootstrap token valid until $expiration"',
-    "hash=$(openssl x509 -pubkey -noout -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1)",
-    'printf \'sha256:%s\\n\' "$hash"',
+  ];
+}
+
+/** Prints the cluster CA's public key hash, which joins pin (`caCertHashes`), as the script's only stdout. */
+const PRINT_CA_HASH = [
+  "hash=$(openssl x509 -pubkey -noout -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1)",
+  "printf 'sha256:%s\\n' \"$hash\"",
+];
+
+/**
+ * On the leader, right before one worker's join: the bootstrap token valid for
+ * another 24 h and the CA hash on stdout. One such step per joining host, so
+ * adding a host changes no existing step.
+ */
+export function renderJoinTokenScript(leader: HostSpec, joiner: HostSpec): string {
+  return script(`on ${leader.name}: bootstrap token and CA hash for ${joiner.name}'s join. stdin: the bootstrap token. stdout: the CA cert hash.`, leader.name, [
+    ...readSecret("token", "the bootstrap token", TOKEN_RE),
+    ...refreshTokenLines(),
+    ...PRINT_CA_HASH,
   ]);
 }
 
-/** On the leader, right before a control-plane join: re-upload the control-plane certificates (the uploaded copy expires after 2 h). */
+/**
+ * On the leader, right before a control-plane join: the bootstrap token valid
+ * again, the control-plane certificates re-uploaded (the uploaded copy expires
+ * after 2 h), and the CA hash on stdout.
+ */
 export function renderUploadCertsScript(leader: HostSpec, follower: HostSpec): string {
-  return script(`re-upload control-plane certificates on ${leader.name} for ${follower.name}'s join. stdin: the certificate key.`, leader.name, [
-    ...readSecret("cert_key", "the certificate key", CERT_KEY_RE),
-    ...redactFn([{ variable: "cert_key", label: "certificate-key" }]),
-    ...runLogged(
-      'kubeadm init phase upload-certs --upload-certs --certificate-key "$cert_key"',
-      `upload-certs-${follower.name}.log`,
-      `uploading the control-plane certificates for ${follower.name} failed: is ${leader.name}'s API server up?`,
-    ),
-    `say 'control-plane certificates uploaded for ${follower.name} (valid 2 hours)'`,
-  ]);
+  return script(
+    `on ${leader.name}: bootstrap token and fresh control-plane certificates for ${follower.name}'s join. stdin: bootstrap token, certificate key. stdout: the CA cert hash.`,
+    leader.name,
+    [
+      ...readSecret("token", "the bootstrap token", TOKEN_RE),
+      ...readSecret("cert_key", "the certificate key", CERT_KEY_RE),
+      'token_secret=${token#*.}',
+      ...redactFn(tokenRedactions(true)),
+      ...refreshTokenLines(),
+      ...runLogged(
+        'kubeadm init phase upload-certs --upload-certs --certificate-key "$cert_key"',
+        `upload-certs-${follower.name}.log`,
+        `uploading the control-plane certificates for ${follower.name} failed: is ${leader.name}'s API server up?`,
+      ),
+      `say 'control-plane certificates uploaded for ${follower.name} (valid 2 hours)'`,
+      ...PRINT_CA_HASH,
+    ],
+  );
+}
+
+/** For steps whose undoing is nothing (or is done by another step's delete). */
+export function renderNothingToUndoScript(host: HostSpec, what: string): string {
+  return script(`${what}: nothing to undo`, host.name, [`say ${shQuote(`${what}: nothing to undo`)}`]);
 }
 
 // --- joins --------------------------------------------------------------

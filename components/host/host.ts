@@ -61,6 +61,8 @@ export class Host extends pulumi.ComponentResource {
           update: remoteScript(create, user),
           delete: remoteScript(del, user),
           triggers: [contentHash(create)],
+          // Package installs print a lot; passing it back as an environment variable on the next run gains nothing.
+          addPreviousOutputInEnv: false,
         },
         { parent: this, dependsOn },
       );
@@ -87,6 +89,9 @@ export class Host extends pulumi.ComponentResource {
 
 /** The last non-empty line of a step's stdout (the initiator-name script prints only the name). */
 function lastLine(out: string | undefined): string {
-  const lines = (out ?? "").split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  const lines = (out ?? "")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
   return lines[lines.length - 1] ?? "";
 }

@@ -9,7 +9,10 @@ import { describeDuplicateInitiators, findDuplicateInitiators } from "./render-i
  * mounts, iSCSI); rejects with a message naming the hosts that share a name,
  * which fails the resource that depends on it and the update.
  */
-export function longhornNodesReady(hosts: ReadonlyArray<Pick<Host, "spec" | "initiatorName">>, parent?: pulumi.Resource): pulumi.Output<Host[]> {
+export function longhornNodesReady(
+  hosts: ReadonlyArray<Pick<Host, "spec" | "initiatorName">>,
+  parent?: pulumi.Resource,
+): pulumi.Output<Host[]> {
   const longhorn = hosts.filter((h) => h.initiatorName !== undefined);
   const names = longhorn.map((h) => h.initiatorName as pulumi.Output<string>);
   return pulumi.all(names).apply((values) => {

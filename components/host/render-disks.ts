@@ -135,11 +135,18 @@ function mkfsCommand(fsType: "ext4" | "xfs"): string {
 }
 
 function diskHeader(host: HostSpec, disk: DiskSpec, title: string): string {
-  return [scriptHeader(`disk ${disk.name} (${title}) on host ${host.name}`, `${host.name}/${disk.name}`), TRACK_CHANGES, shVar("DEVICE", disk.device), `WIPE=${disk.wipe ? 1 : 0}`, DISK_LIB].join("\n");
+  return [
+    scriptHeader(`disk ${disk.name} (${title}) on host ${host.name}`, `${host.name}/${disk.name}`),
+    TRACK_CHANGES,
+    shVar("DEVICE", disk.device),
+    `WIPE=${disk.wipe ? 1 : 0}`,
+    DISK_LIB,
+  ].join("\n");
 }
 
 function renderMounted(host: HostSpec, disk: MountedDisk): string {
-  const what = disk.use === "longhorn" ? "Longhorn data path" : disk.use === "local" ? `local volume of class ${disk.storageClass}` : "mount";
+  const what =
+    disk.use === "longhorn" ? "Longhorn data path" : disk.use === "local" ? `local volume of class ${disk.storageClass}` : "mount";
   return `${diskHeader(host, disk, `${disk.use}: ${disk.fsType} at ${disk.mountpoint}`)}
 ${shVar("FSTYPE", disk.fsType)}
 ${shVar("MOUNTPOINT", disk.mountpoint)}
@@ -256,7 +263,10 @@ export function renderEphemeral(host: HostSpec, disks: EphemeralDisk[]): string 
   const raid = disks.length > 1;
   const names = disks.map((d) => d.name).join(", ");
   const header = [
-    scriptHeader(`ephemeral disk${raid ? `s ${names} (RAID0)` : ` ${names}`} on host ${host.name}: /var/lib/kubelet and /var/lib/containerd`, `${host.name}/ephemeral`),
+    scriptHeader(
+      `ephemeral disk${raid ? `s ${names} (RAID0)` : ` ${names}`} on host ${host.name}: /var/lib/kubelet and /var/lib/containerd`,
+      `${host.name}/ephemeral`,
+    ),
     TRACK_CHANGES,
     `DEVICES=(${disks.map((d) => shQuote(d.device)).join(" ")})`,
     // Each member may be erased only when it says wipe: true; the array's own filesystem only when all of them do.
@@ -389,7 +399,9 @@ export function renderDisk(host: HostSpec, disk: DiskSpec): string {
     case "ceph":
       return renderCeph(host, disk);
     case "ephemeral":
-      throw new Error(`disk ${disk.name} of host ${host.name} is ephemeral: render it with the host's other ephemeral disks (renderEphemeral)`);
+      throw new Error(
+        `disk ${disk.name} of host ${host.name} is ephemeral: render it with the host's other ephemeral disks (renderEphemeral)`,
+      );
     default: {
       const unknown: never = disk;
       throw new Error(`unknown disk use ${JSON.stringify(unknown)}`);
@@ -405,9 +417,13 @@ export function renderDisk(host: HostSpec, disk: DiskSpec): string {
  */
 export function renderDiskDelete(host: HostSpec, disk: DiskSpec): string {
   const scope = disk.use === "ephemeral" ? `${host.name}/ephemeral` : `${host.name}/${disk.name}`;
-  const head = scriptHeader(`${disk.use === "ephemeral" ? "ephemeral disks" : `disk ${disk.name}`} on host ${host.name}: removal (data stays on the disk)`, scope);
+  const head = scriptHeader(
+    `${disk.use === "ephemeral" ? "ephemeral disks" : `disk ${disk.name}`} on host ${host.name}: removal (data stays on the disk)`,
+    scope,
+  );
   if (isMountedDisk(disk)) {
-    const what = disk.use === "longhorn" ? "Longhorn data path" : disk.use === "local" ? `local volume of class ${disk.storageClass}` : "mount";
+    const what =
+      disk.use === "longhorn" ? "Longhorn data path" : disk.use === "local" ? `local volume of class ${disk.storageClass}` : "mount";
     return `${head}
 ${shVar("MOUNTPOINT", disk.mountpoint)}
 ${shVar("MARK", fstabMark(host, `disk ${disk.name} (${what})`))}
@@ -457,7 +473,12 @@ export function diskSteps(host: HostSpec): DiskStep[] {
     steps.push({ key: `disk-${d.name}`, disks: [d], create: renderDisk(host, d), delete: renderDiskDelete(host, d) });
   }
   if (ephemeral.length > 0) {
-    steps.push({ key: "ephemeral", disks: ephemeral, create: renderEphemeral(host, ephemeral), delete: renderDiskDelete(host, ephemeral[0] as EphemeralDisk) });
+    steps.push({
+      key: "ephemeral",
+      disks: ephemeral,
+      create: renderEphemeral(host, ephemeral),
+      delete: renderDiskDelete(host, ephemeral[0]),
+    });
   }
   return steps;
 }

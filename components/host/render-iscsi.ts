@@ -7,17 +7,25 @@ export const INITIATOR_FILE = "/etc/iscsi/initiatorname.iscsi";
 
 /**
  * Whether a host gets Longhorn's node prerequisites (open-iscsi, NFS client,
- * cryptsetup/dmsetup, a unique initiator name). Longhorn storage nodes are
- * the hosts with a `longhorn` disk; one predicate so that widening it (e.g. to
- * every schedulable node, where Longhorn volumes may be attached) is one edit.
+ * cryptsetup/dmsetup, a unique initiator name). Replicas live only on hosts
+ * with a `longhorn` disk, but a volume attaches over iSCSI wherever its pod
+ * runs, so every Kubernetes node needs them (Longhorn's own environment check
+ * fails a node without them).
  */
 export function needsLonghornPrereqs(host: HostSpec, spec: ClusterSpec): boolean {
-  return spec.storage.longhorn.enabled && host.disks.some((d) => d.use === "longhorn");
+  // Every node may attach a Longhorn volume (over iSCSI), not only the nodes that store replicas;
+  // an etcd-only witness runs no pods.
+  return spec.storage.longhorn.enabled && (host.roles.includes("worker") || host.roles.includes("control-plane"));
 }
 
-/** Whether a host gets Rook-Ceph's node prerequisites (lvm2, the rbd module). */
+/** Whether a host gets Rook-Ceph's OSD prerequisites (lvm2, which ceph-volume needs on the disks' host). */
 export function needsCephPrereqs(host: HostSpec, spec: ClusterSpec): boolean {
   return spec.storage.rookCeph.enabled && host.disks.some((d) => d.use === "ceph");
+}
+
+/** Whether a host loads the rbd module: Ceph's CSI plugin maps block volumes on whatever node the pod runs. */
+export function needsRbd(host: HostSpec, spec: ClusterSpec): boolean {
+  return spec.storage.rookCeph.enabled && (host.roles.includes("worker") || host.roles.includes("control-plane"));
 }
 
 /** multipathd claims Longhorn's iSCSI block devices (/dev/sdX) unless told to leave them alone. */
@@ -83,10 +91,10 @@ if command -v systemctl >/dev/null 2>&1; then
     changed=1
   fi
   if ! systemctl is-active --quiet iscsid 2>/dev/null; then
-    systemctl start iscsid >&2
+    systemctl start iscsid >&2 || fail "iscsid does not start (journalctl -u iscsid says why; the kernel needs the iscsi_tcp module): Longhorn cannot attach volumes on this host"
     note "started iscsid"
   elif [ "$changed" = 1 ]; then
-    systemctl restart iscsid >&2
+    systemctl restart iscsid >&2 || fail "iscsid does not restart with the new name (journalctl -u iscsid says why)"
     note "restarted iscsid with the new name"
   fi
 fi

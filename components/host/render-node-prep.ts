@@ -1,7 +1,7 @@
 import type { ClusterSpec, HostSpec } from "../config/spec";
 import type { OperatingSystem } from "../config/schema";
 import { shQuote } from "./remote-script";
-import { needsCephPrereqs, needsLonghornPrereqs, renderMultipathSection } from "./render-iscsi";
+import { needsCephPrereqs, needsLonghornPrereqs, needsRbd, renderMultipathSection } from "./render-iscsi";
 import { TRACK_CHANGES, WRITE_FILE, scriptFooter, scriptHeader, shVar } from "./shell";
 
 /** How a host installs packages. Flatcar has no package manager (packagesPreinstalled is required there). */
@@ -262,7 +262,7 @@ if [ "$wrote" = 1 ] || [ ! -s "$keyring" ]; then
   apt_updated=0
   changed=1
 fi
-kube_version() { dpkg-query -W -f='\${Version}' "$1" 2>/dev/null | sed 's/-.*//'; }
+kube_version() { { dpkg-query -W -f='\${Version}' "$1" 2>/dev/null || true; } | sed 's/-.*//'; }
 kube_pin() { printf '%s=%s-*' "$1" "$K8S_VERSION"; }
 kube_packages_install() {
   apt_update
@@ -335,7 +335,7 @@ function verifySection(host: HostSpec, reqs: Requirement[], installs: boolean): 
     ...reqs.map((r) => [r.command, pkgOf(r)]),
   ];
   const seen = new Set<string>();
-  const unique = entries.filter(([c]) => (seen.has(c as string) ? false : (seen.add(c as string), true)));
+  const unique = entries.filter(([c]) => (seen.has(c) ? false : (seen.add(c), true)));
   const remedy = installs
     ? "the installation above did not provide them: check the host's package sources"
     : host.packagesPreinstalled
@@ -486,10 +486,13 @@ export function renderNodePrep(host: HostSpec, spec: ClusterSpec): string {
   const installs = installsPackages(host);
   const reqs = requirements(host, spec);
   const longhorn = needsLonghornPrereqs(host, spec);
-  const ceph = needsCephPrereqs(host, spec);
+  const rbd = needsRbd(host, spec);
   const version = spec.cluster.kubernetesVersion;
   const parts: string[] = [
-    scriptHeader(`node preparation of host ${host.name} (${host.os}${host.packagesPreinstalled ? ", packages preinstalled" : ""}${host.immutableRoot ? ", immutable root" : ""}), Kubernetes ${version}`, host.name),
+    scriptHeader(
+      `node preparation of host ${host.name} (${host.os}${host.packagesPreinstalled ? ", packages preinstalled" : ""}${host.immutableRoot ? ", immutable root" : ""}), Kubernetes ${version}`,
+      host.name,
+    ),
     TRACK_CHANGES,
     shVar("K8S_VERSION", version),
     WRITE_FILE,
@@ -500,7 +503,10 @@ export function renderNodePrep(host: HostSpec, spec: ClusterSpec): string {
   ];
   if (fam === "dnf") parts.push(SELINUX_SECTION);
   if (installs) {
-    const pkgs = uniq([...(fam === "apt" ? ["ca-certificates", "curl", "gpg"] : ["ca-certificates", "curl"]), ...reqs.map((r) => (fam === "apt" ? r.apt : r.dnf))]);
+    const pkgs = uniq([
+      ...(fam === "apt" ? ["ca-certificates", "curl", "gpg"] : ["ca-certificates", "curl"]),
+      ...reqs.map((r) => (fam === "apt" ? r.apt : r.dnf)),
+    ]);
     parts.push(
       fam === "apt" ? APT_FUNCTIONS : DNF_FUNCTIONS,
       `# Packages from the distribution.\npkg_install ${pkgs.join(" ")}\n`,
@@ -509,20 +515,22 @@ export function renderNodePrep(host: HostSpec, spec: ClusterSpec): string {
       KUBE_PACKAGES_COMMON,
     );
   } else {
-    parts.push(`note ${shQuote(host.packagesPreinstalled ? "packagesPreinstalled: installing nothing, verifying what the image brings" : "immutable root: installing nothing, verifying what the image brings")}\n`);
+    parts.push(
+      `note ${shQuote(host.packagesPreinstalled ? "packagesPreinstalled: installing nothing, verifying what the image brings" : "immutable root: installing nothing, verifying what the image brings")}\n`,
+    );
   }
   parts.push(verifySection(host, reqs, installs));
   if (!installs) {
     parts.push(`kubelet_version=$(kubelet --version 2>/dev/null | sed -n 's/^Kubernetes v//p')
 if [ -n "$kubelet_version" ] && [ "$kubelet_version" != "$K8S_VERSION" ]; then
-  note "kubelet $kubelet_version is baked into this image while cluster.kubernetesVersion is $K8S_VERSION: kubeadm allows the kubelet one minor behind the control plane, not ahead"
+  note "kubelet $kubelet_version is baked into this image while cluster.kubernetesVersion is $K8S_VERSION: a kubelet may lag the control plane by up to three minors but never lead it; bake $K8S_VERSION to match"
 fi
 `);
   }
   parts.push(CONTAINERD_CONFIG_SECTION);
   if (host.immutableRoot) parts.push(immutableSection(), volumePluginSection(host));
   if (longhorn) parts.push(renderMultipathSection());
-  if (ceph) parts.push(cephSection());
+  if (rbd) parts.push(cephSection());
   parts.push(scriptFooter("node preparation"));
   return parts.filter((p) => p !== "").join("\n");
 }

@@ -25,9 +25,9 @@ export function scriptHeader(title: string, scope: string, notes: "stdout" | "st
     "export LC_ALL=C",
     shVar("SCOPE", scope),
     `note() { printf '%s: %s\\n' "$SCOPE" "$*"${notes === "stderr" ? " >&2" : ""}; }`,
-    "fail() { printf '%s: ERROR: %s\\n' \"$SCOPE\" \"$*\" >&2; exit 1; }",
+    'fail() { printf \'%s: ERROR: %s\\n\' "$SCOPE" "$*" >&2; exit 1; }',
     // Any other failure still names the host and the command, instead of ending silently.
-    "trap 'printf \"%s: ERROR: exit %s at line %s: %s\\n\" \"$SCOPE\" \"$?\" \"$LINENO\" \"$BASH_COMMAND\" >&2' ERR",
+    'trap \'printf "%s: ERROR: exit %s at line %s: %s\\n" "$SCOPE" "$?" "$LINENO" "$BASH_COMMAND" >&2\' ERR',
     "",
   ].join("\n");
 }

@@ -20,10 +20,33 @@ export interface Topology {
   storage: StorageTopology;
 }
 
+/** One disk a storage system uses: the host, the config's disk name, its device and where the system sees it. */
+export interface StorageDisk {
+  host: string;
+  disk: string;
+  device: string;
+  /** Longhorn and Filesystem local disks: the mountpoint; Block local disks: the symlink; ceph disks: the device. */
+  path: string;
+}
+
 export interface StorageTopology {
-  longhorn?: { hosts: string[]; replicaCount: number; survives: number };
-  rookCeph?: { hosts: string[]; osds: number; monCount: number; poolSize: number; survives: number };
-  localStatic?: { classes: { name: string; hosts: string[]; disks: number }[] };
+  longhorn?: { hosts: string[]; disks: StorageDisk[]; replicaCount: number; survives: number };
+  rookCeph?: { hosts: string[]; disks: StorageDisk[]; osds: number; monCount: number; poolSize: number; survives: number };
+  localStatic?: { classes: { name: string; hosts: string[]; disks: number; volumes: StorageDisk[] }[] };
+}
+
+/** The disks of one use (and, for local disks, one class), host by host in config order. */
+export function storageDisks(spec: ClusterSpec, use: "longhorn" | "ceph" | "local", storageClass?: string): StorageDisk[] {
+  const out: StorageDisk[] = [];
+  for (const h of spec.hosts) {
+    for (const d of h.disks) {
+      if (d.use !== use) continue;
+      if (d.use === "local" && d.storageClass !== storageClass) continue;
+      const path = d.use === "longhorn" ? d.mountpoint : d.use === "local" ? (d.volumeMode === "Block" ? d.linkPath : d.mountpoint) : d.device;
+      out.push({ host: h.name, disk: d.name, device: d.device, path });
+    }
+  }
+  return out;
 }
 
 export function etcdFaultTolerance(voters: number): number {
@@ -90,7 +113,7 @@ export function analyzeTopology(spec: ClusterSpec): { topology: Topology; findin
         ),
       );
     }
-    storage.longhorn = { hosts: lhHosts, replicaCount, survives: Math.max(0, replicaCount - 1) };
+    storage.longhorn = { hosts: lhHosts, disks: storageDisks(spec, "longhorn"), replicaCount, survives: Math.max(0, replicaCount - 1) };
   }
 
   const rc = spec.storage.rookCeph;
@@ -122,6 +145,7 @@ export function analyzeTopology(spec: ClusterSpec): { topology: Topology; findin
     }
     storage.rookCeph = {
       hosts: cephHosts.map((h) => h.name),
+      disks: storageDisks(spec, "ceph"),
       osds,
       monCount,
       poolSize,
@@ -138,6 +162,7 @@ export function analyzeTopology(spec: ClusterSpec): { topology: Topology; findin
           name: c.name,
           hosts: carrying.map((h) => h.name),
           disks: carrying.reduce((n, h) => n + h.disks.filter((d) => d.use === "local" && d.storageClass === c.name).length, 0),
+          volumes: storageDisks(spec, "local", c.name),
         };
       }),
     };

@@ -12,7 +12,8 @@ const scripts: Record<string, string> = {
   "keepalived delete": s.renderKeepalivedDeleteScript(cp2),
   "kubeadm init": s.renderInitScript(spec, cp1),
   "kubeadm init delete": s.renderInitDeleteScript(cp1),
-  "bootstrap token": s.renderBootstrapTokenScript(cp1, ["cp-2", "w-1", "w-2"]),
+  "worker join token": s.renderJoinTokenScript(cp1, w2),
+  "nothing to undo": s.renderNothingToUndoScript(cp1, "cp-2-upload-certs"),
   "upload certs": s.renderUploadCertsScript(cp1, cp2),
   "control-plane join": s.renderJoinScript(spec, cp2),
   "control-plane join delete": s.renderJoinDeleteScript(cp2),
@@ -52,6 +53,11 @@ describe("control-plane host scripts", () => {
     expect(scripts["control-plane join"]).toContain("if [[ -f /etc/kubernetes/manifests/kube-apiserver.yaml ]]; then say 'already joined");
     expect(scripts["worker join"]).toContain("if [[ -f /etc/kubernetes/kubelet.conf ]]; then say 'already joined");
     expect(scripts["upload certs"]).toContain('kubeadm init phase upload-certs --upload-certs --certificate-key "$cert_key"');
+    // A late join still finds a valid token: the one before each join refreshes it, without a last-applied annotation.
+    for (const name of ["upload certs", "worker join token"]) {
+      expect(scripts[name], name).toContain("kubectl apply --server-side --force-conflicts");
+      expect(scripts[name], name).toMatch(/printf 'sha256:%s\\n' "\$hash"\n$/);
+    }
   });
 
   it("log kubeadm's output only through redact, which removes the token, its secret half and the certificate key", () => {

@@ -15,6 +15,11 @@ function stepsOf(run: ProgramRun, host: string): string[] {
     .sort();
 }
 
+/** The commands of Host components (other components' commands belong to their own tests). */
+function hostCommands(run: ProgramRun): RecordedResource[] {
+  return run.ofType(HOST).flatMap((h) => run.descendants(h.urn).filter((r) => r.type === CMD));
+}
+
 /** Outputs for the mock engine: inputs echoed, and a chosen stdout for the iSCSI steps. */
 function withInitiatorNames(names: Record<string, string>) {
   return (args: MockResourceArgs, rec: RecordedResource) => {
@@ -27,14 +32,14 @@ function withInitiatorNames(names: Record<string, string>) {
 }
 
 describe("Host children in the dev stack", () => {
-  it("gives each host its node prep, one step per disk (ephemeral disks together) and an iSCSI step on Longhorn hosts, named from host and disk names", async () => {
+  it("gives each host its node prep, one step per disk (ephemeral disks together) and an iSCSI step on every node once Longhorn is enabled, named from host and disk names", async () => {
     const run = await runProgram(loadStack("dev"));
-    expect(stepsOf(run, "cp-1")).toEqual(["cp-1-disk-backup", "cp-1-node-prep"]);
-    expect(stepsOf(run, "cp-2")).toEqual(["cp-2-node-prep"]);
+    expect(stepsOf(run, "cp-1")).toEqual(["cp-1-disk-backup", "cp-1-iscsi", "cp-1-node-prep"]);
+    expect(stepsOf(run, "cp-2")).toEqual(["cp-2-iscsi", "cp-2-node-prep"]);
     expect(stepsOf(run, "w-1")).toEqual(["w-1-disk-longhorn", "w-1-disk-ssd1", "w-1-iscsi", "w-1-node-prep"]);
     expect(stepsOf(run, "w-2")).toEqual(["w-2-disk-longhorn", "w-2-disk-osd0", "w-2-iscsi", "w-2-node-prep"]);
     expect(stepsOf(run, "w-3")).toEqual(["w-3-disk-longhorn", "w-3-disk-osd0", "w-3-disk-raw1", "w-3-iscsi", "w-3-node-prep"]);
-    expect(stepsOf(run, "w-4")).toEqual(["w-4-disk-osd0", "w-4-ephemeral", "w-4-node-prep"]);
+    expect(stepsOf(run, "w-4")).toEqual(["w-4-disk-osd0", "w-4-ephemeral", "w-4-iscsi", "w-4-node-prep"]);
   });
 
   it("runs every disk and iSCSI step after the host's node prep, on that host's address", async () => {
@@ -56,11 +61,15 @@ describe("Host children in the dev stack", () => {
       else if (v !== null && typeof v === "object") for (const [k, x] of Object.entries(v)) keyPaths(x, p ? `${p}.${k}` : k, out);
       return out;
     };
-    for (const r of run.commands()) {
+    expect(hostCommands(run).length).toBe(22);
+    for (const r of hostCommands(run)) {
+      expect(run.isSecretInput(r, "connection")).toBe(true);
+      expect(JSON.stringify(r.inputs)).not.toContain("test-key-not-real");
       expect(keyPaths(r.plainInputs, "", [])).toEqual(["connection.privateKey"]);
       expect((r.plainInputs.connection as { hostKey?: string }).hostKey).toMatch(/^ssh-ed25519 /);
       expect(r.inputs.triggers).toHaveLength(1);
       expect(r.inputs.update).toBe(r.inputs.create);
+      expect(r.inputs.addPreviousOutputInEnv).toBe(false);
     }
   });
 
@@ -69,7 +78,7 @@ describe("Host children in the dev stack", () => {
     const cluster = clone(cfg.cluster) as { ssh: { user: string } };
     cluster.ssh.user = "admin";
     const run = await runProgram({ ...cfg, cluster });
-    for (const r of run.commands()) {
+    for (const r of hostCommands(run)) {
       expect(r.inputs.create).toMatch(/^sudo -n bash -c '/);
       expect(r.inputs.delete).toMatch(/^sudo -n bash -c '/);
     }
@@ -89,7 +98,7 @@ describe("Host children in the dev stack", () => {
       disks: [{ name: "longhorn", device: "/dev/disk/by-id/nvme-W5", use: "longhorn" }],
     });
     const after = await runProgram({ ...cfg, hosts });
-    for (const r of before.commands()) {
+    for (const r of hostCommands(before)) {
       expect(after.get(r.name).inputs, r.name).toEqual(r.inputs);
     }
     expect(stepsOf(after, "w-5")).toEqual(["w-5-disk-longhorn", "w-5-iscsi", "w-5-node-prep"]);
@@ -102,9 +111,9 @@ describe("Host children in the dev stack", () => {
     const w3 = hosts.find((h) => h.name === "w-3") as { disks: { name: string }[] };
     w3.disks = w3.disks.filter((d) => d.name !== "raw1");
     const after = await runProgram({ ...cfg, hosts });
-    const gone = before.commands().filter((r) => !after.find(r.name));
+    const gone = hostCommands(before).filter((r) => !after.find(r.name));
     expect(gone.map((r) => r.name)).toEqual(["w-3-disk-raw1"]);
-    for (const r of after.commands()) expect(after.get(r.name).inputs, r.name).toEqual(before.get(r.name).inputs);
+    for (const r of hostCommands(after)) expect(after.get(r.name).inputs, r.name).toEqual(before.get(r.name).inputs);
   });
 
   it("makes no iSCSI step when Longhorn is disabled", async () => {
@@ -112,21 +121,18 @@ describe("Host children in the dev stack", () => {
     const storage = clone(cfg.storage) as { longhorn: { enabled: boolean } };
     storage.longhorn.enabled = false;
     const run = await runProgram({ ...cfg, storage });
-    expect(run.commands().filter((r) => r.name.endsWith("-iscsi"))).toEqual([]);
+    expect(hostCommands(run).filter((r) => r.name.endsWith("-iscsi"))).toEqual([]);
     expect(run.get("w-1-node-prep").inputs.create).not.toContain("iscsi");
   });
 });
 
 describe("initiator names", () => {
-  it("Longhorn waits for every Longhorn host's iSCSI step and data-path mount; other hosts are not in its way", async () => {
-    const run = await runProgram(loadStack("dev"), {
-      handler: withInitiatorNames({ "w-1": "iqn.2005-03.org.open-iscsi:aaa", "w-2": "iqn.2005-03.org.open-iscsi:bbb", "w-3": "iqn.2005-03.org.open-iscsi:ccc" }),
-    });
-    const storage = run.get("storage", "baremetal-k8s:storage:Storage");
-    for (const h of ["w-1", "w-2", "w-3"]) {
-      run.assertAfter(storage, `${h}-iscsi`);
-      run.assertAfter(storage, `${h}-disk-longhorn`);
-    }
-    expect(run.waitsFor(storage, "w-4-node-prep")).toBe(false);
+  it("Longhorn waits for every node's iSCSI step and the storage hosts' data-path mounts", async () => {
+    const names: Record<string, string> = {};
+    for (const h of ["cp-1", "cp-2", "w-1", "w-2", "w-3", "w-4"]) names[h] = `iqn.2005-03.org.open-iscsi:${h}`;
+    const run = await runProgram(loadStack("dev"), { handler: withInitiatorNames(names) });
+    const longhorn = run.get("longhorn", "kubernetes:helm.sh/v3:Release");
+    for (const h of Object.keys(names)) run.assertAfter(longhorn, `${h}-iscsi`);
+    for (const h of ["w-1", "w-2", "w-3"]) run.assertAfter(longhorn, `${h}-disk-longhorn`);
   });
 });

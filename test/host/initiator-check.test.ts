@@ -18,12 +18,28 @@ describe("findDuplicateInitiators", () => {
   });
 
   it("finds nothing among distinct names, and skips names not known yet", () => {
-    expect(findDuplicateInitiators([["w-1", "iqn.a"], ["w-2", "iqn.b"]])).toEqual([]);
-    expect(findDuplicateInitiators([["w-1", undefined], ["w-2", ""], ["w-3", undefined]])).toEqual([]);
+    expect(
+      findDuplicateInitiators([
+        ["w-1", "iqn.a"],
+        ["w-2", "iqn.b"],
+      ]),
+    ).toEqual([]);
+    expect(
+      findDuplicateInitiators([
+        ["w-1", undefined],
+        ["w-2", ""],
+        ["w-3", undefined],
+      ]),
+    ).toEqual([]);
   });
 
   it("reports several shared names, sorted by name", () => {
-    const dups = findDuplicateInitiators([["a", "iqn.z"], ["b", "iqn.y"], ["c", "iqn.z"], ["d", "iqn.y"]]);
+    const dups = findDuplicateInitiators([
+      ["a", "iqn.z"],
+      ["b", "iqn.y"],
+      ["c", "iqn.z"],
+      ["d", "iqn.y"],
+    ]);
     expect(dups.map((d) => d.name)).toEqual(["iqn.y", "iqn.z"]);
   });
 

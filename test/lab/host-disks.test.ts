@@ -62,8 +62,24 @@ describe.skipIf(!avail.ok)(`disk layout on lab hosts${avail.ok ? "" : ` (skipped
       prefix: PREFIX,
       subnet: SUBNET,
       hosts: [
-        { name: "d-1", disks: [{ name: "vdb", size: "512M" }, { name: "vdc", size: "256M" }, { name: "vdd", size: "64M" }, { name: "vde", size: "64M" }, { name: "vdf", size: "512M" }] },
-        { name: "d-2", disks: [{ name: "vdb", size: "512M" }, { name: "vdc", size: "256M" }, { name: "vdd", size: "256M" }] },
+        {
+          name: "d-1",
+          disks: [
+            { name: "vdb", size: "512M" },
+            { name: "vdc", size: "256M" },
+            { name: "vdd", size: "64M" },
+            { name: "vde", size: "64M" },
+            { name: "vdf", size: "512M" },
+          ],
+        },
+        {
+          name: "d-2",
+          disks: [
+            { name: "vdb", size: "512M" },
+            { name: "vdc", size: "256M" },
+            { name: "vdd", size: "256M" },
+          ],
+        },
       ],
     });
     spec = labSpec(layoutHost(), STORAGE);
@@ -75,7 +91,11 @@ describe.skipIf(!avail.ok)(`disk layout on lab hosts${avail.ok ? "" : ` (skipped
 
   it("lays out every kind of disk, with fstab entries by UUID, and a second run changes nothing", async () => {
     // Content the ephemeral disk must carry over: what node prep and packages put there before.
-    await sh(lab, "d-1", "mkdir -p /var/lib/kubelet/pki /var/lib/containerd && echo kept > /var/lib/kubelet/pki/seed && echo kept > /var/lib/containerd/seed");
+    await sh(
+      lab,
+      "d-1",
+      "mkdir -p /var/lib/kubelet/pki /var/lib/containerd && echo kept > /var/lib/kubelet/pki/seed && echo kept > /var/lib/containerd/seed",
+    );
     const first: Record<string, string> = {};
     for (const [key, step] of steps("d-1")) {
       const r = await runScript(lab, "d-1", step.create);
@@ -103,20 +123,32 @@ describe.skipIf(!avail.ok)(`disk layout on lab hosts${avail.ok ? "" : ` (skipped
     expect((await lab.ssh("d-1", "blkid -p /dev/vde")).code).toBe(2);
 
     // fstab entries by UUID really mount: unmount everything and let mount -a bring it back.
-    await sh(lab, "d-1", "umount /var/lib/kubelet /var/lib/containerd /var/lib/longhorn /var/lib/disks/fast/ssd && umount " + EPHEMERAL_MOUNT);
+    await sh(
+      lab,
+      "d-1",
+      "umount /var/lib/kubelet /var/lib/containerd /var/lib/longhorn /var/lib/disks/fast/ssd && umount " + EPHEMERAL_MOUNT,
+    );
     await sh(lab, "d-1", "mount -a");
     expect(await sh(lab, "d-1", "cat /var/lib/kubelet/pki/seed")).toBe("kept\n");
     // (without udev, mount finds the UUID on the loop node behind /dev/vdb: same device numbers)
-    expect(await sh(lab, "d-1", "findmnt -rn -o MAJ:MIN,FSTYPE /var/lib/longhorn")).toBe(`${(await sh(lab, "d-1", "lsblk -dnro MAJ:MIN /dev/vdb")).trim()} xfs\n`);
+    expect(await sh(lab, "d-1", "findmnt -rn -o MAJ:MIN,FSTYPE /var/lib/longhorn")).toBe(
+      `${(await sh(lab, "d-1", "lsblk -dnro MAJ:MIN /dev/vdb")).trim()} xfs\n`,
+    );
 
-    const before = await sh(lab, "d-1", "cat /etc/fstab; blkid -p -s UUID -o value /dev/vdb /dev/vdc /dev/vdf; findmnt -rn -o TARGET,SOURCE | sort");
+    const before = await sh(
+      lab,
+      "d-1",
+      "cat /etc/fstab; blkid -p -s UUID -o value /dev/vdb /dev/vdc /dev/vdf; findmnt -rn -o TARGET,SOURCE | sort",
+    );
     for (const [key, step] of steps("d-1")) {
       const r = await runScript(lab, "d-1", step.create);
       expect(r.code, `${key}: ${r.stderr}`).toBe(0);
       expect(r.stdout, key).toMatch(/nothing to do/);
       expect(r.stdout, key).not.toMatch(/formatted|mounted|added|copied|linked|wiped/);
     }
-    expect(await sh(lab, "d-1", "cat /etc/fstab; blkid -p -s UUID -o value /dev/vdb /dev/vdc /dev/vdf; findmnt -rn -o TARGET,SOURCE | sort")).toBe(before);
+    expect(
+      await sh(lab, "d-1", "cat /etc/fstab; blkid -p -s UUID -o value /dev/vdb /dev/vdc /dev/vdf; findmnt -rn -o TARGET,SOURCE | sort"),
+    ).toBe(before);
   });
 
   it("refuses devices holding foreign data, naming the device and what is on it, and leaves them untouched", async () => {

@@ -19,7 +19,12 @@
 #   LAB_STANDINS  directory of stand-in tools installed into the hosts' /usr/local/bin
 #                 (default: the standins/ folder next to this script)
 #   LAB_FAKE_BUILTIN_MODULES  module names to list as built in although this kernel lacks them
-#                 (a stand-in: modprobe then "succeeds" doing nothing; default none)
+#                 (a stand-in: modprobe then "succeeds" doing nothing; default none); with
+#                 iscsi_tcp, iscsid is stood in for too (no iSCSI in this kernel)
+#   LAB_FRESH_ISCSI_NAMES=1  each host gets GenerateName=yes (a fresh open-iscsi) instead of the
+#                 test machine's initiator name (default: hosts start as cloned images)
+#   LAB_STEP_SLEEP  seconds every kubeadm stand-in step sleeps (bring-up benchmarks; default 0)
+#   LAB_K8S_PREINSTALLED=1  install the kubelet/kubeadm/kubectl stand-ins at first boot
 #
 # A host = a network namespace with a veth on a bridge (the bridge lives in its own namespace
 # "$LAB_PREFIX-sw"; this machine is on it via veth "$LAB_PREFIX-gw"), plus private mount, uts and
@@ -194,8 +199,9 @@ prepare_host() {   # the host's "disk": overlay upper dirs, host key, authorized
       mkdir -p "$U/sbin"; install -m 755 "$STANDINS/kernel/iscsid" "$U/sbin/iscsid"
     fi
   fi
-  # a freshly installed open-iscsi: the initiator name is generated on first start (or by the program)
-  if [[ -f /etc/iscsi/initiatorname.iscsi ]]; then
+  # LAB_FRESH_ISCSI_NAMES=1: a freshly installed open-iscsi (the name is generated on first start or
+  # by the program); default: the test machine's file, i.e. hosts start as cloned images
+  if [[ ${LAB_FRESH_ISCSI_NAMES:-0} == 1 && -f /etc/iscsi/initiatorname.iscsi ]]; then
     mkdir -p "$E/iscsi"; echo "GenerateName=yes" > "$E/iscsi/initiatorname.iscsi"; chmod 600 "$E/iscsi/initiatorname.iscsi"
   fi
   # modules.builtin: modprobe of a built-in module succeeds

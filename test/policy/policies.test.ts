@@ -138,6 +138,8 @@ describe("no-secret-in-plain-command-inputs", () => {
       await violations(p, command("cp-1-keepalived", { create: "printf 'auth_pass s3cr3t\\n' > /etc/keepalived/keepalived.conf" })),
     ).toHaveLength(1);
     expect(await violations(p, command("cp-1-keepalived", { create: 'read -r pass; echo "auth_pass $pass" >> conf' }))).toEqual([]);
+    // A placeholder the script replaces with the password it reads from stdin is not a secret.
+    expect(await violations(p, command("cp-1-keepalived", { create: "conf=\"auth_pass __VRRP_PASSWORD__\"; read -r pass" }))).toEqual([]);
   });
 });
 

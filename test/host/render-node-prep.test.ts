@@ -1,0 +1,215 @@
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { remoteScript } from "../../components/host/remote-script";
+import { renderNodePrep, volumePluginDir } from "../../components/host/render-node-prep";
+import { ALL_DISKS, HAS_SHELLCHECK, host, shellcheck, specWith } from "./scripts";
+
+const variants = {
+  ubuntu: specWith([{ name: "n", os: "ubuntu", disks: ALL_DISKS }]),
+  debian: specWith([{ name: "n", os: "debian" }]),
+  fedora: specWith([{ name: "n", os: "fedora", disks: ALL_DISKS }]),
+  rhel: specWith([{ name: "n", os: "rhel" }]),
+  flatcar: specWith([{ name: "n", os: "flatcar", packagesPreinstalled: true, immutableRoot: true, disks: ALL_DISKS }]),
+  preinstalled: specWith([{ name: "n", os: "ubuntu", packagesPreinstalled: true, disks: ALL_DISKS }]),
+  immutableFedora: specWith([{ name: "n", os: "fedora", immutableRoot: true, packagesPreinstalled: true }]),
+  nonRoot: specWith([{ name: "n", os: "debian", disks: ALL_DISKS }], { user: "admin" }),
+};
+const render = (v: keyof typeof variants) => renderNodePrep(host(variants[v], "n"), variants[v]);
+
+describe("renderNodePrep", () => {
+  it.each(Object.keys(variants) as (keyof typeof variants)[])("renders the %s variant deterministically (snapshot)", (v) => {
+    expect(render(v)).toBe(render(v));
+    expect(render(v)).toMatchSnapshot();
+  });
+
+  it.skipIf(!HAS_SHELLCHECK)("is shellcheck-clean in every variant, and so is the sudo wrapper of a non-root user", () => {
+    for (const v of Object.keys(variants) as (keyof typeof variants)[]) expect(shellcheck(render(v)), v).toBe("");
+    const wrapped = remoteScript(render("nonRoot"), "admin");
+    expect(wrapped.startsWith("sudo -n bash -c '")).toBe(true);
+    // (the wrapper is one quoted word: shellcheck's style notes about '\'' inside it do not apply)
+    expect(shellcheck(`#!/usr/bin/env bash\n${wrapped}\n`, "warning")).toBe("");
+    // the quoting carries the script through unchanged
+    const echoed = spawnSync("bash", ["-c", `printf %s ${wrapped.slice("sudo -n bash -c ".length)}`], { encoding: "utf8" }).stdout;
+    expect(echoed).toBe(render("nonRoot"));
+  });
+
+  it("starts strict, turns swap off now and in fstab, loads and persists overlay and br_netfilter, and sets the sysctls", () => {
+    const s = render("debian");
+    expect(s.startsWith("#!/usr/bin/env bash\n")).toBe(true);
+    expect(s).toContain("set -eEuo pipefail");
+    expect(s).toContain("swapoff -a");
+    expect(s).toContain('$3 == "swap" { print "# swap disabled by baremetal-k8s');
+    expect(s).toContain("systemctl mask");
+    expect(s).toContain("write_file /etc/modules-load.d/k8s.conf 0644 <<'EOF'\noverlay\nbr_netfilter\nEOF");
+    expect(s).toContain("net.bridge.bridge-nf-call-iptables = 1\nnet.ipv4.ip_forward = 1");
+  });
+
+  it("installs the Kubernetes packages of the cluster's minor from pkgs.k8s.io, pinned and held, on apt hosts", () => {
+    const s = render("debian");
+    expect(s).toContain("K8S_VERSION='1.33.4'");
+    expect(s).toContain("K8S_REPO='https://pkgs.k8s.io/core:/stable:/v1.33/deb/'");
+    expect(s).toContain("deb [signed-by=$keyring] $K8S_REPO /");
+    expect(s).toContain('kube_pin() { printf \'%s=%s-*\' "$1" "$K8S_VERSION"; }');
+    expect(s).toContain('apt-mark hold "$p"');
+    expect(s).toContain("pkg_install containerd");
+    const other = specWith([{ name: "n", os: "debian" }], { version: "1.34.2" });
+    expect(renderNodePrep(host(other, "n"), other)).toContain("https://pkgs.k8s.io/core:/stable:/v1.34/deb/");
+  });
+
+  it("uses the rpm repository with an exclude as the hold on dnf hosts, and Docker's containerd.io on RHEL", () => {
+    const f = render("fedora");
+    expect(f).toContain("baseurl=https://pkgs.k8s.io/core:/stable:/v1.33/rpm/");
+    expect(f).toContain("exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni");
+    expect(f).toContain(
+      '--setopt=disable_excludes=kubernetes \\\n    "kubelet-$K8S_VERSION" "kubeadm-$K8S_VERSION" "kubectl-$K8S_VERSION"',
+    );
+    expect(f).toContain("setenforce 0");
+    expect(f).not.toContain("apt-get");
+    expect(f).toContain(
+      "pkg_install ca-certificates curl e2fsprogs xfsprogs iscsi-initiator-utils nfs-utils cryptsetup device-mapper lvm2",
+    );
+    const r = render("rhel");
+    expect(r).toContain("https://download.docker.com/linux/rhel/docker-ce.repo");
+    expect(r).toContain("pkg_install containerd.io");
+  });
+
+  it("writes SystemdCgroup = true explicitly into the runc options of config version 2 (containerd 1.x) or 3 (2.x)", () => {
+    const s = render("debian");
+    expect(s).toContain(`runc_options='[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]'`);
+    expect(s).toContain(`runc_options="[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]"`);
+    expect(s).toContain("containerd config default | set_systemd_cgroup");
+    expect(s).not.toMatch(/sed[^\n]*SystemdCgroup/);
+  });
+
+  it("installs nothing on packagesPreinstalled hosts and names what is missing", () => {
+    const s = render("preinstalled");
+    expect(s).not.toMatch(/apt-get|dnf |pkg_install|curl /);
+    expect(s).toContain("packagesPreinstalled: installing nothing, verifying what the image brings");
+    for (const c of [
+      "containerd",
+      "runc",
+      "kubeadm",
+      "kubelet",
+      "kubectl",
+      "mkfs.xfs",
+      "iscsiadm",
+      "iscsi-iname",
+      "mount.nfs",
+      "cryptsetup",
+      "dmsetup",
+      "lvm",
+    ]) {
+      expect(s).toContain(`command -v ${c} >/dev/null 2>&1 || lacking=`);
+    }
+    expect(s).toContain(
+      "this host has packagesPreinstalled: true, so nothing is installed on it: bake them into its image, or set packagesPreinstalled: false",
+    );
+  });
+
+  it("gives immutable roots writable CNI directories from /var in fstab, and a volume-plugin dir on /var", () => {
+    const s = render("immutableFedora");
+    expect(s).toContain("ensure_writable /etc/cni/net.d /var/lib/baremetal-k8s/rw/etc-cni-net.d");
+    expect(s).toContain("ensure_writable /opt/cni/bin /var/lib/baremetal-k8s/rw/opt-cni-bin");
+    expect(s).toContain('line="$backing $dir none bind,x-systemd.requires-mounts-for=/var 0 0"');
+    expect(s).toContain("mkdir -p /var/lib/kubelet/volumeplugins");
+    expect(s).not.toMatch(/dnf install/);
+    expect(volumePluginDir(host(variants.immutableFedora, "n"))).toBe("/var/lib/kubelet/volumeplugins");
+    expect(volumePluginDir(host(variants.debian, "n"))).toBe("/usr/libexec/kubernetes/kubelet-plugins/volume/exec");
+    expect(render("debian")).not.toContain("ensure_writable");
+  });
+
+  it("adds Longhorn's and Rook-Ceph's node prerequisites only to hosts carrying their disks", () => {
+    const s = render("ubuntu");
+    expect(s).toContain("overlay\nbr_netfilter\niscsi_tcp\nEOF");
+    expect(s).toContain("pkg_install ca-certificates curl gpg e2fsprogs xfsprogs open-iscsi nfs-common cryptsetup dmsetup lvm2");
+    expect(s).toContain('devnode "^sd[a-z0-9]+"');
+    expect(s).toContain("write_file /etc/multipath/conf.d/longhorn.conf");
+    expect(s).toContain("modprobe rbd");
+    const plain = render("debian");
+    expect(plain).not.toMatch(/iscsi_tcp|open-iscsi|multipath|lvm2|modprobe rbd|xfsprogs|mdadm/);
+    const raid = specWith([
+      { name: "n", os: "debian", disks: [ALL_DISKS[5], { ...ALL_DISKS[5], name: "scratch2", device: "/dev/disk/by-id/nvme-SCRATCH2" }] },
+    ]);
+    expect(renderNodePrep(host(raid, "n"), raid)).toContain("pkg_install ca-certificates curl gpg xfsprogs mdadm");
+  });
+});
+
+describe("the rendered containerd configuration code, run against containerd's own default configs", () => {
+  const script = render("debian");
+  const section = script.slice(script.indexOf("has_systemd_cgroup() {"), script.indexOf("cfg=/etc/containerd/config.toml"));
+  const V2_DEFAULT_HAS_DEBIAN = spawnSync("sh", ["-c", "command -v containerd"]).status === 0;
+  // containerd 2.x `config default` (abbreviated, same tables): the runc options table without a SystemdCgroup line (containerd#12101).
+  const V3_DEFAULT = `version = 3
+root = '/var/lib/containerd'
+
+[plugins]
+  [plugins.'io.containerd.cri.v1.runtime']
+    enable_selinux = false
+    [plugins.'io.containerd.cri.v1.runtime'.containerd]
+      default_runtime_name = 'runc'
+      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes]
+        [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
+          runtime_type = 'io.containerd.runc.v2'
+          [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+            BinaryName = ''
+            Root = ''
+            ShimCgroup = ''
+  [plugins.'io.containerd.grpc.v1.cri']
+    disable_tcp_service = true
+`;
+
+  function configure(versionLine: string, defaultConfig: string): { out: string; version: string; code: number } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bk8s-containerd-"));
+    try {
+      fs.writeFileSync(path.join(dir, "default.toml"), defaultConfig);
+      const driver = `set -euo pipefail
+fail() { echo "FAIL: $*" >&2; exit 1; }
+containerd() { case $1 in --version) echo ${JSON.stringify(versionLine)} ;; config) cat "$DIR/default.toml" ;; esac; }
+${section}
+containerd config default | set_systemd_cgroup "$runc_options" >"$DIR/out.toml"
+has_systemd_cgroup "$DIR/out.toml" "$runc_options"
+echo "$cfg_version"
+`;
+      const r = spawnSync("bash", ["-c", driver], { encoding: "utf8", env: { ...process.env, DIR: dir } });
+      const out = fs.existsSync(path.join(dir, "out.toml")) ? fs.readFileSync(path.join(dir, "out.toml"), "utf8") : "";
+      return { out, version: r.stdout.trim(), code: r.status ?? -1 };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it("adds SystemdCgroup = true to containerd 2.x's version 3 default, where the line is missing", () => {
+    const r = configure("containerd github.com/containerd/containerd/v2 v2.1.4 75cb2b7193e4e490e9fbdc236c0e811ccaba3376", V3_DEFAULT);
+    expect(r.code).toBe(0);
+    expect(r.version).toBe("3");
+    expect(r.out).toMatch(
+      /\[plugins\.'io\.containerd\.cri\.v1\.runtime'\.containerd\.runtimes\.runc\.options\]\n +SystemdCgroup = true\n +BinaryName = ''/,
+    );
+    expect(r.out.match(/SystemdCgroup/g)).toHaveLength(1);
+  });
+
+  it("appends the runc options table when a default config lacks it", () => {
+    const r = configure("containerd github.com/containerd/containerd/v2 v2.0.0 x", "version = 3\n[plugins]\n");
+    expect(r.code).toBe(0);
+    expect(r.out.endsWith("[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]\n  SystemdCgroup = true\n")).toBe(
+      true,
+    );
+  });
+
+  it.skipIf(!V2_DEFAULT_HAS_DEBIAN)("turns SystemdCgroup = false into true in Debian's real containerd 1.6 default (version 2)", () => {
+    const real = spawnSync("containerd", ["config", "default"], { encoding: "utf8" }).stdout;
+    expect(real).toContain("SystemdCgroup = false");
+    const r = configure(spawnSync("containerd", ["--version"], { encoding: "utf8" }).stdout.trim(), real);
+    expect(r.code).toBe(0);
+    expect(r.version).toBe("2");
+    expect(r.out).not.toContain("SystemdCgroup = false");
+    expect(r.out.match(/SystemdCgroup = true/g)).toHaveLength(1);
+  });
+
+  it("refuses a containerd that is neither 1.x nor 2.x", () => {
+    expect(configure("containerd github.com/containerd/containerd/v3 v3.0.0 x", V3_DEFAULT).code).not.toBe(0);
+  });
+});
