@@ -14,7 +14,7 @@ const SUBNET = process.env.LAB_SUBNET ?? "10.250.10";
 const avail = labAvailable();
 
 /** Steps that act for the whole cluster when its membership changes, by design (the bootstrap token lists the hosts it serves). */
-const MEMBERSHIP_REFRESH = /-bootstrap-token$/;
+const MEMBERSHIP_REFRESH = /-(bootstrap|join)-token$/;
 
 describe.skipIf(!avail.ok)(`fault during bring-up, scale out and in${avail.ok ? "" : ` (skipped: ${avail.reason})`}`, () => {
   let lab: Lab;
