@@ -23,7 +23,7 @@ describe.skipIf(!avail.ok)(`bring-up of the example lab on lab hosts${avail.ok ?
     const base = exampleStack();
     const missing = await missingComponents(base);
     if (missing) return void (b = { missing } as BringUp);
-    lab = await startLab({ prefix: PREFIX, subnet: SUBNET, hosts: labHostsFor(base), fakeBuiltinModules: FAKE_MODULES, freshIscsiNames: true });
+    lab = await startLab({ prefix: PREFIX, subnet: SUBNET, hosts: labHostsFor(base), fakeBuiltinModules: FAKE_MODULES, freshIscsiNames: true, unitsCloseFds: true });
     cfg = labConfig(lab, base);
     b = await prepare(lab, cfg);
     if (b.missing) return;
