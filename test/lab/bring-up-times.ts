@@ -48,7 +48,7 @@ export async function bringUpTimes(opts: BringUpTimesOptions = {}): Promise<Brin
     const base = syntheticStack(n);
     const missing = await missingComponents(base);
     if (missing) throw new Error(`cannot measure lab bring-up times: ${missing}`);
-    const lab = await startLab({ prefix: opts.prefix ?? process.env.LAB_PREFIX ?? "bl", subnet: opts.subnet ?? process.env.LAB_SUBNET ?? "10.250.10", hosts: labHostsFor(base), stepSleepS, fakeBuiltinModules: FAKE_MODULES });
+    const lab = await startLab({ prefix: opts.prefix ?? process.env.LAB_PREFIX ?? "bl", subnet: opts.subnet ?? process.env.LAB_SUBNET ?? "10.250.10", hosts: labHostsFor(base), stepSleepS, fakeBuiltinModules: FAKE_MODULES, freshIscsiNames: true, unitsCloseFds: true });
     const exec = new Executor({ config: labConfig(lab, base), hostNames: hostNames(lab) });
     try {
       const cfg = labConfig(lab, base);

@@ -14,7 +14,7 @@ const SUBNET = process.env.LAB_SUBNET ?? "10.250.10";
 const avail = labAvailable();
 
 /** Steps that act for the whole cluster when its membership changes, by design (the bootstrap token lists the hosts it serves). */
-const MEMBERSHIP_REFRESH = /-bootstrap-token$/;
+const MEMBERSHIP_REFRESH = /-(bootstrap|join)-token$/;
 
 describe.skipIf(!avail.ok)(`fault during bring-up, scale out and in${avail.ok ? "" : ` (skipped: ${avail.reason})`}`, () => {
   let lab: Lab;
@@ -27,7 +27,7 @@ describe.skipIf(!avail.ok)(`fault during bring-up, scale out and in${avail.ok ? 
     const five = syntheticStack(5); // cp-1 cp-2 w-1 w-2 w-3
     const missing = await missingComponents(five);
     if (missing) return void (b = { missing } as BringUp);
-    lab = await startLab({ prefix: PREFIX, subnet: SUBNET, hosts: labHostsFor(five), fakeBuiltinModules: FAKE_MODULES });
+    lab = await startLab({ prefix: PREFIX, subnet: SUBNET, hosts: labHostsFor(five), fakeBuiltinModules: FAKE_MODULES, freshIscsiNames: true, unitsCloseFds: true });
     withW3 = labConfig(lab, five);
     cfg = clone(withW3);
     cfg.hosts = (cfg.hosts as ConfigHost[]).filter((h) => h.name !== "w-3");

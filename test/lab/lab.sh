@@ -19,7 +19,12 @@
 #   LAB_STANDINS  directory of stand-in tools installed into the hosts' /usr/local/bin
 #                 (default: the standins/ folder next to this script)
 #   LAB_FAKE_BUILTIN_MODULES  module names to list as built in although this kernel lacks them
-#                 (a stand-in: modprobe then "succeeds" doing nothing; default none)
+#                 (a stand-in: modprobe then "succeeds" doing nothing; default none); with
+#                 iscsi_tcp, iscsid is stood in for too (no iSCSI in this kernel)
+#   LAB_FRESH_ISCSI_NAMES=1  each host gets GenerateName=yes (a fresh open-iscsi) instead of the
+#                 test machine's initiator name (default: hosts start as cloned images)
+#   LAB_STEP_SLEEP  seconds every kubeadm stand-in step sleeps (bring-up benchmarks; default 0)
+#   LAB_K8S_PREINSTALLED=1  install the kubelet/kubeadm/kubectl stand-ins at first boot
 #
 # A host = a network namespace with a veth on a bridge (the bridge lives in its own namespace
 # "$LAB_PREFIX-sw"; this machine is on it via veth "$LAB_PREFIX-gw"), plus private mount, uts and
@@ -187,8 +192,18 @@ prepare_host() {   # the host's "disk": overlay upper dirs, host key, authorized
     for n in "$STANDINS"/k8s/*; do [[ -f $n ]] && install -m 755 "$n" "$U/local/lib/lab/k8s/${n##*/}"; done
     cp "$BASE/Release.key" "$U/local/lib/lab/k8s/Release.key"
     { echo "LAB_STEP_SLEEP=${LAB_STEP_SLEEP:-0}"
-      echo "LAB_CERTS_TTL_S=${LAB_CERTS_TTL_S:-7200}"; } > "$U/local/lib/lab/k8s/standins.env"
+      echo "LAB_CERTS_TTL_S=${LAB_CERTS_TTL_S:-7200}"
+      echo "LAB_UNIT_CLOSE_FDS=${LAB_UNIT_CLOSE_FDS:-0}"; } > "$U/local/lib/lab/k8s/standins.env"
     if [[ ${LAB_K8S_PREINSTALLED:-0} == 1 ]]; then touch "$U/local/lib/lab/k8s/preinstall"; fi
+    # no iSCSI in this kernel: with iscsi_tcp faked, iscsid is stood in for too
+    if [[ " ${LAB_FAKE_BUILTIN_MODULES:-} " == *" iscsi_tcp "* ]]; then
+      mkdir -p "$U/sbin"; install -m 755 "$STANDINS/kernel/iscsid" "$U/sbin/iscsid"
+    fi
+  fi
+  # LAB_FRESH_ISCSI_NAMES=1: a freshly installed open-iscsi (the name is generated on first start or
+  # by the program); default: the test machine's file, i.e. hosts start as cloned images
+  if [[ ${LAB_FRESH_ISCSI_NAMES:-0} == 1 && -f /etc/iscsi/initiatorname.iscsi ]]; then
+    mkdir -p "$E/iscsi"; echo "GenerateName=yes" > "$E/iscsi/initiatorname.iscsi"; chmod 600 "$E/iscsi/initiatorname.iscsi"
   fi
   # modules.builtin: modprobe of a built-in module succeeds
   mkdir -p "$U/lib/modules"; cp -r "$BASE/modules/lib/modules/$(uname -r)" "$U/lib/modules/"

@@ -47,6 +47,7 @@ describe.skipIf(!avail.ok)(`test-host lab${avail.ok ? "" : ` (skipped: ${avail.r
         { name: "cp-1", disks: [{ name: "vdb", size: "256M" }] },
         { name: "w-1", disks: [{ name: "vdb", size: "256M" }] },
       ],
+      unitsCloseFds: true,
     });
     timings.upS = (Date.now() - t0) / 1000;
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "lab-test-"));
@@ -135,6 +136,9 @@ describe.skipIf(!avail.ok)(`test-host lab${avail.ok ? "" : ` (skipped: ${avail.r
     timings.startS = (Date.now() - t1) / 1000;
     const again = await lab.ssh("w-1", "systemctl is-active labsleep && grep -c 'systemctl' /var/log/standins.log >/dev/null && echo logged");
     expect(again.stdout).toBe("active\nlogged\n");
+    // a service started by a script does not inherit the script's open files (a held flock)
+    await lab.ssh("w-1", "exec 9>/run/lock/lab.lock; flock 9; systemctl restart labsleep");
+    expect((await lab.ssh("w-1", "flock -w 2 /run/lock/lab.lock echo free")).stdout).toBe("free\n");
   });
 
   it("down() removes namespaces, links, loop devices, mounts, processes and files", async () => {

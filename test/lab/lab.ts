@@ -70,8 +70,12 @@ export interface LabOptions {
   stepSleepS?: number;
   /** install the kubelet/kubeadm/kubectl stand-ins at first boot (hosts with packagesPreinstalled) */
   k8sPreinstalled?: boolean;
-  /** module names modprobe should find although this kernel lacks them (a stand-in; say so) */
+  /** module names modprobe should find although this kernel lacks them (a stand-in; say so); iscsi_tcp also stands in for iscsid */
   fakeBuiltinModules?: string[];
+  /** every host gets a fresh initiator-name file (GenerateName=yes); default: the test machine's, as cloned images */
+  freshIscsiNames?: boolean;
+  /** the systemctl stand-in starts services without the caller's fds 3-9 (as systemd; see README) */
+  unitsCloseFds?: boolean;
 }
 
 const which = (cmd: string): boolean => spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
@@ -108,6 +112,8 @@ function labEnv(prefix: string, subnet: string, o: Partial<LabOptions> = {}): No
     LAB_STEP_SLEEP: String(o.stepSleepS ?? 0),
     LAB_K8S_PREINSTALLED: o.k8sPreinstalled ? "1" : "0",
     LAB_FAKE_BUILTIN_MODULES: (o.fakeBuiltinModules ?? []).join(" "),
+    LAB_FRESH_ISCSI_NAMES: o.freshIscsiNames ? "1" : "0",
+    LAB_UNIT_CLOSE_FDS: o.unitsCloseFds ? "1" : "0",
   };
 }
 
