@@ -1,18 +1,11 @@
 // ESLint flat config: typescript-eslint with type information (the project's
 // tsconfig), so promise mistakes (floating, misused) are caught; Prettier owns
 // formatting, so no stylistic rules here.
-import { readFileSync } from "node:fs";
 import eslint from "@eslint/js";
 import tseslint from "typescript-eslint";
 
-// Files that predate the linter, fixed by the lead after merging (see the file).
-const pending = readFileSync(new URL("./.lint-pending", import.meta.url), "utf8")
-  .split("\n")
-  .map((l) => l.trim())
-  .filter((l) => l && !l.startsWith("#"));
-
 export default tseslint.config(
-  { ignores: ["node_modules/", "bench/results/", "**/*.mjs", "**/*.mts", "**/*.js", ...pending] },
+  { ignores: ["node_modules/", "bench/results/", "**/*.mjs", "**/*.mts", "**/*.js"] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

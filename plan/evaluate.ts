@@ -41,7 +41,10 @@ export interface RecordedResource {
 }
 
 /** Lets a caller decide a resource's outputs (and carry out its work, as the lab executor does). */
-export type ResourceHandler = (args: MockResourceArgs, resource: RecordedResource) => Promise<Record<string, unknown>> | Record<string, unknown>;
+export type ResourceHandler = (
+  args: MockResourceArgs,
+  resource: RecordedResource,
+) => Promise<Record<string, unknown>> | Record<string, unknown>;
 
 export interface EvaluateOptions {
   project?: string;
@@ -163,20 +166,27 @@ export function evaluate(options: EvaluateOptions): Promise<Evaluation> {
 
 async function evaluateNow(options: EvaluateOptions): Promise<Evaluation> {
   const handler = options.handler;
-  let monitor: RecordingMonitor | undefined;
+  const ref: { monitor?: RecordingMonitor } = {};
   const mocks: Mocks = {
     call: (args) => args.inputs as Record<string, unknown>,
     newResource: async (args: MockResourceArgs): Promise<MockResourceResult> => {
-      const rec = monitor?.take(args);
+      const rec = ref.monitor?.take(args);
       const state = handler && rec ? await handler(args, rec) : (args.inputs as Record<string, unknown>);
       return { id: args.custom === false ? undefined : `${args.name}-id`, state };
     },
   };
-  monitor = new RecordingMonitor(mocks);
+  const monitor = new RecordingMonitor(mocks);
+  ref.monitor = monitor;
   pulumi.runtime.setMockOptions(monitor, options.project ?? "baremetal-k8s", options.stack ?? "plan", false);
   // setMockOptions resets the feature flags to "unsupported"; without secrets support the SDK strips the
   // secret marker from every input, and the plan would print secrets. Enable what setMocks enables.
-  Object.assign(getStore(), { supportsSecrets: true, supportsResourceReferences: true, supportsOutputValues: false, supportsDeletedWith: true, supportsAliasSpecs: true });
+  Object.assign(getStore(), {
+    supportsSecrets: true,
+    supportsResourceReferences: true,
+    supportsOutputValues: false,
+    supportsDeletedWith: true,
+    supportsAliasSpecs: true,
+  });
   pulumi.runtime.setAllConfig(options.config, options.secretKeys ?? []);
 
   const outputs = await resolveDeep(options.program());
@@ -188,7 +198,12 @@ async function evaluateNow(options: EvaluateOptions): Promise<Evaluation> {
 /** Awaits promises and Outputs inside the program's return value. */
 async function resolveDeep(value: unknown): Promise<unknown> {
   if (pulumi.Output.isInstance(value)) {
-    return new Promise((resolve) => (value as pulumi.Output<unknown>).apply((v) => { resolve(v); return v; }));
+    return new Promise((resolve) =>
+      value.apply((v) => {
+        resolve(v);
+        return v;
+      }),
+    );
   }
   if (value instanceof Promise) return resolveDeep(await value);
   if (Array.isArray(value)) return Promise.all(value.map(resolveDeep));

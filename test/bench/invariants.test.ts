@@ -51,7 +51,7 @@ describe("benchmark invariants", () => {
   it("adding a host with a Ceph disk touches exactly Rook's CephCluster release, which lists its OSD hosts by design", async () => {
     const cfg = syntheticInventory(baseStack(), HOSTS);
     const hosts = structuredClone(cfg.hosts) as SyntheticHost[];
-    const extra = structuredClone(hosts[hosts.length - 1]) as SyntheticHost;
+    const extra = structuredClone(hosts.at(-1)) as SyntheticHost;
     Object.assign(extra, { name: "w-ceph", address: "192.168.30.10", hostKey: syntheticHostKey("w-ceph") });
     extra.disks = [{ name: "osd0", device: "/dev/disk/by-id/ata-EXTRA_CEPH0", use: "ceph" }];
     const d = difference(await before(), await evaluateProgram({ ...cfg, hosts: [...hosts, extra] }));

@@ -48,14 +48,29 @@ export async function bringUpTimes(opts: BringUpTimesOptions = {}): Promise<Brin
     const base = syntheticStack(n);
     const missing = await missingComponents(base);
     if (missing) throw new Error(`cannot measure lab bring-up times: ${missing}`);
-    const lab = await startLab({ prefix: opts.prefix ?? process.env.LAB_PREFIX ?? "bl", subnet: opts.subnet ?? process.env.LAB_SUBNET ?? "10.250.10", hosts: labHostsFor(base), stepSleepS, fakeBuiltinModules: FAKE_MODULES, freshIscsiNames: true, unitsCloseFds: true });
+    const lab = await startLab({
+      prefix: opts.prefix ?? process.env.LAB_PREFIX ?? "bl",
+      subnet: opts.subnet ?? process.env.LAB_SUBNET ?? "10.250.10",
+      hosts: labHostsFor(base),
+      stepSleepS,
+      fakeBuiltinModules: FAKE_MODULES,
+      freshIscsiNames: true,
+      unitsCloseFds: true,
+    });
     const exec = new Executor({ config: labConfig(lab, base), hostNames: hostNames(lab) });
     try {
       const cfg = labConfig(lab, base);
       const fallbackNodePrep = await nodePrepFallback(lab, (await runProgram(cfg)).resources);
       const r = await exec.up();
       if (r.failure) throw new Error(`bring-up of ${n} hosts failed:\n${describeRun(r)}`);
-      out.push({ hosts: n, wallS: Math.round(r.wallMs / 100) / 10, commands: r.commands.length, stepSleepS, fallbackNodePrep, measuredAt: new Date().toISOString() });
+      out.push({
+        hosts: n,
+        wallS: Math.round(r.wallMs / 100) / 10,
+        commands: r.commands.length,
+        stepSleepS,
+        fallbackNodePrep,
+        measuredAt: new Date().toISOString(),
+      });
     } finally {
       exec.dispose();
       await lab.down();

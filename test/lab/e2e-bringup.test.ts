@@ -23,12 +23,21 @@ describe.skipIf(!avail.ok)(`bring-up of the example lab on lab hosts${avail.ok ?
     const base = exampleStack();
     const missing = await missingComponents(base);
     if (missing) return void (b = { missing } as BringUp);
-    lab = await startLab({ prefix: PREFIX, subnet: SUBNET, hosts: labHostsFor(base), fakeBuiltinModules: FAKE_MODULES, freshIscsiNames: true, unitsCloseFds: true });
+    lab = await startLab({
+      prefix: PREFIX,
+      subnet: SUBNET,
+      hosts: labHostsFor(base),
+      fakeBuiltinModules: FAKE_MODULES,
+      freshIscsiNames: true,
+      unitsCloseFds: true,
+    });
     cfg = labConfig(lab, base);
     b = await prepare(lab, cfg);
     if (b.missing) return;
     first = await b.exec.up();
-    console.log(`[e2e] bring-up: ${(first.wallMs / 1000).toFixed(1)} s, ${first.commands.length} commands${b.fallbackNodePrep ? " (node preparation by the lab's fallback: the program has none yet)" : ""}\n${describeRun(first)}`);
+    console.log(
+      `[e2e] bring-up: ${(first.wallMs / 1000).toFixed(1)} s, ${first.commands.length} commands${b.fallbackNodePrep ? " (node preparation by the lab's fallback: the program has none yet)" : ""}\n${describeRun(first)}`,
+    );
     facts = await clusterFacts(lab, cfg);
   });
   afterAll(async () => {
@@ -69,12 +78,12 @@ describe.skipIf(!avail.ok)(`bring-up of the example lab on lab hosts${avail.ok ?
     const hasDiskSteps = first.resources.some((r) => /-disk-/.test(r.name));
     if (!hasDiskSteps) ctx.skip("the program has no disk steps yet (hosts component not merged into main)");
     expect(facts.disks).toMatchObject({
-      "cp-1/backup": expect.stringMatching(/^fs=xfs mnt=\/srv\/backup/),
-      "w-1/longhorn": expect.stringMatching(/^fs=(ext4|xfs) mnt=\/var\/lib\/longhorn/),
-      "w-1/ssd1": expect.stringMatching(/^fs=xfs mnt=\/var\/lib\/disks\/ssd\/ssd1/),
+      "cp-1/backup": expect.stringMatching(/^fs=xfs mnt=\/srv\/backup/) as unknown,
+      "w-1/longhorn": expect.stringMatching(/^fs=(ext4|xfs) mnt=\/var\/lib\/longhorn/) as unknown,
+      "w-1/ssd1": expect.stringMatching(/^fs=xfs mnt=\/var\/lib\/disks\/ssd\/ssd1/) as unknown,
       "w-2/osd0": "fs=none mnt= links=",
-      "w-3/raw1": expect.stringMatching(/fs=none mnt= links=\/var\/lib\/disks\/block\/raw1/),
-      "w-4/scratch": expect.stringMatching(/^fs=xfs mnt=.*\/var\/lib\/kubelet/),
+      "w-3/raw1": expect.stringMatching(/fs=none mnt= links=\/var\/lib\/disks\/block\/raw1/) as unknown,
+      "w-4/scratch": expect.stringMatching(/^fs=xfs mnt=.*\/var\/lib\/kubelet/) as unknown,
     });
   });
 
@@ -100,9 +109,14 @@ describe.skipIf(!avail.ok)(`bring-up of the example lab on lab hosts${avail.ok ?
     if (b.missing) return ctx.skip(b.missing);
     const again = await b.exec.up({ mode: "rerun-all" });
     assertClean(again);
-    const silent = again.commands.filter((c) => !/already|nothing to do|unchanged|is registered|exists|reusing/i.test(c.stdout + c.stderr)).map((c) => c.name);
+    const silent = again.commands
+      .filter((c) => !/already|nothing to do|unchanged|is registered|exists|reusing/i.test(c.stdout + c.stderr))
+      .map((c) => c.name);
     // steps that refresh something by design (a join token's expiry, uploaded certificates) are the only ones allowed to act
-    expect(silent.filter((n) => !/bootstrap-token|join-token|upload-certs/.test(n)), describeRun(again)).toEqual([]);
+    expect(
+      silent.filter((n) => !/bootstrap-token|join-token|upload-certs/.test(n)),
+      describeRun(again),
+    ).toEqual([]);
     expect(await clusterFacts(lab, cfg)).toEqual(facts);
   });
 

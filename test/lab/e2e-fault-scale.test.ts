@@ -27,7 +27,14 @@ describe.skipIf(!avail.ok)(`fault during bring-up, scale out and in${avail.ok ? 
     const five = syntheticStack(5); // cp-1 cp-2 w-1 w-2 w-3
     const missing = await missingComponents(five);
     if (missing) return void (b = { missing } as BringUp);
-    lab = await startLab({ prefix: PREFIX, subnet: SUBNET, hosts: labHostsFor(five), fakeBuiltinModules: FAKE_MODULES, freshIscsiNames: true, unitsCloseFds: true });
+    lab = await startLab({
+      prefix: PREFIX,
+      subnet: SUBNET,
+      hosts: labHostsFor(five),
+      fakeBuiltinModules: FAKE_MODULES,
+      freshIscsiNames: true,
+      unitsCloseFds: true,
+    });
     withW3 = labConfig(lab, five);
     cfg = clone(withW3);
     cfg.hosts = (cfg.hosts as ConfigHost[]).filter((h) => h.name !== "w-3");
@@ -78,7 +85,10 @@ describe.skipIf(!avail.ok)(`fault during bring-up, scale out and in${avail.ok ? 
     out = await b.exec.up({ config: withW3 });
     assertClean(out);
     const foreign = out.commands.filter((c) => !c.name.startsWith("w-3-") && !MEMBERSHIP_REFRESH.test(c.name));
-    expect(foreign.map((c) => c.name), describeRun(out)).toEqual([]);
+    expect(
+      foreign.map((c) => c.name),
+      describeRun(out),
+    ).toEqual([]);
     expect(out.commands.some((c) => c.host === "w-3")).toBe(true);
     expect(out.commands.filter((c) => c.host !== "w-3" && c.host !== "cp-1")).toEqual([]);
     expect({ w1: await logLines("w-1"), w2: await logLines("w-2"), cp2: await logLines("cp-2") }).toEqual(before);
@@ -92,7 +102,10 @@ describe.skipIf(!avail.ok)(`fault during bring-up, scale out and in${avail.ok ? 
     assertClean(r);
     const deletes = r.commands.filter((c) => c.op === "delete");
     expect(deletes.length).toBeGreaterThan(0);
-    expect(deletes.every((c) => c.name.startsWith("w-3-")), describeRun(r)).toBe(true);
+    expect(
+      deletes.every((c) => c.name.startsWith("w-3-")),
+      describeRun(r),
+    ).toBe(true);
     expect(r.commands.filter((c) => c.op !== "delete" && !MEMBERSHIP_REFRESH.test(c.name)).map((c) => c.name)).toEqual([]);
     expect({ w1: await logLines("w-1"), w2: await logLines("w-2"), cp2: await logLines("cp-2") }).toEqual(before);
     expect((await lab.ssh("w-3", "ls /etc/kubernetes/kubelet.conf 2>/dev/null || echo reset")).stdout).toBe("reset\n");

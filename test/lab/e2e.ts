@@ -23,11 +23,20 @@ export const ETCDCTL_ON_CP =
  * program registers no node-preparation command; the record says so.
  */
 export async function nodePrepFallback(lab: Lab, resources: RecordedResource[]): Promise<boolean> {
-  const hasNodePrep = resources.some((r) => r.type === COMMAND && typeof r.plainInputs.create === "string" && /containerd/.test(r.plainInputs.create as string) && /apt-get|dnf/.test(r.plainInputs.create as string));
+  const hasNodePrep = resources.some(
+    (r) =>
+      r.type === COMMAND &&
+      typeof r.plainInputs.create === "string" &&
+      /containerd/.test(r.plainInputs.create) &&
+      /apt-get|dnf/.test(r.plainInputs.create),
+  );
   if (hasNodePrep) return false;
   await Promise.all(
     lab.hosts.map(async (h) => {
-      const r = await lab.ssh(h.name, "apt-get install -y kubelet kubeadm kubectl containerd keepalived curl >/dev/null && systemctl enable --now containerd >/dev/null");
+      const r = await lab.ssh(
+        h.name,
+        "apt-get install -y kubelet kubeadm kubectl containerd keepalived curl >/dev/null && systemctl enable --now containerd >/dev/null",
+      );
       if (r.code !== 0) throw new Error(`node-prep fallback on ${h.name} failed: ${r.stderr}`);
     }),
   );
@@ -78,7 +87,15 @@ export async function clusterFacts(lab: Lab, cfg: TestConfig): Promise<ClusterFa
   const vip = (cfg.cluster as ConfigCluster).endpoint.address;
   const port = (cfg.cluster as ConfigCluster).endpoint.port ?? 6443;
   const cps = hosts.filter((h) => h.roles.includes("control-plane")).map((h) => h.name);
-  const facts: ClusterFacts = { vipHolders: [], vipAnswers: false, etcdMembers: [], nodes: [], kubeletActive: [], disks: {}, initiatorNames: {} };
+  const facts: ClusterFacts = {
+    vipHolders: [],
+    vipAnswers: false,
+    etcdMembers: [],
+    nodes: [],
+    kubeletActive: [],
+    disks: {},
+    initiatorNames: {},
+  };
   await Promise.all(
     hosts.map(async (h) => {
       const r = await lab.ssh(
@@ -88,14 +105,14 @@ export async function clusterFacts(lab: Lab, cfg: TestConfig): Promise<ClusterFa
       if (r.stdout.includes("VIP\n")) facts.vipHolders.push(h.name);
       if (r.stdout.includes("KUBELET\n")) facts.kubeletActive.push(h.name);
       const iscsi = /^ISCSI (.*)$/m.exec(r.stdout);
-      if (iscsi) facts.initiatorNames[h.name] = iscsi[1] as string;
+      if (iscsi) facts.initiatorNames[h.name] = iscsi[1];
       for (const d of h.disks ?? []) facts.disks[`${h.name}/${d.name}`] = await diskState(lab, h.name, d);
     }),
   );
   facts.vipHolders.sort();
   facts.kubeletActive.sort();
-  const leader = cps[0] as string;
-  const answer = await lab.ssh(hosts[hosts.length - 1]!.name, `curl -sk --max-time 3 https://${vip}:${port}/healthz`);
+  const leader = cps[0];
+  const answer = await lab.ssh(hosts[hosts.length - 1].name, `curl -sk --max-time 3 https://${vip}:${port}/healthz`);
   facts.vipAnswers = answer.stdout === "ok";
   const members = await lab.ssh(leader, `${ETCDCTL_ON_CP} --endpoints=https://127.0.0.1:2379 member list`);
   facts.etcdMembers = members.stdout
@@ -103,10 +120,14 @@ export async function clusterFacts(lab: Lab, cfg: TestConfig): Promise<ClusterFa
     .split("\n")
     .filter(Boolean)
     .map((l) => l.split(", "))
-    .map((f) => ({ name: f[2] as string, started: f[1] === "started" }))
+    .map((f) => ({ name: f[2], started: f[1] === "started" }))
     .sort((a, b) => a.name.localeCompare(b.name));
   const nodes = await lab.ssh(leader, "kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes -o name");
-  facts.nodes = nodes.stdout.split("\n").filter(Boolean).map((n) => n.replace(/^node\//, "")).sort();
+  facts.nodes = nodes.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((n) => n.replace(/^node\//, ""))
+    .sort();
   return facts;
 }
 
@@ -122,6 +143,8 @@ async function diskState(lab: Lab, host: string, d: NonNullable<ConfigHost["disk
 
 /** The quorum check: a write through etcd, from a control plane that is still up. */
 export async function etcdWritable(lab: Lab, fromHost: string, endpoints: string[]): Promise<boolean> {
-  const r = await lab.ssh(fromHost, `${ETCDCTL_ON_CP} --endpoints=${endpoints.join(",")} put /lab/probe "$(date +%s%N)"`, { timeoutMs: 20_000 });
+  const r = await lab.ssh(fromHost, `${ETCDCTL_ON_CP} --endpoints=${endpoints.join(",")} put /lab/probe "$(date +%s%N)"`, {
+    timeoutMs: 20_000,
+  });
   return r.code === 0 && r.stdout.trim() === "OK";
 }

@@ -29,7 +29,14 @@ describe.skipIf(!avail.ok)(`executor on lab hosts${avail.ok ? "" : ` (skipped: $
   const program = () => {
     const conn = (h: string) => {
       const host = lab.host(h);
-      return { host: host.address, user: "root", privateKey: pulumi.secret(lab.privateKey), hostKey: shape.hostKeyOf ? shape.hostKeyOf(h) : host.hostKey, dialErrorLimit: 2, perDialTimeout: 3 };
+      return {
+        host: host.address,
+        user: "root",
+        privateKey: pulumi.secret(lab.privateKey),
+        hostKey: shape.hostKeyOf ? shape.hostKeyOf(h) : host.hostKey,
+        dialErrorLimit: 2,
+        perDialTimeout: 3,
+      };
     };
     const a = new command.remote.Command("h1-a", {
       connection: conn("h1"),
@@ -41,11 +48,15 @@ describe.skipIf(!avail.ok)(`executor on lab hosts${avail.ok ? "" : ` (skipped: $
     });
     const outs: Record<string, pulumi.Output<string>> = { a: a.stdout };
     if (shape.withB) {
-      const b = new command.remote.Command("h2-b", {
-        connection: conn("h2"),
-        create: `${shape.failOnH2 ? "echo broken >&2; exit 7; " : ""}echo "b ${shape.text}" >> /root/log; echo made-b`,
-        delete: `echo "delete b" >> /root/log`,
-      }, { dependsOn: [a] }); // b after a: the order under test
+      const b = new command.remote.Command(
+        "h2-b",
+        {
+          connection: conn("h2"),
+          create: `${shape.failOnH2 ? "echo broken >&2; exit 7; " : ""}echo "b ${shape.text}" >> /root/log; echo made-b`,
+          delete: `echo "delete b" >> /root/log`,
+        },
+        { dependsOn: [a] },
+      ); // b after a: the order under test
       const c = new command.remote.Command("h1-c", {
         connection: conn("h1"),
         create: pulumi.interpolate`echo "c saw ${b.stdout}" >> /root/log`,
@@ -76,11 +87,15 @@ describe.skipIf(!avail.ok)(`executor on lab hosts${avail.ok ? "" : ` (skipped: $
     const r = await up();
     expect(r.failure, describeRun(r)).toBeUndefined();
     expect(r.commands.map((c) => [c.name, c.host, c.op, c.code])).toEqual(
-      expect.arrayContaining([["h1-a", "h1", "create", 0], ["h2-b", "h2", "create", 0], ["h1-c", "h1", "create", 0]]),
+      expect.arrayContaining([
+        ["h1-a", "h1", "create", 0],
+        ["h2-b", "h2", "create", 0],
+        ["h1-c", "h1", "create", 0],
+      ]),
     );
     const by = Object.fromEntries(r.commands.map((c) => [c.name, c]));
-    expect(by["h2-b"]!.start).toBeGreaterThanOrEqual(by["h1-a"]!.end);
-    expect(by["h1-c"]!.start).toBeGreaterThanOrEqual(by["h2-b"]!.end);
+    expect(by["h2-b"].start).toBeGreaterThanOrEqual(by["h1-a"].end);
+    expect(by["h1-c"].start).toBeGreaterThanOrEqual(by["h2-b"].end);
     expect(r.outputs).toEqual({ a: "made-a", b: "made-b", c: "" }); // one trailing newline trimmed, as the provider does
     expect((await lab.ssh("h1", "cat /root/a")).stdout).toBe("stdin-secret\n");
     expect(await log("h1")).toBe("a v1\nc saw made-b\n");
@@ -103,11 +118,19 @@ describe.skipIf(!avail.ok)(`executor on lab hosts${avail.ok ? "" : ` (skipped: $
   it("updates a changed command (create again), replaces on a changed trigger (create new, then delete old)", async () => {
     await lab.ssh("h1", ": > /root/log");
     const u = await up({ text: "v2" });
-    expect(u.commands.map((c) => [c.name, c.op])).toEqual(expect.arrayContaining([["h1-a", "update"], ["h2-b", "update"]]));
+    expect(u.commands.map((c) => [c.name, c.op])).toEqual(
+      expect.arrayContaining([
+        ["h1-a", "update"],
+        ["h2-b", "update"],
+      ]),
+    );
     expect(u.commands.find((c) => c.name === "h1-c")).toBeUndefined(); // b's stdout did not change
     await lab.ssh("h1", ": > /root/log");
     const rp = await up({ text: "v2", trigger: "t2" });
-    expect(rp.commands.map((c) => [c.name, c.op])).toEqual([["h1-a", "create"], ["h1-a", "delete"]]);
+    expect(rp.commands.map((c) => [c.name, c.op])).toEqual([
+      ["h1-a", "create"],
+      ["h1-a", "delete"],
+    ]);
     expect(await log("h1")).toBe("a v2\ndelete a\n");
   });
 
@@ -116,7 +139,10 @@ describe.skipIf(!avail.ok)(`executor on lab hosts${avail.ok ? "" : ` (skipped: $
     await lab.ssh("h2", ": > /root/log");
     const r = await up({ text: "v2", trigger: "t2", withB: false });
     expect(r.failure, describeRun(r)).toBeUndefined();
-    expect(r.commands.map((c) => [c.name, c.op])).toEqual([["h1-c", "delete"], ["h2-b", "delete"]]);
+    expect(r.commands.map((c) => [c.name, c.op])).toEqual([
+      ["h1-c", "delete"],
+      ["h2-b", "delete"],
+    ]);
     expect(await log("h1")).toBe("delete c\n");
     expect(await log("h2")).toBe("delete b\n");
     expect((await up({ text: "v2", trigger: "t2", withB: false })).commands).toEqual([]);

@@ -102,7 +102,14 @@ export interface ExecutorOptions {
 const DEBIAN_ACCEPT_ENV = ["LANG", "LC_*"];
 
 function matchesEnvPattern(name: string, patterns: string[]): boolean {
-  return patterns.some((p) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`).test(name));
+  return patterns.some((p) =>
+    new RegExp(
+      `^${p
+        .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+        .replace(/\*/g, ".*")
+        .replace(/\?/g, ".")}$`,
+    ).test(name),
+  );
 }
 
 interface ConnectionInputs {
@@ -144,24 +151,42 @@ class SshFiles {
   }
 }
 
-const DIAL_ERROR = /ssh: connect to host|Connection refused|Connection timed out|No route to host|Connection reset by peer|Connection closed by|kex_exchange_identification|banner exchange/;
+const DIAL_ERROR =
+  /ssh: connect to host|Connection refused|Connection timed out|No route to host|Connection reset by peer|Connection closed by|kex_exchange_identification|banner exchange/;
 
 /** One SSH session like the provider's: dial (retried up to dialErrorLimit), env, stdin, command. */
-function sshRun(files: SshFiles, conn: ConnectionInputs, commandLine: string, env: Record<string, string>, stdin: string | undefined, timeoutMs: number): Promise<SshOutcome> {
+function sshRun(
+  files: SshFiles,
+  conn: ConnectionInputs,
+  commandLine: string,
+  env: Record<string, string>,
+  stdin: string | undefined,
+  timeoutMs: number,
+): Promise<SshOutcome> {
   const port = conn.port ?? 22;
   const args = [
-    "-p", String(port),
-    "-l", conn.user ?? "root",
-    "-o", "BatchMode=yes",
-    "-o", "IdentitiesOnly=yes",
-    "-o", `ConnectTimeout=${conn.perDialTimeout ?? 15}`,
-    "-o", "GlobalKnownHostsFile=/dev/null",
-    "-o", "LogLevel=ERROR",
-    "-o", "ServerAliveInterval=5",
-    "-o", "ServerAliveCountMax=3",
+    "-p",
+    String(port),
+    "-l",
+    conn.user ?? "root",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "IdentitiesOnly=yes",
+    "-o",
+    `ConnectTimeout=${conn.perDialTimeout ?? 15}`,
+    "-o",
+    "GlobalKnownHostsFile=/dev/null",
+    "-o",
+    "LogLevel=ERROR",
+    "-o",
+    "ServerAliveInterval=5",
+    "-o",
+    "ServerAliveCountMax=3",
   ];
   if (conn.privateKey) args.push("-i", files.keyFile(conn.privateKey));
-  if (conn.hostKey) args.push("-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${files.knownHosts(conn.host, port, conn.hostKey)}`);
+  if (conn.hostKey)
+    args.push("-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${files.knownHosts(conn.host, port, conn.hostKey)}`);
   else args.push("-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null");
   for (const [k, v] of Object.entries(env)) args.push("-o", `SetEnv=${k}=${v}`);
   args.push(conn.host, "--", commandLine);
@@ -183,7 +208,8 @@ function sshRun(files: SshFiles, conn: ConnectionInputs, commandLine: string, en
       if (timedOut) return resolve({ code: 255, stdout, stderr, dialError: `timed out after ${timeoutMs} ms` });
       const c = code ?? 255;
       // OpenSSH exits 255 for its own errors; a dial error is one before the command ran
-      if (c === 255 && DIAL_ERROR.test(stderr) && stdout === "") return resolve({ code: c, stdout, stderr, dialError: stderr.trim().split("\n").pop() });
+      if (c === 255 && DIAL_ERROR.test(stderr) && stdout === "")
+        return resolve({ code: c, stdout, stderr, dialError: stderr.trim().split("\n").pop() });
       if (c === 255 && /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|Permission denied/.test(stderr)) {
         return resolve({ code: c, stdout, stderr, dialError: stderr.trim().split("\n").pop() });
       }
@@ -192,13 +218,21 @@ function sshRun(files: SshFiles, conn: ConnectionInputs, commandLine: string, en
   });
 }
 
-async function sshWithRetry(files: SshFiles, conn: ConnectionInputs, cmd: string, env: Record<string, string>, stdin: string | undefined, timeoutMs: number): Promise<SshOutcome> {
+async function sshWithRetry(
+  files: SshFiles,
+  conn: ConnectionInputs,
+  cmd: string,
+  env: Record<string, string>,
+  stdin: string | undefined,
+  timeoutMs: number,
+): Promise<SshOutcome> {
   const limit = Math.max(1, conn.dialErrorLimit ?? 10);
   let last: SshOutcome | undefined;
   for (let i = 0; i < limit; i++) {
     last = await sshRun(files, conn, cmd, env, stdin, timeoutMs);
     // only a refused/unreachable dial is retried; a wrong host key or key is not (as the provider)
-    if (!last.dialError || /Host key verification failed|IDENTIFICATION HAS CHANGED|Permission denied|timed out after/.test(last.dialError)) return last;
+    if (!last.dialError || /Host key verification failed|IDENTIFICATION HAS CHANGED|Permission denied|timed out after/.test(last.dialError))
+      return last;
     if (i < limit - 1) await new Promise((r) => setTimeout(r, 1000));
   }
   return last as SshOutcome;
@@ -208,7 +242,11 @@ const deepEqual = (a: unknown, b: unknown): boolean => JSON.stringify(sortKeys(a
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (v !== null && typeof v === "object") {
-    return Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+    );
   }
   return v;
 }
@@ -219,7 +257,7 @@ const UPPER = LOWER.toUpperCase();
 const DIGITS = "0123456789";
 const SPECIAL = "!@#$%&*()-_=+[]{}<>:?";
 function randomOutputs(type: string, inputs: Record<string, unknown>): Record<string, unknown> {
-  const n = (k: string, d: number) => (typeof inputs[k] === "number" ? (inputs[k] as number) : d);
+  const n = (k: string, d: number) => (typeof inputs[k] === "number" ? inputs[k] : d);
   const flag = (k: string) => inputs[k] !== false;
   if (type === "random:index/randomPassword:RandomPassword" || type === "random:index/randomString:RandomString") {
     const sets: [string, number][] = [];
@@ -229,11 +267,11 @@ function randomOutputs(type: string, inputs: Record<string, unknown>): Record<st
     if (flag("special")) sets.push([typeof inputs.overrideSpecial === "string" ? inputs.overrideSpecial : SPECIAL, n("minSpecial", 0)]);
     const all = sets.map(([s]) => s).join("");
     const chars: string[] = [];
-    for (const [s, min] of sets) for (let i = 0; i < min; i++) chars.push(s[randomInt(s.length)] as string);
-    while (chars.length < n("length", 16)) chars.push(all[randomInt(all.length)] as string);
+    for (const [s, min] of sets) for (let i = 0; i < min; i++) chars.push(s[randomInt(s.length)]);
+    while (chars.length < n("length", 16)) chars.push(all[randomInt(all.length)]);
     for (let i = chars.length - 1; i > 0; i--) {
       const j = randomInt(i + 1);
-      [chars[i], chars[j]] = [chars[j] as string, chars[i] as string];
+      [chars[i], chars[j]] = [chars[j], chars[i]];
     }
     const result = chars.join("");
     return { ...inputs, result, ...(type.endsWith("RandomPassword") ? { bcryptHash: "[lab]" } : {}) };
@@ -245,7 +283,13 @@ function randomOutputs(type: string, inputs: Record<string, unknown>): Record<st
   if (type === "random:index/randomId:RandomId") {
     const b = randomBytes(n("byteLength", 8));
     const prefix = typeof inputs.prefix === "string" ? inputs.prefix : "";
-    return { ...inputs, hex: prefix + b.toString("hex"), b64Std: prefix + b.toString("base64"), b64Url: prefix + b.toString("base64url"), dec: prefix + BigInt(`0x${b.toString("hex")}`).toString() };
+    return {
+      ...inputs,
+      hex: prefix + b.toString("hex"),
+      b64Std: prefix + b.toString("base64"),
+      b64Url: prefix + b.toString("base64url"),
+      dec: prefix + BigInt(`0x${b.toString("hex")}`).toString(),
+    };
   }
   if (type === "random:index/randomUuid:RandomUuid") return { ...inputs, result: randomUUID() };
   if (type === "random:index/randomInteger:RandomInteger") return { ...inputs, result: randomInt(n("min", 0), n("max", 100) + 1) };
@@ -283,7 +327,7 @@ export class Executor {
   private readonly files = new SshFiles();
 
   constructor(private readonly opts: ExecutorOptions) {
-    this.state = opts.state ?? new Map();
+    this.state = opts.state ?? (new Map() as EngineState);
   }
 
   private hostName(address: string): string {
@@ -296,9 +340,20 @@ export class Executor {
     const mode = o.mode ?? "engine";
     const acceptEnv = o.acceptEnv ?? DEBIAN_ACCEPT_ENV;
     const timeoutMs = o.commandTimeoutMs ?? 600_000;
-    const record: RunRecord = { mode, commands: [], unchanged: [], skipped: [], resources: [], kubernetes: [], warnings: [], outputs: undefined, startedAt: Date.now(), wallMs: 0 };
-    const prior: EngineState = mode === "rerun-all" ? new Map() : this.state;
-    const next: EngineState = new Map();
+    const record: RunRecord = {
+      mode,
+      commands: [],
+      unchanged: [],
+      skipped: [],
+      resources: [],
+      kubernetes: [],
+      warnings: [],
+      outputs: undefined,
+      startedAt: Date.now(),
+      wallMs: 0,
+    };
+    const prior: EngineState = mode === "rerun-all" ? (new Map() as EngineState) : this.state;
+    const next: EngineState = new Map() as EngineState;
     const seen = new Set<string>();
     /** replaced resources whose old version is deleted after the run (create-before-delete) */
     const pendingDeletes: StateEntry[] = [];
@@ -309,7 +364,13 @@ export class Executor {
       failed = true;
     };
 
-    const runCommand = async (urn: string, name: string, op: Operation, inputs: Record<string, unknown>, script: string): Promise<CommandRun> => {
+    const runCommand = async (
+      urn: string,
+      name: string,
+      op: Operation,
+      inputs: Record<string, unknown>,
+      script: string,
+    ): Promise<CommandRun> => {
       const conn = inputs.connection as ConnectionInputs;
       const envIn = (inputs.environment ?? {}) as Record<string, string>;
       const env: Record<string, string> = {};
@@ -318,7 +379,20 @@ export class Executor {
       for (const [k, v] of Object.entries(envIn)) {
         if (!matchesEnvPattern(k, acceptEnv)) {
           // the provider fails the step: sshd refuses the env request
-          const run: CommandRun = { urn, name, type: COMMAND, op, host, address: conn.host, start, end: Date.now(), code: 255, stdout: "", stderr: "", error: `could not set environment variable "${k}": ssh: setenv failed (sshd on ${host} does not AcceptEnv it)` };
+          const run: CommandRun = {
+            urn,
+            name,
+            type: COMMAND,
+            op,
+            host,
+            address: conn.host,
+            start,
+            end: Date.now(),
+            code: 255,
+            stdout: "",
+            stderr: "",
+            error: `could not set environment variable "${k}": ssh: setenv failed (sshd on ${host} does not AcceptEnv it)`,
+          };
           record.commands.push(run);
           return run;
         }
@@ -326,13 +400,27 @@ export class Executor {
       }
       if (op === "delete" && inputs.addPreviousOutputInEnv !== false) {
         for (const k of ["PULUMI_COMMAND_STDOUT", "PULUMI_COMMAND_STDERR"]) {
-          if (!matchesEnvPattern(k, acceptEnv)) record.warnings.push(`${name}: Unable to set '${k}' on ${host} (AcceptEnv): the delete command does not see it`);
+          if (!matchesEnvPattern(k, acceptEnv))
+            record.warnings.push(`${name}: Unable to set '${k}' on ${host} (AcceptEnv): the delete command does not see it`);
         }
       }
       const stdin = typeof inputs.stdin === "string" ? inputs.stdin : undefined;
       await o.onCommandStart?.({ name, host, op });
       const r = await sshWithRetry(this.files, conn, script, env, stdin, timeoutMs);
-      const run: CommandRun = { urn, name, type: COMMAND, op, host, address: conn.host, start, end: Date.now(), code: r.code, stdout: r.stdout, stderr: r.stderr, ...(r.dialError ? { error: `dial ${conn.host}:${conn.port ?? 22} (${host}): ${r.dialError}` } : {}) };
+      const run: CommandRun = {
+        urn,
+        name,
+        type: COMMAND,
+        op,
+        host,
+        address: conn.host,
+        start,
+        end: Date.now(),
+        code: r.code,
+        stdout: r.stdout,
+        stderr: r.stderr,
+        ...(r.dialError ? { error: `dial ${conn.host}:${conn.port ?? 22} (${host}): ${r.dialError}` } : {}),
+      };
       record.commands.push(run);
       return run;
     };
@@ -357,14 +445,29 @@ export class Executor {
         r = await sshWithRetry(this.files, conn, `mkdir -p ${q} && tar -C ${q} -xf -`, {}, tar.toString("binary"), timeoutMs);
       }
       const host = this.hostName(conn.host);
-      const run: CommandRun = { urn, name, type: COPY, op: "copy", host, address: conn.host, start, end: Date.now(), code: r.code, stdout: r.stdout, stderr: r.stderr, ...(r.dialError ? { error: `dial ${conn.host} (${host}): ${r.dialError}` } : {}) };
+      const run: CommandRun = {
+        urn,
+        name,
+        type: COPY,
+        op: "copy",
+        host,
+        address: conn.host,
+        start,
+        end: Date.now(),
+        code: r.code,
+        stdout: r.stdout,
+        stderr: r.stderr,
+        ...(r.dialError ? { error: `dial ${conn.host} (${host}): ${r.dialError}` } : {}),
+      };
       record.commands.push(run);
       return run;
     };
 
     const commandFailed = (run: CommandRun, script: string): boolean => {
       if (run.code === 0 && !run.error) return false;
-      const what = run.error ?? `Process exited with status ${run.code}: running ${JSON.stringify(script.length > 200 ? `${script.slice(0, 200)}...` : script)}:\n${run.stdout}${run.stderr}`;
+      const what =
+        run.error ??
+        `Process exited with status ${run.code}: running ${JSON.stringify(script.length > 200 ? `${script.slice(0, 200)}...` : script)}:\n${run.stdout}${run.stderr}`;
       fail(run.name, run.host, `${run.type} ${run.name} on host ${run.host} (${run.address}) failed: ${what}`);
       return true;
     };
@@ -379,9 +482,19 @@ export class Executor {
       const urn = rec.urn || mockUrn(rec, o.stack ?? "lab");
       const inputs = rec.plainInputs;
       const old = prior.get(urn);
-      const entry = (outputs: Record<string, unknown>): StateEntry => ({ urn, type: rec.type, name: rec.name, custom: rec.custom, parent: rec.parent, dependsOn: rec.dependsOn, inputs, outputs, deleteBeforeReplace: rec.deleteBeforeReplace });
+      const entry = (outputs: Record<string, unknown>): StateEntry => ({
+        urn,
+        type: rec.type,
+        name: rec.name,
+        custom: rec.custom,
+        parent: rec.parent,
+        dependsOn: rec.dependsOn,
+        inputs,
+        outputs,
+        deleteBeforeReplace: rec.deleteBeforeReplace,
+      });
       const secretOut = (outputs: Record<string, unknown>) => {
-        const out: Record<string, unknown> = { ...args.inputs, ...outputs };
+        const out: Record<string, unknown> = { ...(args.inputs as Record<string, unknown>), ...outputs };
         for (const k of rec.additionalSecretOutputs) if (k in out && k !== "connection") out[k] = pulumi.secret(out[k]);
         return out;
       };
@@ -411,7 +524,8 @@ export class Executor {
       let op: "create" | "update" | "replace" | "same" = "create";
       if (old) {
         if (deepEqual(old.inputs, inputs)) op = "same";
-        else if (!deepEqual(old.inputs.triggers, inputs.triggers) || rec.replaceOnChanges.some((k) => !deepEqual(old.inputs[k], inputs[k]))) op = "replace";
+        else if (!deepEqual(old.inputs.triggers, inputs.triggers) || rec.replaceOnChanges.some((k) => !deepEqual(old.inputs[k], inputs[k])))
+          op = "replace";
         else op = "update";
       }
       if (op === "same") {
@@ -435,7 +549,8 @@ export class Executor {
         if (op === "replace" && old && !rec.deleteBeforeReplace) pendingDeletes.push(old);
         return args.inputs as Record<string, unknown>;
       }
-      const script = op === "update" && typeof inputs.update === "string" && inputs.update ? inputs.update : (inputs.create as string | undefined);
+      const script =
+        op === "update" && typeof inputs.update === "string" && inputs.update ? inputs.update : (inputs.create as string | undefined);
       if (!script) {
         next.set(urn, entry({ ...inputs, stdout: "", stderr: "" }));
         return secretOut({ stdout: "", stderr: "" });
@@ -520,7 +635,10 @@ export class Executor {
 
 /** A short text of a run for test failure messages. */
 export function describeRun(r: RunRecord): string {
-  const lines = r.commands.map((c) => `${c.code === 0 ? "ok " : "ERR"} ${c.op.padEnd(6)} ${c.host.padEnd(6)} ${c.name} ${((c.end - c.start) / 1000).toFixed(1)}s${c.code ? `\n${(c.stdout + c.stderr).split("\n").slice(-8).join("\n")}` : ""}`);
+  const lines = r.commands.map(
+    (c) =>
+      `${c.code === 0 ? "ok " : "ERR"} ${c.op.padEnd(6)} ${c.host.padEnd(6)} ${c.name} ${((c.end - c.start) / 1000).toFixed(1)}s${c.code ? `\n${(c.stdout + c.stderr).split("\n").slice(-8).join("\n")}` : ""}`,
+  );
   if (r.failure) lines.push(`FAILED: ${r.failure.message.slice(0, 2000)}`);
   return lines.join("\n");
 }

@@ -21,7 +21,7 @@ function leftovers(base: string): string[] {
   for (const l of sh("losetup -l -n -O NAME,BACK-FILE").split("\n")) if (l.includes(base)) found.push(`loop ${l}`);
   // a mount (an overlay, a disk mounted in a host) left in any mount namespace, and so any process of a host
   for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-    let mi = "";
+    let mi: string;
     try {
       mi = fs.readFileSync(`/proc/${pid}/mountinfo`, "utf8");
     } catch {
@@ -67,8 +67,22 @@ describe.skipIf(!avail.ok)(`test-host lab${avail.ok ? "" : ` (skipped: ${avail.r
     return spawnSync(
       "ssh",
       [
-        "-i", key, "-o", "IdentitiesOnly=yes", "-o", `UserKnownHostsFile=${known}`, "-o", "GlobalKnownHostsFile=/dev/null",
-        "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", `root@${address}`, cmd,
+        "-i",
+        key,
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        `UserKnownHostsFile=${known}`,
+        "-o",
+        "GlobalKnownHostsFile=/dev/null",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "ConnectTimeout=5",
+        `root@${address}`,
+        cmd,
       ],
       { encoding: "utf8" },
     );
@@ -94,19 +108,25 @@ describe.skipIf(!avail.ok)(`test-host lab${avail.ok ? "" : ` (skipped: ${avail.r
   });
 
   it("runs scripts with stdin and exit codes over lab.ssh", async () => {
-    const r = await lab.ssh("w-1", "set -e; read -r x; echo \"got $x on $(hostname)\"; echo err >&2; exit 3", { stdin: "secret\n" });
+    const r = await lab.ssh("w-1", 'set -e; read -r x; echo "got $x on $(hostname)"; echo err >&2; exit 3', { stdin: "secret\n" });
     expect(r).toEqual({ code: 3, stdout: "got secret on w-1\n", stderr: "err\n" });
   });
 
   it("shows each disk as /dev/vdX and /dev/disk/by-id/lab-HOST-vdX, and built-in modules to modprobe", async () => {
-    const d = lab.host("cp-1").disks.vdb!;
+    const d = lab.host("cp-1").disks.vdb;
     expect(d).toEqual({ device: "/dev/vdb", byId: "/dev/disk/by-id/lab-cp-1-vdb" });
-    const r = await lab.ssh("cp-1", `test -b ${d.device} && readlink -f ${d.byId} && blockdev --getsize64 ${d.byId} && modprobe br_netfilter && echo modprobe-ok`);
+    const r = await lab.ssh(
+      "cp-1",
+      `test -b ${d.device} && readlink -f ${d.byId} && blockdev --getsize64 ${d.byId} && modprobe br_netfilter && echo modprobe-ok`,
+    );
     expect(r.stdout).toBe(`/dev/vdb\n${256 * 1024 * 1024}\nmodprobe-ok\n`);
   });
 
   it("keeps a filesystem made and mounted inside one host invisible to the other host and to this machine", async () => {
-    const mk = await lab.ssh("cp-1", "mkfs.ext4 -q -L labtest /dev/vdb && mkdir -p /mnt/data && mount /dev/disk/by-id/lab-cp-1-vdb /mnt/data && echo hi > /mnt/data/f && findmnt -n -o SOURCE /mnt/data");
+    const mk = await lab.ssh(
+      "cp-1",
+      "mkfs.ext4 -q -L labtest /dev/vdb && mkdir -p /mnt/data && mount /dev/disk/by-id/lab-cp-1-vdb /mnt/data && echo hi > /mnt/data/f && findmnt -n -o SOURCE /mnt/data",
+    );
     expect(mk.stderr).toBe("");
     expect(mk.code).toBe(0);
     const other = await lab.ssh("w-1", "findmnt -n /mnt/data || echo none; ls /mnt/data 2>&1 || true; blkid /dev/vdb || echo no-fs");
@@ -134,7 +154,10 @@ describe.skipIf(!avail.ok)(`test-host lab${avail.ok ? "" : ` (skipped: ${avail.r
     const t1 = Date.now();
     await lab.startHost("w-1");
     timings.startS = (Date.now() - t1) / 1000;
-    const again = await lab.ssh("w-1", "systemctl is-active labsleep && grep -c 'systemctl' /var/log/standins.log >/dev/null && echo logged");
+    const again = await lab.ssh(
+      "w-1",
+      "systemctl is-active labsleep && grep -c 'systemctl' /var/log/standins.log >/dev/null && echo logged",
+    );
     expect(again.stdout).toBe("active\nlogged\n");
     // a service started by a script does not inherit the script's open files (a held flock)
     await lab.ssh("w-1", "exec 9>/run/lock/lab.lock; flock 9; systemctl restart labsleep");

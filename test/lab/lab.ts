@@ -150,7 +150,8 @@ function installExitHook(): void {
 /** Starts the hosts (removing whatever an earlier run with this prefix left behind first). */
 export async function startLab(opts: LabOptions): Promise<Lab> {
   if (!/^[a-z0-9]{1,8}$/.test(opts.prefix)) throw new Error(`lab prefix must match [a-z0-9]{1,8}, got '${opts.prefix}'`);
-  if (!/^\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(opts.subnet)) throw new Error(`lab subnet must be three octets like 10.250.20, got '${opts.subnet}'`);
+  if (!/^\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(opts.subnet))
+    throw new Error(`lab subnet must be three octets like 10.250.20, got '${opts.subnet}'`);
   const env = labEnv(opts.prefix, opts.subnet, opts);
   const key = `${opts.prefix} ${opts.subnet}`;
   installExitHook();

@@ -22,7 +22,13 @@ export interface ConfigCluster {
 /** Size of every lab disk; enough for mkfs.xfs (300 MB minimum). */
 export const LAB_DISK_SIZE = "320M";
 
-const diskName = (d: { name?: string; device: string }) => d.name ?? d.device.split("/").pop()!.replace(/[^a-z0-9]/gi, "").toLowerCase();
+const diskName = (d: { name?: string; device: string }) =>
+  d.name ??
+  d.device
+    .split("/")
+    .pop()!
+    .replace(/[^a-z0-9]/gi, "")
+    .toLowerCase();
 
 /** The lab hosts a config needs: one per config host, in order, with its disks. */
 export function labHostsFor(cfg: TestConfig): LabOptions["hosts"] {
@@ -49,7 +55,8 @@ export function labConfig(lab: Lab, cfg: TestConfig, vrid = 51): TestConfig {
   }
   const cluster = out.cluster as ConfigCluster;
   cluster.endpoint.address = `${lab.subnet}.10`;
-  if (cluster.endpoint.keepalived) cluster.endpoint.keepalived = { ...cluster.endpoint.keepalived, interface: "eth0", virtualRouterId: vrid };
+  if (cluster.endpoint.keepalived)
+    cluster.endpoint.keepalived = { ...cluster.endpoint.keepalived, interface: "eth0", virtualRouterId: vrid };
   out.sshPrivateKey = lab.privateKey;
   return out;
 }
@@ -65,7 +72,7 @@ export function exampleStack(): TestConfig {
  */
 export function syntheticStack(n: number): TestConfig {
   const base = loadStack("dev");
-  const placeholderKey = (base.hosts as ConfigHost[])[0]!.hostKey; // replaced by labConfig
+  const placeholderKey = (base.hosts as ConfigHost[])[0].hostKey; // replaced by labConfig
   const hosts: ConfigHost[] = [
     { name: "cp-1", address: "192.0.2.11", roles: ["control-plane"] },
     { name: "cp-2", address: "192.0.2.12", roles: ["control-plane"] },

@@ -35,7 +35,8 @@ apiServer:
     - cp-1
 kubernetesVersion: v1.33.4
 `;
-const ETCDCTL = "ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 --cacert /etc/kubernetes/pki/etcd/ca.crt --cert /etc/kubernetes/pki/apiserver-etcd-client.crt --key /etc/kubernetes/pki/apiserver-etcd-client.key";
+const ETCDCTL =
+  "ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 --cacert /etc/kubernetes/pki/etcd/ca.crt --cert /etc/kubernetes/pki/apiserver-etcd-client.crt --key /etc/kubernetes/pki/apiserver-etcd-client.key";
 
 describe.skipIf(!avail.ok)(`kubeadm & co. stand-ins${avail.ok ? "" : ` (skipped: ${avail.reason})`}`, () => {
   let lab: Lab;
@@ -47,14 +48,24 @@ describe.skipIf(!avail.ok)(`kubeadm & co. stand-ins${avail.ok ? "" : ` (skipped:
 
   beforeAll(async () => {
     lab = await startLab({ prefix: PREFIX, subnet: SUBNET, hosts: [{ name: "cp-1" }, { name: "cp-2" }, { name: "w-1" }] });
-    await Promise.all(lab.hosts.map((h) => sh(h.name, "apt-get update -q && apt-get install -y kubelet=1.33.4-1.1 kubeadm=1.33.4-1.1 kubectl=1.33.4-1.1 containerd >/dev/null && apt-mark hold kubelet kubeadm kubectl >/dev/null")));
+    await Promise.all(
+      lab.hosts.map((h) =>
+        sh(
+          h.name,
+          "apt-get update -q && apt-get install -y kubelet=1.33.4-1.1 kubeadm=1.33.4-1.1 kubectl=1.33.4-1.1 containerd >/dev/null && apt-mark hold kubelet kubeadm kubectl >/dev/null",
+        ),
+      ),
+    );
   });
   afterAll(async () => {
     await lab?.down();
   });
 
   it("installs the pkgs.k8s.io packages as stand-ins registered with dpkg, and the repository key", async () => {
-    const out = await sh("w-1", "dpkg-query -W -f='${Version}\\n' kubeadm; apt-mark showhold | sort | tr '\\n' ' '; echo; kubeadm version -o short; curl -fsSL https://pkgs.k8s.io/core:/stable:/v1.33/deb/Release.key | gpg --dearmor | head -c 1 | wc -c");
+    const out = await sh(
+      "w-1",
+      "dpkg-query -W -f='${Version}\\n' kubeadm; apt-mark showhold | sort | tr '\\n' ' '; echo; kubeadm version -o short; curl -fsSL https://pkgs.k8s.io/core:/stable:/v1.33/deb/Release.key | gpg --dearmor | head -c 1 | wc -c",
+    );
     expect(out).toBe("1.33.4-1.1\nkubeadm kubectl kubelet \nv1.33.4\n1\n");
     const r = await lab.ssh("w-1", "apt-get install -y no-such-package");
     expect(r.code).toBe(100);
@@ -62,7 +73,9 @@ describe.skipIf(!avail.ok)(`kubeadm & co. stand-ins${avail.ok ? "" : ` (skipped:
   });
 
   it("refuses kubeadm init without a running container runtime, as the real preflight does", async () => {
-    const r = await lab.ssh("cp-1", "cat > /root/init.yaml && kubeadm init --config /root/init.yaml", { stdin: initConfig(lab.host("cp-1").address) });
+    const r = await lab.ssh("cp-1", "cat > /root/init.yaml && kubeadm init --config /root/init.yaml", {
+      stdin: initConfig(lab.host("cp-1").address),
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("[ERROR CRI]");
   });
@@ -71,7 +84,10 @@ describe.skipIf(!avail.ok)(`kubeadm & co. stand-ins${avail.ok ? "" : ` (skipped:
     await Promise.all(lab.hosts.map((h) => sh(h.name, "systemctl enable --now containerd >/dev/null")));
     const out = await sh("cp-1", "kubeadm init --config /root/init.yaml --upload-certs");
     expect(out).toContain("Your Kubernetes control-plane has initialized successfully!");
-    const files = await sh("cp-1", "cd /etc/kubernetes && ls admin.conf super-admin.conf kubelet.conf manifests/kube-apiserver.yaml manifests/etcd.yaml pki/ca.crt pki/etcd/ca.key && openssl verify -CAfile pki/ca.crt pki/apiserver.crt && openssl x509 -noout -ext subjectAltName -in pki/apiserver.crt");
+    const files = await sh(
+      "cp-1",
+      "cd /etc/kubernetes && ls admin.conf super-admin.conf kubelet.conf manifests/kube-apiserver.yaml manifests/etcd.yaml pki/ca.crt pki/etcd/ca.key && openssl verify -CAfile pki/ca.crt pki/apiserver.crt && openssl x509 -noout -ext subjectAltName -in pki/apiserver.crt",
+    );
     expect(files).toContain("pki/apiserver.crt: OK");
     expect(files).toContain(`IP Address:${SUBNET}.10`);
     expect(await sh("cp-1", `${ETCDCTL} member list`)).toMatch(/started, cp-1, https:\/\/[\d.]+:2380/);
@@ -83,15 +99,29 @@ describe.skipIf(!avail.ok)(`kubeadm & co. stand-ins${avail.ok ? "" : ` (skipped:
   });
 
   it("joins a control plane (certs fetched with the certificate key, a real etcd member added) and a worker", async () => {
-    const hash = (await sh("cp-1", "openssl x509 -pubkey -noout -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1")).trim();
-    const bad = await lab.ssh("w-1", `kubeadm join ${SUBNET}.11:6443 --token ${TOKEN} --discovery-token-ca-cert-hash sha256:${"0".repeat(64)}`);
+    const hash = (
+      await sh(
+        "cp-1",
+        "openssl x509 -pubkey -noout -in /etc/kubernetes/pki/ca.crt | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1",
+      )
+    ).trim();
+    const bad = await lab.ssh(
+      "w-1",
+      `kubeadm join ${SUBNET}.11:6443 --token ${TOKEN} --discovery-token-ca-cert-hash sha256:${"0".repeat(64)}`,
+    );
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("are pinned");
-    const wrongKey = await lab.ssh("cp-2", `kubeadm join ${SUBNET}.11:6443 --token ${TOKEN} --discovery-token-ca-cert-hash sha256:${hash} --control-plane --certificate-key ${"1".repeat(64)}`);
+    const wrongKey = await lab.ssh(
+      "cp-2",
+      `kubeadm join ${SUBNET}.11:6443 --token ${TOKEN} --discovery-token-ca-cert-hash sha256:${hash} --control-plane --certificate-key ${"1".repeat(64)}`,
+    );
     expect(wrongKey.code).toBe(1);
     expect(wrongKey.stderr).toContain("does not decrypt");
     await sh("cp-2", "kubeadm reset -f >/dev/null");
-    await sh("cp-2", `kubeadm join ${SUBNET}.11:6443 --token ${TOKEN} --discovery-token-ca-cert-hash sha256:${hash} --control-plane --certificate-key ${KEY}`);
+    await sh(
+      "cp-2",
+      `kubeadm join ${SUBNET}.11:6443 --token ${TOKEN} --discovery-token-ca-cert-hash sha256:${hash} --control-plane --certificate-key ${KEY}`,
+    );
     await sh("w-1", `kubeadm join ${SUBNET}.11:6443 --token ${TOKEN} --discovery-token-ca-cert-hash sha256:${hash}`);
     const members = await sh("cp-1", `${ETCDCTL} member list`);
     expect(members.match(/, started, /g)).toHaveLength(2);
