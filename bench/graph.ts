@@ -1,3 +1,5 @@
+import type { RecordedResource } from "../plan/evaluate";
+
 /**
  * The bring-up's critical path, from the dependency graph the program
  * registered. Pure: works on plain records (a `RecordedResource` fits).
@@ -17,14 +19,7 @@
  * other resources are free but still carry the order.
  */
 
-export interface GraphNode {
-  urn: string;
-  type: string;
-  name: string;
-  custom: boolean;
-  parent: string | null;
-  dependsOn: string[];
-}
+export type GraphNode = Pick<RecordedResource, "urn" | "type" | "name" | "custom" | "parent" | "dependsOn">;
 
 export const REMOTE_STEP_TYPES = ["command:remote:Command", "command:remote:CopyToRemote"] as const;
 

@@ -20,13 +20,7 @@ export const COMMAND = "command:remote:Command";
 export const COPY = "command:remote:CopyToRemote";
 
 /** What the engine remembers of one resource between runs (Pulumi's checkpoint, reduced). */
-export interface StateEntry {
-  urn: string;
-  type: string;
-  name: string;
-  custom: boolean;
-  parent: string | null;
-  dependsOn: string[];
+export interface StateEntry extends Pick<RecordedResource, "urn" | "type" | "name" | "custom" | "parent" | "dependsOn"> {
   /** inputs with secrets unwrapped: the executor needs them to run a later delete */
   inputs: Record<string, unknown>;
   outputs: Record<string, unknown>;
