@@ -243,7 +243,16 @@ describe.skipIf(!avail.ok || !ETCD_VERSION)(
       const left = await ssh("w-1", "systemctl is-active etcd-witness.service || true; ls -d /var/lib/etcd-witness.removed-*");
       expect(left.stdout).not.toMatch(/^active$/m);
       expect(left.stdout).toContain("/var/lib/etcd-witness.removed-");
-      expect(put("after-removal")).toBe(true);
+      // The two stacked members take writes again once they have a leader: if w-1 led, removing it starts an election
+      // (etcd's default election timeout is 1 s), so the first write after the removal may have to wait for it.
+      const stacked = STACKED.map((h) => `https://${addr(h)}:2379`).join(",");
+      const write = await waitFor(
+        "a write to cp-1 and cp-2 after the removal",
+        () => (etcdctl(["put", "/witness-test", "after-removal"], stacked).status === 0 ? true : undefined),
+        15,
+      );
+      measured.writeAfterRemoval = write.seconds;
+      expect(etcdctl(["get", "/witness-test", "--print-value-only"], stacked).stdout.trim()).toBe("after-removal");
     });
   },
 );
