@@ -96,6 +96,17 @@ describe("control-plane host scripts", () => {
     expect(c).not.toMatch(/base64[^\n]*ca\.key/);
   });
 
+  it("give the witness the etcd of the leader's own image, pinned by digest, and never download a binary", () => {
+    expect(scripts["witness certs"]).toContain(`ctr -n k8s.io images ls "name==$image"`);
+    expect(scripts["witness certs"]).toContain("printf 'etcd-image %s\\n' \"$image\"");
+    const m = scripts["witness member"];
+    expect(m).not.toMatch(/curl|wget|github\.com/);
+    expect(m).toContain('ctr -n k8s.io images mount "$image"');
+    // the image's etcd is checked against the cluster's version before anything is copied, and moved into place whole
+    expect(m.indexOf('[[ $got == "$version" ]]')).toBeLessThan(m.indexOf('install -d -m 0755 "$dir.partial"'));
+    expect(m.indexOf('install -d -m 0755 "$dir.partial"')).toBeLessThan(m.indexOf('mv -T "$dir.partial" "$dir"'));
+  });
+
   it("are deterministic (snapshot)", () => {
     expect(s.renderInitScript(spec, cp1)).toBe(scripts["kubeadm init"]);
     expect(scripts["witness member"]).toMatchSnapshot();
