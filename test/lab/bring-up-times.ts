@@ -55,7 +55,6 @@ export async function bringUpTimes(opts: BringUpTimesOptions = {}): Promise<Brin
       stepSleepS,
       fakeBuiltinModules: FAKE_MODULES,
       freshIscsiNames: true,
-      unitsCloseFds: true,
     });
     const exec = new Executor({ config: labConfig(lab, base), hostNames: hostNames(lab) });
     try {

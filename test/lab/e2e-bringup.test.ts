@@ -29,7 +29,6 @@ describe.skipIf(!avail.ok)(`bring-up of the example lab on lab hosts${avail.ok ?
       hosts: labHostsFor(base),
       fakeBuiltinModules: FAKE_MODULES,
       freshIscsiNames: true,
-      unitsCloseFds: true,
     });
     cfg = labConfig(lab, base);
     b = await prepare(lab, cfg);

@@ -33,7 +33,6 @@ describe.skipIf(!avail.ok)(`fault during bring-up, scale out and in${avail.ok ? 
       hosts: labHostsFor(five),
       fakeBuiltinModules: FAKE_MODULES,
       freshIscsiNames: true,
-      unitsCloseFds: true,
     });
     withW3 = labConfig(lab, five);
     cfg = clone(withW3);

@@ -192,8 +192,7 @@ prepare_host() {   # the host's "disk": overlay upper dirs, host key, authorized
     for n in "$STANDINS"/k8s/*; do [[ -f $n ]] && install -m 755 "$n" "$U/local/lib/lab/k8s/${n##*/}"; done
     cp "$BASE/Release.key" "$U/local/lib/lab/k8s/Release.key"
     { echo "LAB_STEP_SLEEP=${LAB_STEP_SLEEP:-0}"
-      echo "LAB_CERTS_TTL_S=${LAB_CERTS_TTL_S:-7200}"
-      echo "LAB_UNIT_CLOSE_FDS=${LAB_UNIT_CLOSE_FDS:-0}"; } > "$U/local/lib/lab/k8s/standins.env"
+      echo "LAB_CERTS_TTL_S=${LAB_CERTS_TTL_S:-7200}"; } > "$U/local/lib/lab/k8s/standins.env"
     if [[ ${LAB_K8S_PREINSTALLED:-0} == 1 ]]; then touch "$U/local/lib/lab/k8s/preinstall"; fi
     # no iSCSI in this kernel: with iscsi_tcp faked, iscsid is stood in for too
     if [[ " ${LAB_FAKE_BUILTIN_MODULES:-} " == *" iscsi_tcp "* ]]; then

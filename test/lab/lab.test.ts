@@ -47,7 +47,6 @@ describe.skipIf(!avail.ok)(`test-host lab${avail.ok ? "" : ` (skipped: ${avail.r
         { name: "cp-1", disks: [{ name: "vdb", size: "256M" }] },
         { name: "w-1", disks: [{ name: "vdb", size: "256M" }] },
       ],
-      unitsCloseFds: true,
     });
     timings.upS = (Date.now() - t0) / 1000;
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "lab-test-"));

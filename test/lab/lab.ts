@@ -74,8 +74,6 @@ export interface LabOptions {
   fakeBuiltinModules?: string[];
   /** every host gets a fresh initiator-name file (GenerateName=yes); default: the test machine's, as cloned images */
   freshIscsiNames?: boolean;
-  /** the systemctl stand-in starts services without the caller's fds 3-9 (as systemd; see README) */
-  unitsCloseFds?: boolean;
 }
 
 const which = (cmd: string): boolean => spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
@@ -113,7 +111,6 @@ function labEnv(prefix: string, subnet: string, o: Partial<LabOptions> = {}): No
     LAB_K8S_PREINSTALLED: o.k8sPreinstalled ? "1" : "0",
     LAB_FAKE_BUILTIN_MODULES: (o.fakeBuiltinModules ?? []).join(" "),
     LAB_FRESH_ISCSI_NAMES: o.freshIscsiNames ? "1" : "0",
-    LAB_UNIT_CLOSE_FDS: o.unitsCloseFds ? "1" : "0",
   };
 }
 
