@@ -19,12 +19,19 @@ import type { RecordedResource } from "../plan/evaluate";
  * other resources are free but still carry the order.
  */
 
-export type GraphNode = Pick<RecordedResource, "urn" | "type" | "name" | "custom" | "parent" | "dependsOn">;
+export type GraphNode = Pick<RecordedResource, "urn" | "type" | "name" | "custom" | "parent" | "dependsOn"> &
+  Partial<Pick<RecordedResource, "plainInputs">>;
 
 export const REMOTE_STEP_TYPES = ["command:remote:Command", "command:remote:CopyToRemote"] as const;
 
-export function isRemoteStep(node: Pick<GraphNode, "type">): boolean {
-  return (REMOTE_STEP_TYPES as readonly string[]).includes(node.type);
+/**
+ * A step that opens an SSH session on bring-up: a copy, or a command with a
+ * `create` (one with only a `delete` runs nothing until it is removed).
+ * Without recorded inputs every command counts.
+ */
+export function isRemoteStep(node: Pick<GraphNode, "type" | "plainInputs">): boolean {
+  if (!(REMOTE_STEP_TYPES as readonly string[]).includes(node.type)) return false;
+  return node.type !== "command:remote:Command" || node.plainInputs === undefined || node.plainInputs.create !== undefined;
 }
 
 export interface CriticalPath {

@@ -16,7 +16,6 @@ import {
   renderJoinTokenScript,
   renderNothingToUndoScript,
   renderNodeDeleteScript,
-  renderNodeScript,
   renderUploadCertsScript,
   renderWitnessCertsDeleteScript,
   renderWitnessCertsScript,
@@ -32,7 +31,8 @@ export interface ControlPlaneArgs {
 }
 
 interface StepArgs {
-  create: string;
+  /** Absent: nothing runs on create or update (no SSH session); only `delete` does. */
+  create?: string;
   delete?: string;
   stdin?: pulumi.Input<string>;
   /** stdout carries a secret (kubeconfig, certificates): never logged, stored as a secret. */
@@ -49,7 +49,8 @@ interface StepArgs {
  * token refresh, certificate upload, CA hash), `<cp>-kubeadm-join`,
  * `<cp>-keepalived`; per witness `<w>-etcd-certs` (on the leader),
  * `<w>-etcd-member`; per worker `<w>-join-token` (on the leader),
- * `<w>-kubeadm-join`, `<w>-node` (on the leader); `kubernetes` (provider) and
+ * `<w>-kubeadm-join` (which also waits for its own Node), `<w>-node` (on the
+ * leader, only when the worker leaves: drain and delete its Node); `kubernetes` (provider) and
  * `cni-<cilium|calico>`.
  */
 export class ControlPlane extends pulumi.ComponentResource {
@@ -59,7 +60,7 @@ export class ControlPlane extends pulumi.ComponentResource {
   readonly clusterReady: pulumi.Resource[];
   /** Talks to the cluster with the admin kubeconfig; use it with `dependsOn: clusterReady`. */
   readonly provider: kubernetes.Provider;
-  /** Per host name: the step after which that host is a registered Kubernetes node (init, join or the worker's `-node` check). */
+  /** Per host name: the step after which that host is a registered Kubernetes node (init, a control plane's join, a worker's `-node`). */
   readonly nodes: Map<string, pulumi.Resource>;
 
   private readonly user: string;
@@ -223,15 +224,15 @@ export class ControlPlane extends pulumi.ComponentResource {
           token, // the bootstrap token is valid and the CA hash known
         ],
       );
+      // Runs nothing on create (the join waited for the Node): the leader opens no session per joining worker.
       const node = this.step(
         `${w}-node`,
         leader,
         {
-          create: renderNodeScript(leader.spec, host.spec),
           delete: renderNodeDeleteScript(leader.spec, host.spec),
         },
         [
-          join, // the Node appears after the join; on removal this drains it before the worker's kubeadm reset
+          join, // the Node exists after the join; on removal this drains it before the worker's kubeadm reset
         ],
       );
       this.nodes.set(w, node);
@@ -276,13 +277,12 @@ export class ControlPlane extends pulumi.ComponentResource {
    * member remove or stopping keepalived.
    */
   private step(name: string, on: Host, args: StepArgs, dependsOn: pulumi.Resource[]): command.remote.Command {
-    const create = remoteScript(args.create, this.user);
+    const create = args.create !== undefined ? remoteScript(args.create, this.user) : undefined;
     return new command.remote.Command(
       name,
       {
         connection: on.connection,
-        create,
-        update: create,
+        ...(create !== undefined ? { create, update: create } : {}),
         delete: remoteScript(args.delete ?? renderNothingToUndoScript(on.spec, name), this.user),
         triggers: [contentHash("baremetal-k8s:controlplane", name)],
         ...(args.stdin !== undefined ? { stdin: args.stdin } : {}),

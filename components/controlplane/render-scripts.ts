@@ -298,7 +298,8 @@ export function renderJoinScript(spec: ClusterSpec, host: HostSpec): string {
       ...(cp ? readSecret("cert_key", "the certificate key", CERT_KEY_RE) : []),
       "token_secret=${token#*.}",
       ...redactFn(tokenRedactions(cp)),
-      `if [[ -f ${guard} ]]; then say 'already joined (${guard} exists); nothing to do'; exit 0; fi`,
+      ...(cp ? [] : waitForOwnNode(host)),
+      `if [[ -f ${guard} ]]; then say 'already joined (${guard} exists); nothing to do'; ${cp ? "exit 0" : "wait_for_node; exit 0"}; fi`,
       ...(cp
         ? [
             "if [[ -f /etc/kubernetes/kubelet.conf ]]; then",
@@ -320,8 +321,25 @@ export function renderJoinScript(spec: ClusterSpec, host: HostSpec): string {
         `kubeadm join failed. Fix the cause, run 'kubeadm reset -f' on ${host.name}${cp ? " (and remove its etcd member if it was added)" : ""}, then pulumi up again`,
       ),
       `say 'joined the cluster as a ${cp ? "control plane" : "worker"}'`,
+      ...(cp ? [] : ["wait_for_node"]),
     ],
   );
+}
+
+/**
+ * A worker waits for its own Node, with its own kubelet credentials (the Node
+ * authorizer lets a kubelet read Nodes): the leader needs no session per worker.
+ */
+function waitForOwnNode(worker: HostSpec): string[] {
+  return [
+    "wait_for_node() {",
+    "  for _ in $(seq 1 60); do",
+    `    if kubectl --kubeconfig /etc/kubernetes/kubelet.conf get node ${worker.name} >/dev/null 2>&1; then say 'Node ${worker.name} is registered'; return 0; fi`,
+    "    sleep 5",
+    "  done",
+    `  fail 'Node ${worker.name} did not register within 5 minutes of its join: check the kubelet (journalctl -u kubelet)'`,
+    "}",
+  ];
 }
 
 /**
@@ -355,17 +373,6 @@ export function renderJoinDeleteScript(host: HostSpec): string {
 }
 
 /** On the leader, per worker: waits until the worker's Node is registered. */
-export function renderNodeScript(leader: HostSpec, worker: HostSpec): string {
-  return script(`on ${leader.name}: wait for Node ${worker.name}`, leader.name, [
-    `export KUBECONFIG=${ADMIN_CONF}`,
-    "for _ in $(seq 1 60); do",
-    `  if kubectl get node ${worker.name} >/dev/null 2>&1; then say 'Node ${worker.name} is registered'; exit 0; fi`,
-    "  sleep 5",
-    "done",
-    `fail 'Node ${worker.name} did not register within 5 minutes of its join: check the kubelet on ${worker.name} (journalctl -u kubelet)'`,
-  ]);
-}
-
 /** On the leader, when a worker is removed: drain it and delete its Node (its `kubeadm reset` runs next, on the worker). */
 export function renderNodeDeleteScript(leader: HostSpec, worker: HostSpec): string {
   return script(`on ${leader.name}: drain and delete Node ${worker.name}`, leader.name, [

@@ -64,12 +64,14 @@ describe("SSH sessions per host", () => {
 
   it("counts remote commands and copies per host by address, else by name, and ignores other resources", () => {
     const rs = [
-      rec("cp-1-init", { connection: { host: "10.0.0.11" } }),
-      rec("cp-2-upload-certs", { connection: { host: "10.0.0.11" } }),
-      rec("cp-2-join", { connection: { host: "10.0.0.12" } }),
+      rec("cp-1-init", { connection: { host: "10.0.0.11" }, create: "init" }),
+      rec("cp-2-upload-certs", { connection: { host: "10.0.0.11" }, create: "upload" }),
+      rec("cp-2-join", { connection: { host: "10.0.0.12" }, create: "join" }),
       rec("w-2-files", {}, null, "command:remote:CopyToRemote"),
-      rec("w-2-join", { connection: { host: "10.0.0.22" } }),
+      rec("w-2-join", { connection: { host: "10.0.0.22" }, create: "join" }),
       rec("w-2-token", {}, null, "random:index/randomPassword:RandomPassword"),
+      // a command with only a delete opens no session on bring-up
+      rec("w-2-node", { connection: { host: "10.0.0.11" }, delete: "drain" }),
     ];
     const per = sessionsPerHost(rs, hosts, t);
     expect(per).toEqual([

@@ -49,6 +49,15 @@ describe("criticalPath", () => {
     expect(criticalPath(g)).toMatchObject({ longestChain: 2, remoteCommands: 2, chain: ["init", "join"] });
   });
 
+  it("does not count a command that only has a delete: it opens no session on bring-up", () => {
+    const g = [
+      node("init", CMD),
+      { ...node("join", CMD, ["init"]), plainInputs: { create: "kubeadm join" } },
+      { ...node("node", CMD, ["join"]), plainInputs: { delete: "kubectl drain" } },
+    ];
+    expect(criticalPath(g)).toMatchObject({ longestChain: 2, remoteCommands: 2, chain: ["init", "join"] });
+  });
+
   it("makes a child wait for a custom parent but not for a component parent", () => {
     const custom = [node("parent-cmd", CMD), node("child-cmd", CMD, [], "parent-cmd")];
     expect(criticalPath(custom).longestChain).toBe(2);

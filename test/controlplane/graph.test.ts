@@ -72,6 +72,28 @@ describe("control-plane bring-up order", () => {
     run.assertAfter("w-2-node", "w-2-kubeadm-join");
   });
 
+  it("opens one session on the leader per joining worker (its token), not two: the worker's join waits for its own Node", async () => {
+    const run = await runProgram(loadStack("dev"));
+    const node = run.get("w-2-node");
+    // no create and no update: the provider opens no SSH session for it until the worker leaves
+    expect(node.plainInputs.create).toBeUndefined();
+    expect(node.plainInputs.update).toBeUndefined();
+    expect(String(node.plainInputs.delete)).toContain("kubectl drain w-2");
+    expect(String(run.get("w-2-kubeadm-join").plainInputs.create)).toContain(
+      "kubectl --kubeconfig /etc/kubernetes/kubelet.conf get node w-2",
+    );
+    const onLeader = run
+      .commands()
+      .filter((c) => run.hostAddressOf(c) === "192.168.10.11" && c.plainInputs.create !== undefined && /^w-\d+-/.test(c.name));
+    expect(onLeader.map((c) => c.name).sort()).toEqual([
+      "w-1-etcd-certs",
+      "w-1-join-token",
+      "w-2-join-token",
+      "w-3-join-token",
+      "w-4-join-token",
+    ]);
+  });
+
   it("installs the CNI through the cluster's provider after init", async () => {
     const run = await runProgram(loadStack("dev"));
     const cni = run.get("cni-cilium", "kubernetes:helm.sh/v3:Release");

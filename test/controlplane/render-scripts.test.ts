@@ -19,7 +19,6 @@ const scripts: Record<string, string> = {
   "control-plane join delete": s.renderJoinDeleteScript(cp2),
   "worker join": s.renderJoinScript(spec, w2),
   "worker join delete": s.renderJoinDeleteScript(w2),
-  "worker node": s.renderNodeScript(cp1, w2),
   "worker node delete": s.renderNodeDeleteScript(cp1, w2),
   "witness certs": s.renderWitnessCertsScript(cp1, w1),
   "witness certs delete": s.renderWitnessCertsDeleteScript(cp1, w1),

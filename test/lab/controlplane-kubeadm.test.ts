@@ -79,14 +79,18 @@ describe.skipIf(!avail.ok)(
       expect(members.stdout).toMatch(/started, cp-2,/);
     });
 
-    it("joins a worker and sees its Node from the leader", async () => {
+    it("joins a worker, which waits for its own Node with its kubelet credentials; the leader sees the Node", async () => {
       const { spec, host } = cfg();
       const token = await run("cp-1", s.renderJoinTokenScript(host("cp-1"), host("w-1")), `${TOKEN}\n`);
       expect(token.stdout.trim()).toBe(caHash);
       const join = await run("w-1", s.renderJoinScript(spec, host("w-1")), `${TOKEN}\n${caHash}\n`);
-      expect(join.stderr).toContain("joined the cluster as a worker");
-      const node = await run("cp-1", s.renderNodeScript(host("cp-1"), host("w-1")));
-      expect(node.stderr).toContain("Node w-1 is registered");
+      expect(join.stderr).toMatch(/joined the cluster as a worker\n(.*\n)*w-1: Node w-1 is registered\n$/);
+      expect(
+        (await lab.ssh("w-1", "grep -c 'kubectl --kubeconfig /etc/kubernetes/kubelet.conf get node w-1' /var/log/standins.log")).stdout,
+      ).not.toBe("0\n");
+      expect((await lab.ssh("cp-1", "kubectl get node w-1 -o name")).stdout).toBe("node/w-1\n");
+      const again = await run("w-1", s.renderJoinScript(spec, host("w-1")), `${TOKEN}\n${caHash}\n`);
+      expect(again.stderr).toMatch(/already joined.*\n(.*\n)*w-1: Node w-1 is registered\n$/);
     });
 
     it("refuses a join with a wrong CA hash, saying what to do, without printing the token", async () => {
