@@ -106,6 +106,10 @@ export function renderMarkdown(plan: Plan, recorded: readonly RecordedResource[]
   const seqOf = (u: string) => seq.get(u) ?? 0;
   const ordered = topologicalOrder(plan.resources, seqOf);
   const custom = new Set(recorded.filter((r) => r.custom).map((r) => r.urn));
+  // a command with only a delete (a worker's drain on the leader) opens no session on bring-up
+  const onlyOnRemoval = new Set(
+    recorded.filter((r) => r.type === "command:remote:Command" && r.plainInputs.create === undefined).map((r) => r.urn),
+  );
 
   lines.push("## Bring-up per host, in order", "");
   const hosts = [...new Set(plan.resources.map((r) => r.host).filter((h): h is string => h !== null))];
@@ -113,7 +117,9 @@ export function renderMarkdown(plan: Plan, recorded: readonly RecordedResource[]
     const steps = ordered.filter((r) => r.host === h && custom.has(r.urn));
     lines.push(`### ${h}`, "");
     if (steps.length === 0) lines.push("(no steps)");
-    steps.forEach((r, i) => lines.push(`${i + 1}. \`${r.name}\` (${r.type})`));
+    steps.forEach((r, i) =>
+      lines.push(`${i + 1}. \`${r.name}\` (${r.type})${onlyOnRemoval.has(r.urn) ? ": runs nothing now, only when removed" : ""}`),
+    );
     lines.push("");
   }
   const clusterSide = ordered.filter((r) => r.host === null && custom.has(r.urn));

@@ -66,6 +66,9 @@ describe("the offline plan of the example lab", async () => {
     for (const heading of ["## Findings", "## Topology", "## Bring-up per host, in order", "### cp-1", "```mermaid"])
       expect(md).toContain(heading);
     expect(md).toContain("etcd voters: cp-1, cp-2, w-1 (3), survives **1** failure");
+    // the leader's drain step for a worker is listed, and said to run only when that worker is removed
+    expect(md).toMatch(/^\d+\. `w-2-node` \(command:remote:Command\): runs nothing now, only when removed$/m);
+    expect(md).toMatch(/^\d+\. `w-2-kubeadm-join` \(command:remote:Command\)$/m);
   });
 });
 
