@@ -95,6 +95,27 @@ function unwrapSecrets(value: unknown, path: string, secretPaths: string[], reda
   return value;
 }
 
+/**
+ * Assets and archives as plain values: the SDK deserializes them into objects whose `path`, `text`,
+ * `uri` and `assets` are promises, which a plain copy would turn into `{}`.
+ */
+function containsAsset(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(containsAsset);
+  if (value === null || typeof value !== "object") return false;
+  const obj = value as Record<string, unknown>;
+  return obj.__pulumiAsset === true || obj.__pulumiArchive === true || Object.values(obj).some(containsAsset);
+}
+
+async function resolveAssets(value: unknown): Promise<unknown> {
+  if (Array.isArray(value)) return Promise.all(value.map(resolveAssets));
+  if (value === null || typeof value !== "object") return value;
+  const obj = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  const isAsset = obj.__pulumiAsset === true || obj.__pulumiArchive === true;
+  for (const k of Object.keys(obj)) out[k] = await resolveAssets(isAsset ? await obj[k] : obj[k]);
+  return out;
+}
+
 /** A mock monitor that also keeps what the stock one drops: parent, dependencies and options. */
 class RecordingMonitor extends MockMonitor {
   readonly recorded: RecordedResource[] = [];
@@ -106,7 +127,9 @@ class RecordingMonitor extends MockMonitor {
   }
 
   override async registerResource(req: RegisterRequest, callback: (err: unknown, res: unknown) => void): Promise<void> {
-    const deserialized = pulumi.runtime.deserializeProperties(req.getObject()) as Record<string, unknown>;
+    let deserialized = pulumi.runtime.deserializeProperties(req.getObject()) as Record<string, unknown>;
+    // only a resource with an asset waits here: every other registration is recorded in the same tick as before
+    if (containsAsset(deserialized)) deserialized = (await resolveAssets(deserialized)) as Record<string, unknown>;
     const secretPaths: string[] = [];
     const inputs = unwrapSecrets(deserialized, "", secretPaths, true) as Record<string, unknown>;
     const plainInputs = unwrapSecrets(deserialized, "", [], false) as Record<string, unknown>;

@@ -8,6 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  WITNESS_BUNDLE_FILES,
   renderWitnessCertsScript,
   renderWitnessMemberDeleteScript,
   renderWitnessMemberScript,
@@ -174,18 +175,8 @@ describe.skipIf(missing !== undefined)(`witness etcd member against a real etcd 
     const { host } = specOf(labConfig(lab, { "cp-1": ["control-plane"], "cp-2": ["control-plane"], "w-1": ["worker", "etcd"] }));
     const r = await ssh("cp-1", remoteScript(renderWitnessCertsScript(host("cp-1"), host("w-1")), "root"));
     bundle = r.stdout;
-    expect(bundle.split("\n").map((l) => l.split(" ")[0])).toEqual([
-      "etcd-version",
-      "etcd-image",
-      "ca.crt",
-      "server.crt",
-      "server.key",
-      "peer.crt",
-      "peer.key",
-      "healthcheck-client.crt",
-      "healthcheck-client.key",
-      "",
-    ]);
+    // what the witness's member script reads, in order (it refuses anything else)
+    expect(bundle.split("\n").map((l) => l.split(" ")[0])).toEqual(["etcd-version", "etcd-image", ...WITNESS_BUNDLE_FILES, ""]);
     expect(bundle).toContain(`etcd-version ${ETCD_VERSION}\n`);
     // the image cp-1's etcd runs, by the digest cp-1's containerd recorded
     expect(bundle).toContain(`etcd-image ${imageByDigest()}\n`);

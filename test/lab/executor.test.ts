@@ -1,6 +1,10 @@
 // The executor against real test hosts with a small program: SSH with pinned host keys, order,
 // the engine's state between runs (no-op, update, replace, delete in reverse order), failures
 // that name the host and stop dependents, and the rerun-all mode.
+import { createHash, randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,6 +23,8 @@ interface Shape {
   failOnH2?: boolean;
   hostKeyOf?: (h: string) => string;
   env?: Record<string, string>;
+  /** a local file to copy to h1's /root/copied with CopyToRemote */
+  copy?: string;
 }
 
 describe.skipIf(!avail.ok)(`executor on lab hosts${avail.ok ? "" : ` (skipped: ${avail.reason})`}`, () => {
@@ -47,6 +53,12 @@ describe.skipIf(!avail.ok)(`executor on lab hosts${avail.ok ? "" : ` (skipped: $
       ...(shape.env ? { environment: shape.env } : {}),
     });
     const outs: Record<string, pulumi.Output<string>> = { a: a.stdout };
+    if (shape.copy)
+      new command.remote.CopyToRemote("h1-copy", {
+        connection: conn("h1"),
+        source: new pulumi.asset.FileAsset(shape.copy),
+        remotePath: "/root/copied",
+      });
     if (shape.withB) {
       const b = new command.remote.Command(
         "h2-b",
@@ -181,5 +193,19 @@ describe.skipIf(!avail.ok)(`executor on lab hosts${avail.ok ? "" : ` (skipped: $
     expect(r.failure?.message).toMatch(/could not set environment variable "TOKEN"/);
     const ok = await up({ text: "v4", trigger: "t2", env: { LC_LAB: "x" } });
     expect(ok.failure, describeRun(ok)).toBeUndefined();
+  });
+
+  it("copies a file with CopyToRemote byte for byte, bytes above 0x7f included", async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "executor-copy-")), "blob");
+    fs.writeFileSync(file, Buffer.concat([Buffer.from([0, 0x7f, 0x80, 0xc3, 0xff]), randomBytes(64 * 1024)]));
+    const r = await up({ text: "v4", trigger: "t2", env: { LC_LAB: "x" }, copy: file });
+    expect(r.failure, describeRun(r)).toBeUndefined();
+    expect(
+      r.commands.map((c) => [c.name, c.op]),
+      describeRun(r),
+    ).toEqual([["h1-copy", "copy"]]);
+    const remote = (await lab.ssh("h1", "sha256sum /root/copied")).stdout.split(" ")[0];
+    expect(remote).toBe(createHash("sha256").update(fs.readFileSync(file)).digest("hex"));
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
   });
 });

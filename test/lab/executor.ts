@@ -15,6 +15,7 @@ import type { MockResourceArgs } from "@pulumi/pulumi/runtime";
 import { main } from "../../components/main";
 import { evaluate, type RecordedResource } from "../../plan/evaluate";
 import { toPulumiConfig, type TestConfig } from "../harness";
+import { runSsh } from "./lab";
 
 export const COMMAND = "command:remote:Command";
 export const COPY = "command:remote:CopyToRemote";
@@ -149,12 +150,12 @@ const DIAL_ERROR =
   /ssh: connect to host|Connection refused|Connection timed out|No route to host|Connection reset by peer|Connection closed by|kex_exchange_identification|banner exchange/;
 
 /** One SSH session like the provider's: dial (retried up to dialErrorLimit), env, stdin, command. */
-function sshRun(
+async function sshRun(
   files: SshFiles,
   conn: ConnectionInputs,
   commandLine: string,
   env: Record<string, string>,
-  stdin: string | undefined,
+  stdin: string | Buffer | undefined,
   timeoutMs: number,
 ): Promise<SshOutcome> {
   const port = conn.port ?? 22;
@@ -184,32 +185,13 @@ function sshRun(
   else args.push("-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null");
   for (const [k, v] of Object.entries(env)) args.push("-o", `SetEnv=${k}=${v}`);
   args.push(conn.host, "--", commandLine);
-  return new Promise((resolve) => {
-    const child = spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGKILL");
-    }, timeoutMs);
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.stdin.on("error", () => undefined);
-    child.stdin.end(stdin ?? "");
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      if (timedOut) return resolve({ code: 255, stdout, stderr, dialError: `timed out after ${timeoutMs} ms` });
-      const c = code ?? 255;
-      // OpenSSH exits 255 for its own errors; a dial error is one before the command ran
-      if (c === 255 && DIAL_ERROR.test(stderr) && stdout === "")
-        return resolve({ code: c, stdout, stderr, dialError: stderr.trim().split("\n").pop() });
-      if (c === 255 && /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|Permission denied/.test(stderr)) {
-        return resolve({ code: c, stdout, stderr, dialError: stderr.trim().split("\n").pop() });
-      }
-      resolve({ code: c, stdout, stderr });
-    });
-  });
+  const { code, stdout, stderr, timedOut } = await runSsh(args, stdin, timeoutMs);
+  if (timedOut) return { code: 255, stdout, stderr, dialError: `timed out after ${timeoutMs} ms` };
+  // OpenSSH exits 255 for its own errors; a dial error is one before the command ran
+  if (code === 255 && DIAL_ERROR.test(stderr) && stdout === "") return { code, stdout, stderr, dialError: stderr.trim().split("\n").pop() };
+  if (code === 255 && /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|Permission denied/.test(stderr))
+    return { code, stdout, stderr, dialError: stderr.trim().split("\n").pop() };
+  return { code, stdout, stderr };
 }
 
 async function sshWithRetry(
@@ -217,7 +199,7 @@ async function sshWithRetry(
   conn: ConnectionInputs,
   cmd: string,
   env: Record<string, string>,
-  stdin: string | undefined,
+  stdin: string | Buffer | undefined,
   timeoutMs: number,
 ): Promise<SshOutcome> {
   const limit = Math.max(1, conn.dialErrorLimit ?? 10);
@@ -358,6 +340,23 @@ export class Executor {
       failed = true;
     };
 
+    /** Records one finished step (its end is now); `error` only when there is one. */
+    const recordRun = (
+      step: Pick<CommandRun, "urn" | "name" | "type" | "op" | "host" | "address" | "start">,
+      outcome: { code: number; stdout: string; stderr: string; error?: string },
+    ): CommandRun => {
+      const run: CommandRun = {
+        ...step,
+        end: Date.now(),
+        code: outcome.code,
+        stdout: outcome.stdout,
+        stderr: outcome.stderr,
+        ...(outcome.error ? { error: outcome.error } : {}),
+      };
+      record.commands.push(run);
+      return run;
+    };
+
     const runCommand = async (
       urn: string,
       name: string,
@@ -373,22 +372,15 @@ export class Executor {
       for (const [k, v] of Object.entries(envIn)) {
         if (!matchesEnvPattern(k, acceptEnv)) {
           // the provider fails the step: sshd refuses the env request
-          const run: CommandRun = {
-            urn,
-            name,
-            type: COMMAND,
-            op,
-            host,
-            address: conn.host,
-            start,
-            end: Date.now(),
-            code: 255,
-            stdout: "",
-            stderr: "",
-            error: `could not set environment variable "${k}": ssh: setenv failed (sshd on ${host} does not AcceptEnv it)`,
-          };
-          record.commands.push(run);
-          return run;
+          return recordRun(
+            { urn, name, type: COMMAND, op, host, address: conn.host, start },
+            {
+              code: 255,
+              stdout: "",
+              stderr: "",
+              error: `could not set environment variable "${k}": ssh: setenv failed (sshd on ${host} does not AcceptEnv it)`,
+            },
+          );
         }
         env[k] = v;
       }
@@ -401,33 +393,32 @@ export class Executor {
       const stdin = typeof inputs.stdin === "string" ? inputs.stdin : undefined;
       await o.onCommandStart?.({ name, host, op });
       const r = await sshWithRetry(this.files, conn, script, env, stdin, timeoutMs);
-      const run: CommandRun = {
-        urn,
-        name,
-        type: COMMAND,
-        op,
-        host,
-        address: conn.host,
-        start,
-        end: Date.now(),
-        code: r.code,
-        stdout: r.stdout,
-        stderr: r.stderr,
-        ...(r.dialError ? { error: `dial ${conn.host}:${conn.port ?? 22} (${host}): ${r.dialError}` } : {}),
-      };
-      record.commands.push(run);
-      return run;
+      return recordRun(
+        { urn, name, type: COMMAND, op, host, address: conn.host, start },
+        { ...r, error: r.dialError && `dial ${conn.host}:${conn.port ?? 22} (${host}): ${r.dialError}` },
+      );
     };
 
     const copy = async (urn: string, name: string, inputs: Record<string, unknown>): Promise<CommandRun> => {
       const conn = inputs.connection as ConnectionInputs;
       const remotePath = inputs.remotePath as string;
-      const src = await assetBytes(inputs.source as AssetLike);
       const start = Date.now();
+      let src: Awaited<ReturnType<typeof assetBytes>>;
+      try {
+        src = await assetBytes(inputs.source as AssetLike);
+      } catch (e) {
+        // a failed step, recorded like any other: nothing throws out of the mock handler
+        const host = this.hostName(conn.host);
+        const error = e instanceof Error ? e.message : String(e);
+        return recordRun(
+          { urn, name, type: COPY, op: "copy", host, address: conn.host, start },
+          { code: 1, stdout: "", stderr: "", error },
+        );
+      }
       let r: SshOutcome;
       const q = `'${remotePath.replace(/'/g, `'\\''`)}'`;
       if (src.kind === "file") {
-        r = await sshWithRetry(this.files, conn, `cat > ${q}`, {}, src.data.toString("binary"), timeoutMs);
+        r = await sshWithRetry(this.files, conn, `cat > ${q}`, {}, src.data, timeoutMs);
       } else {
         const tar = await new Promise<Buffer>((resolve, reject) => {
           const t = spawn("tar", ["-C", src.path, "-cf", "-", "."]);
@@ -436,25 +427,13 @@ export class Executor {
           t.on("error", reject);
           t.on("close", () => resolve(Buffer.concat(chunks)));
         });
-        r = await sshWithRetry(this.files, conn, `mkdir -p ${q} && tar -C ${q} -xf -`, {}, tar.toString("binary"), timeoutMs);
+        r = await sshWithRetry(this.files, conn, `mkdir -p ${q} && tar -C ${q} -xf -`, {}, tar, timeoutMs);
       }
       const host = this.hostName(conn.host);
-      const run: CommandRun = {
-        urn,
-        name,
-        type: COPY,
-        op: "copy",
-        host,
-        address: conn.host,
-        start,
-        end: Date.now(),
-        code: r.code,
-        stdout: r.stdout,
-        stderr: r.stderr,
-        ...(r.dialError ? { error: `dial ${conn.host} (${host}): ${r.dialError}` } : {}),
-      };
-      record.commands.push(run);
-      return run;
+      return recordRun(
+        { urn, name, type: COPY, op: "copy", host, address: conn.host, start },
+        { ...r, error: r.dialError && `dial ${conn.host} (${host}): ${r.dialError}` },
+      );
     };
 
     const commandFailed = (run: CommandRun, script: string): boolean => {

@@ -34,6 +34,39 @@ export interface SshOptions {
   timeoutMs?: number;
 }
 
+/**
+ * Runs `ssh ARGS` to completion: stdin written and closed, output collected, SIGKILLed after
+ * `timeoutMs`. `children` (when given) holds the process while it runs, so a lab going down can
+ * kill it. Serves both the lab's own `ssh()` and the executor's provider-like sessions.
+ */
+export function runSsh(
+  args: string[],
+  stdin: string | Buffer | undefined,
+  timeoutMs: number,
+  children?: Set<ChildProcess>,
+): Promise<SshResult & { timedOut: boolean }> {
+  return new Promise((resolve) => {
+    const child = spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] });
+    children?.add(child);
+    let stdout = "";
+    let stderr = "";
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stdin.on("error", () => undefined); // the remote side may not read its stdin
+    child.stdin.end(stdin ?? "");
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      children?.delete(child);
+      resolve({ code: code ?? (signal ? 255 : 1), stdout, stderr, timedOut });
+    });
+  });
+}
+
 export interface Lab {
   prefix: string;
   subnet: string;
@@ -179,29 +212,12 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     return h;
   };
 
-  const ssh = (name: string, script: string, o: SshOptions = {}): Promise<SshResult> => {
+  const ssh = async (name: string, script: string, o: SshOptions = {}): Promise<SshResult> => {
     host(name);
-    return new Promise((resolve) => {
-      const child = spawn("ssh", ["-F", path.join(info.base, "ssh_config"), name, script], { stdio: ["pipe", "pipe", "pipe"] });
-      children.add(child);
-      let stdout = "";
-      let stderr = "";
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        child.kill("SIGKILL");
-      }, o.timeoutMs ?? 120_000);
-      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      child.stdin.on("error", () => undefined); // the remote side may not read its stdin
-      child.stdin.end(o.stdin ?? "");
-      child.on("close", (code, signal) => {
-        clearTimeout(timer);
-        children.delete(child);
-        if (timedOut) stderr += `\n[lab] ssh to ${name} killed after ${o.timeoutMs ?? 120_000} ms`;
-        resolve({ code: code ?? (signal ? 255 : 1), stdout, stderr });
-      });
-    });
+    const timeoutMs = o.timeoutMs ?? 120_000;
+    const r = await runSsh(["-F", path.join(info.base, "ssh_config"), name, script], o.stdin, timeoutMs, children);
+    const stderr = r.timedOut ? `${r.stderr}\n[lab] ssh to ${name} killed after ${timeoutMs} ms` : r.stderr;
+    return { code: r.code, stdout: r.stdout, stderr };
   };
 
   return {
