@@ -1,7 +1,8 @@
 // End to end on lab hosts with a small inventory (cp-1, cp-2, w-1 worker + witness, w-2, and
 // w-3 kept out of the config at first): a worker's sshd dies in the middle of the bring-up and
 // the run fails naming it; once it is back a new run completes to the state of a clean
-// bring-up; then w-3 is added (only its steps run) and removed (only its delete steps run).
+// bring-up; then w-3 is added (only its steps run) and removed (only its delete steps run); then a
+// third control plane cp-3 joins and leaves again (its etcd member, Node and keepalived with it).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { describeRun, type RunRecord } from "./executor";
 import { FAKE_MODULES, assertClean, clusterFacts, missingComponents, prepare, type BringUp } from "./e2e";
@@ -30,7 +31,7 @@ describe.skipIf(!avail.ok)(`fault during bring-up, scale out and in${avail.ok ? 
     lab = await startLab({
       prefix: PREFIX,
       subnet: SUBNET,
-      hosts: labHostsFor(five),
+      hosts: [...labHostsFor(five), { name: "cp-3" }], // cp-3 joins the config only in the last scenario
       fakeBuiltinModules: FAKE_MODULES,
       freshIscsiNames: true,
     });
@@ -112,5 +113,51 @@ describe.skipIf(!avail.ok)(`fault during bring-up, scale out and in${avail.ok ? 
     expect(facts.nodes).toEqual(["cp-1", "cp-2", "w-1", "w-2"]);
     expect(facts.etcdMembers.map((m) => m.name)).toEqual(["cp-1", "cp-2", "w-1"]);
     expect(out.commands.length).toBeGreaterThan(0);
+  });
+
+  it("a third control plane joins later and leaves again: its etcd member, Node and keepalived go with it; the VIP stays", async (ctx) => {
+    if (b.missing) return ctx.skip(b.missing);
+    const withCp3 = clone(cfg);
+    const cp3 = lab.host("cp-3");
+    (withCp3.hosts as ConfigHost[]).push({
+      name: "cp-3",
+      address: cp3.address,
+      hostKey: cp3.hostKey,
+      os: "debian",
+      roles: ["control-plane"],
+    });
+    const joined = await b.exec.up({ config: withCp3 });
+    assertClean(joined);
+    let facts = await clusterFacts(lab, withCp3);
+    expect(facts.etcdMembers).toEqual(["cp-1", "cp-2", "cp-3", "w-1"].map((name) => ({ name, started: true })));
+    expect(facts.nodes).toContain("cp-3");
+    expect(facts.vipHolders).toEqual(["cp-1"]);
+    expect((await lab.ssh("cp-3", "systemctl is-active keepalived")).stdout).toBe("active\n");
+
+    const left = await b.exec.up({ config: cfg });
+    assertClean(left);
+    const deletes = left.commands.filter((c) => c.op === "delete");
+    expect(deletes.map((c) => c.name)).toEqual(expect.arrayContaining(["cp-3-keepalived", "cp-3-kubeadm-join"]));
+    expect(
+      deletes.every((c) => c.name.startsWith("cp-3-")),
+      describeRun(left),
+    ).toBe(true);
+    // keepalived stops before the control plane goes; the member leaves etcd before its kubeadm reset
+    const at = (n: string) => deletes.findIndex((c) => c.name === n);
+    expect(at("cp-3-keepalived")).toBeLessThan(at("cp-3-kubeadm-join"));
+    const leave = deletes[at("cp-3-kubeadm-join")].stderr;
+    expect(leave.indexOf("left etcd")).toBeGreaterThan(-1);
+    expect(leave.indexOf("left etcd")).toBeLessThan(leave.indexOf("reset and removed from the cluster"));
+    facts = await clusterFacts(lab, cfg);
+    expect(facts.etcdMembers).toEqual(["cp-1", "cp-2", "w-1"].map((name) => ({ name, started: true })));
+    expect(facts.nodes).toEqual(["cp-1", "cp-2", "w-1", "w-2"]);
+    expect(facts.vipHolders).toEqual(["cp-1"]);
+    expect(facts.vipAnswers).toBe(true);
+    const gone = await lab.ssh(
+      "cp-3",
+      "ls /etc/kubernetes/manifests/kube-apiserver.yaml 2>/dev/null || echo reset; pgrep -x keepalived || echo stopped",
+    );
+    expect(gone.stdout).toBe("reset\nstopped\n");
+    expect((await b.exec.up({ config: cfg })).commands).toEqual([]);
   });
 });
