@@ -53,7 +53,9 @@ describe("renderNodePrep", () => {
     expect(s).toContain("K8S_REPO='https://pkgs.k8s.io/core:/stable:/v1.33/deb/'");
     expect(s).toContain("deb [signed-by=$keyring] $K8S_REPO /");
     expect(s).toContain('kube_pin() { printf \'%s=%s-*\' "$1" "$K8S_VERSION"; }');
-    expect(s).toContain('apt-mark hold "$p"');
+    expect(s).toContain('apt-mark hold "${missing[@]}"');
+    // one apt-mark run for the holds, none to unhold (each run reads the whole package cache)
+    expect(s.match(/^\s*apt-mark (un)?hold/gm)).toHaveLength(1);
     expect(s).toContain("pkg_install containerd");
     const other = specWith([{ name: "n", os: "debian" }], { version: "1.34.2" });
     expect(renderNodePrep(host(other, "n"), other)).toContain("https://pkgs.k8s.io/core:/stable:/v1.34/deb/");
