@@ -142,7 +142,7 @@ export function dataSafetyFindings(prev: StorageFootprint, next: StorageFootprin
         findings.push(
           error(
             "storage.rookCeph.poolSize",
-            `is lowered from ${size} to ${next.rookCeph.poolSize}: Ceph drops copies of all existing data at once, leaving it to survive ${plural(next.rookCeph.poolSize - 1, "host failure")}. If that is intended, make it a change of its own, reviewed and after a backup`,
+            `is lowered from ${size} to ${next.rookCeph.poolSize}: Ceph drops copies of all existing data at once, leaving it to survive ${plural(next.rookCeph.poolSize - 1, "host failure")}. If that is intended, make it a change of its own, reviewed and after a backup, and apply it without the comparison: \`pulumi config rm baremetal-k8s:previousTopology\` (the offline plan: no --previous), then set previousTopology from the new stack outputs again`,
           ),
         );
       }

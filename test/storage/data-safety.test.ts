@@ -149,6 +149,8 @@ describe("data-safety findings between the previous and the next config", () => 
     const fs = check(prev, next);
     expect(summary(fs)).toEqual(["error storage.rookCeph.poolSize"]);
     expect(fs[0]?.message).toContain("lowered from 3 to 2");
+    // how an operator accepts it on purpose: the same config without the comparison plans (last test)
+    expect(fs[0]?.message).toContain("pulumi config rm baremetal-k8s:previousTopology");
   });
 
   it("warns that removing a host with local disks strands its single-copy volumes", () => {
