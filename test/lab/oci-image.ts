@@ -28,8 +28,10 @@ export function buildOciImage(name: string, files: string[], outDir: string): Oc
   try {
     const bin = path.join(work, "root/usr/local/bin");
     fs.mkdirSync(bin, { recursive: true });
-    for (const f of files) fs.copyFileSync(f, path.join(bin, path.basename(f)));
-    for (const f of files) fs.chmodSync(path.join(bin, path.basename(f)), 0o755);
+    for (const f of files) {
+      fs.copyFileSync(f, path.join(bin, path.basename(f)));
+      fs.chmodSync(path.join(bin, path.basename(f)), 0o755);
+    }
     run("tar", ["-C", path.join(work, "root"), "--owner=0", "--group=0", "-cf", path.join(work, "layer.tar"), "usr"]);
     const layerTar = fs.readFileSync(path.join(work, "layer.tar"));
     const layer = gzipSync(layerTar);
