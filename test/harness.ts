@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CONFIG_NAMESPACE, main } from "../components/main";
 import { evaluate, type RecordedResource, type ResourceHandler } from "../plan/evaluate";
 import { readStackConfig } from "../plan/stackfile";
+import type { ClusterSpec, HostSpec } from "../components/config/spec";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
 
@@ -30,6 +31,13 @@ export function loadStack(name: string): TestConfig {
 }
 
 /** A deep copy to mutate in a test. */
+/** The resolved host `name` of a spec; throws naming it when the test's config has no such host. */
+export function hostIn(spec: ClusterSpec, name: string): HostSpec {
+  const h = spec.hosts.find((x) => x.name === name);
+  if (!h) throw new Error(`no host ${name}`);
+  return h;
+}
+
 export function clone<T>(v: T): T {
   return structuredClone(v);
 }

@@ -1,7 +1,7 @@
 import { analyze } from "../../components/analysis";
 import type { ClusterSpec, HostSpec } from "../../components/config/spec";
 import type { Topology } from "../../components/topology";
-import { loadStack, type TestConfig } from "../harness";
+import { hostIn, loadStack, type TestConfig } from "../harness";
 
 /** The resolved spec and topology of a test config (the example lab by default). */
 export function specOf(cfg: TestConfig = loadStack("dev")): { spec: ClusterSpec; topology: Topology; host: (name: string) => HostSpec } {
@@ -11,10 +11,6 @@ export function specOf(cfg: TestConfig = loadStack("dev")): { spec: ClusterSpec;
   return {
     spec,
     topology: a.topology,
-    host: (name) => {
-      const h = spec.hosts.find((x) => x.name === name);
-      if (!h) throw new Error(`no host ${name}`);
-      return h;
-    },
+    host: (name) => hostIn(spec, name),
   };
 }

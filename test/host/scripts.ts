@@ -1,6 +1,6 @@
 // Shared by the renderer tests: specs for every host variant, and shellcheck over rendered scripts.
 import { spawnSync } from "node:child_process";
-import { validateConfig, type ClusterSpec, type HostSpec } from "../../components/config";
+import { validateConfig, type ClusterSpec } from "../../components/config";
 
 export const HAS_SHELLCHECK = spawnSync("sh", ["-c", "command -v shellcheck"]).status === 0;
 
@@ -40,11 +40,7 @@ export function specWith(hosts: Record<string, unknown>[], opts: { user?: string
   return spec;
 }
 
-export function host(spec: ClusterSpec, name: string): HostSpec {
-  const h = spec.hosts.find((x) => x.name === name);
-  if (!h) throw new Error(`no host ${name}`);
-  return h;
-}
+export { hostIn as host } from "../harness";
 
 /** One host of every disk use, so each storage system's prerequisites appear. */
 export const ALL_DISKS = [

@@ -1,6 +1,6 @@
 // Helpers for the host lab tests: a validated spec for lab hosts, and running a rendered script the way
 // the program does (remoteScript: `bash -c '<script>'`) over the lab's real SSH.
-import { validateConfig, type ClusterSpec, type HostSpec } from "../../components/config";
+import { validateConfig, type ClusterSpec } from "../../components/config";
 import { remoteScript } from "../../components/host/remote-script";
 import type { Lab, SshResult } from "./lab";
 
@@ -24,11 +24,7 @@ export function labSpec(hosts: unknown[], storage: unknown = {}): ClusterSpec {
   return spec;
 }
 
-export function hostOf(spec: ClusterSpec, name: string): HostSpec {
-  const h = spec.hosts.find((x) => x.name === name);
-  if (!h) throw new Error(`no host ${name}`);
-  return h;
-}
+export { hostIn as hostOf } from "../harness";
 
 /** Runs a rendered script on a lab host as the program would (root: no sudo). */
 export function runScript(lab: Lab, host: string, script: string): Promise<SshResult> {
