@@ -4,8 +4,8 @@ import { validateConfig, type ClusterSpec } from "../../components/config";
 import { remoteScript } from "../../components/host/remote-script";
 import type { Lab, SshResult } from "./lab";
 
-export const PREFIX = "bh";
-export const SUBNET = "10.250.20";
+export const PREFIX = process.env.LAB_PREFIX ?? "bh";
+export const SUBNET = process.env.LAB_SUBNET ?? "10.250.20";
 
 /** The resolved spec of a config for lab hosts (mountpoints and link paths resolved as in the program). */
 export function labSpec(hosts: unknown[], storage: unknown = {}): ClusterSpec {

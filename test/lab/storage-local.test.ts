@@ -9,8 +9,8 @@ import type { RecordedResource } from "../../plan/evaluate";
 import { REPO_ROOT, runProgram, type ProgramRun, type TestConfig } from "../harness";
 import { labAvailable, startLab, type Lab } from "./lab";
 
-const PREFIX = "bs";
-const SUBNET = "10.250.40";
+const PREFIX = process.env.LAB_PREFIX ?? "bs";
+const SUBNET = process.env.LAB_SUBNET ?? "10.250.40";
 const avail = labAvailable();
 const hasDiskScripts = fs.existsSync(path.join(REPO_ROOT, "components/host/render-disks.ts"));
 const reason = !avail.ok
