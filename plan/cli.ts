@@ -1,19 +1,43 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { renderMarkdown } from "./markdown";
 import { runPlan } from "./plan";
+import { previousOutputsFrom } from "./previous";
 import { readStackConfig, StackFileError, stackFileFor } from "./stackfile";
 
 const USAGE = `usage: npm run plan -- (--stack NAME | --stack-file PATH) [--format markdown|json] [--previous PATH]
 
-  --stack NAME        read Pulumi.NAME.yaml in the current directory
+  --stack NAME        read Pulumi.NAME.yaml beside this program's Pulumi.yaml
   --stack-file PATH   read that stack file (Pulumi.yaml beside it gives project defaults)
   --format FORMAT     markdown (default) or json
-  --previous PATH     the stack's previous outputs (pulumi stack output --json > PATH): also check the
-                      change against the deployed cluster (leader, role changes, etcd voters removed,
-                      storage hosts removed or replica counts lowered)
+  --previous PATH     the stack's previous outputs (pulumi stack output --json > PATH, or an earlier
+                      plan's JSON): also check the change against the deployed cluster (leader, role
+                      changes, etcd voters removed, storage hosts removed or replica counts lowered)
+Relative paths are read from the directory you run the command in.
 Exit status: 0 = no error finding, 2 = the config has errors (or the arguments are wrong).`;
+
+/** The project directory: where Pulumi.yaml and the stack files of this program are. */
+const PROJECT_DIR = path.resolve(__dirname, "..");
+
+/**
+ * Where the user ran the command: `npm run` starts scripts in the package root and passes the caller's
+ * directory as INIT_CWD. Only trusted for this script: INIT_CWD is inherited by every process npm starts.
+ */
+function callerDir(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+  return env.npm_lifecycle_event === "plan" && env.INIT_CWD ? env.INIT_CWD : cwd;
+}
+
+function stacksIn(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+      .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+      .filter((s): s is string => s !== undefined)
+      .sort();
+  } catch {
+    return [];
+  }
+}
 
 function fail(message: string): never {
   process.stderr.write(`plan: ${message}\n\n${USAGE}\n`);
@@ -42,7 +66,21 @@ async function cli(): Promise<number> {
   }
   if (values.format !== "json" && values.format !== "markdown") fail(`--format must be json or markdown, got ${values.format}`);
   if (!values.stack === !values["stack-file"]) fail("give exactly one of --stack or --stack-file");
-  const file = values["stack-file"] ? path.resolve(values["stack-file"]) : stackFileFor(values.stack as string);
+  const from = callerDir();
+  let file: string;
+  if (values["stack-file"]) {
+    file = path.resolve(from, values["stack-file"]);
+    if (!existsSync(file)) fail(`--stack-file ${values["stack-file"]}: there is no such file (${file}, read from ${from})`);
+  } else {
+    const stack = values.stack as string;
+    file = stackFileFor(stack, PROJECT_DIR);
+    if (!existsSync(file)) {
+      const stacks = stacksIn(PROJECT_DIR);
+      fail(
+        `there is no stack "${stack}": ${PROJECT_DIR} has no ${path.basename(file)}. ${stacks.length ? `The stacks there: ${stacks.join(", ")}` : "It has no stack file (Pulumi.<stack>.yaml)"}; --stack-file PATH reads a stack file elsewhere`,
+      );
+    }
+  }
 
   let stack;
   try {
@@ -52,13 +90,18 @@ async function cli(): Promise<number> {
     throw e;
   }
   if (values.previous) {
-    let previous: string;
+    const previousFile = path.resolve(from, values.previous);
+    if (!existsSync(previousFile)) fail(`--previous ${values.previous}: there is no such file (${previousFile}, read from ${from})`);
+    let doc: unknown;
     try {
-      previous = JSON.stringify(JSON.parse(readFileSync(path.resolve(values.previous), "utf8")));
+      doc = JSON.parse(readFileSync(previousFile, "utf8")) as unknown;
     } catch (e) {
-      fail(`--previous ${values.previous}: ${(e as Error).message}`);
+      fail(`--previous ${values.previous}: not JSON (${(e as Error).message}); save the outputs with \`pulumi stack output --json > ${values.previous}\``);
     }
-    stack = { ...stack, config: { ...stack.config, "baremetal-k8s:previousTopology": previous } };
+    const previous = previousOutputsFrom(doc);
+    if ("problem" in previous) fail(`--previous ${values.previous}: ${previous.problem}`);
+    // As the config key: previousTopology wins over what the program would read from the stack itself.
+    stack = { ...stack, config: { ...stack.config, "baremetal-k8s:previousTopology": JSON.stringify(previous.outputs) } };
   }
   const { plan, recorded, exitCode } = await runPlan(stack);
   if (values.format === "json") process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);

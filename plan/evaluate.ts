@@ -10,6 +10,9 @@ const waitForRPCs = (settings as unknown as { waitForRPCs: () => Promise<void> }
 /** The SDK's global runtime state (typed loosely: internal). */
 const getStore = (state as unknown as { getStore: () => Record<string, unknown> }).getStore;
 
+/** The builtin provider's function that returns a stack's outputs (what a StackReference reads). */
+export const READ_STACK_OUTPUTS = "pulumi:pulumi:readStackOutputs";
+
 /** The marker the SDK puts on secret values when it serialises them. */
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
@@ -49,18 +52,31 @@ export type ResourceHandler = (
 export interface EvaluateOptions {
   project?: string;
   stack?: string;
+  /** What `pulumi.getOrganization()` returns; default "organization", the fixed name of DIY backends. */
+  organization?: string;
   /** Config values as Pulumi keeps them: `project:key` -> string (JSON for structured values). */
   config: Record<string, string>;
   secretKeys?: string[];
   /** Outputs per resource; defaults echo the inputs back, which suits most resources. */
   handler?: ResourceHandler;
+  /**
+   * Answers the program's read of a stack's outputs (`pulumi:pulumi:readStackOutputs`, the read behind a
+   * StackReference) for the stack it names; throwing stands for a failed read. Without it every stack reads
+   * as new: no outputs.
+   */
+  stackOutputs?: (name: string) => Record<string, unknown>;
   /** Runs the program; its return value is awaited as the stack outputs. */
   program: () => unknown;
 }
 
 export interface Evaluation {
   resources: RecordedResource[];
+  /** The stack outputs, secrets unwrapped: for tests, never for printing. */
   outputs: unknown;
+  /** The stack outputs as `pulumi up` would export them, every secret replaced by "[secret]". */
+  exportedOutputs: unknown;
+  /** The stack names whose outputs the program read, in order. */
+  stackReads: string[];
 }
 
 interface RegisterRequest {
@@ -190,8 +206,14 @@ export function evaluate(options: EvaluateOptions): Promise<Evaluation> {
 async function evaluateNow(options: EvaluateOptions): Promise<Evaluation> {
   const handler = options.handler;
   const ref: { monitor?: RecordingMonitor } = {};
+  const stackReads: string[] = [];
   const mocks: Mocks = {
-    call: (args) => args.inputs as Record<string, unknown>,
+    call: (args) => {
+      if (args.token !== READ_STACK_OUTPUTS) return args.inputs as Record<string, unknown>;
+      const name = String((args.inputs as { name?: unknown }).name);
+      stackReads.push(name);
+      return { name, outputs: options.stackOutputs ? options.stackOutputs(name) : {}, secretOutputNames: [] };
+    },
     newResource: async (args: MockResourceArgs): Promise<MockResourceResult> => {
       const rec = ref.monitor?.take(args);
       const state = handler && rec ? await handler(args, rec) : (args.inputs as Record<string, unknown>);
@@ -200,7 +222,7 @@ async function evaluateNow(options: EvaluateOptions): Promise<Evaluation> {
   };
   const monitor = new RecordingMonitor(mocks);
   ref.monitor = monitor;
-  pulumi.runtime.setMockOptions(monitor, options.project ?? "baremetal-k8s", options.stack ?? "plan", false);
+  pulumi.runtime.setMockOptions(monitor, options.project ?? "baremetal-k8s", options.stack ?? "plan", false, options.organization ?? "organization");
   // setMockOptions resets the feature flags to "unsupported"; without secrets support the SDK strips the
   // secret marker from every input, and the plan would print secrets. Enable what setMocks enables.
   Object.assign(getStore(), {
@@ -212,27 +234,31 @@ async function evaluateNow(options: EvaluateOptions): Promise<Evaluation> {
   });
   pulumi.runtime.setAllConfig(options.config, options.secretKeys ?? []);
 
-  const outputs = await resolveDeep(options.program());
+  const returned: unknown = await options.program();
+  const outputs = await resolveDeep(returned, false);
+  const exportedOutputs = await resolveDeep(returned, true);
   await waitForRPCs();
   const resources = [...monitor.recorded].sort((a, b) => a.seq - b.seq);
-  return { resources, outputs };
+  return { resources, outputs, exportedOutputs, stackReads };
 }
 
-/** Awaits promises and Outputs inside the program's return value. */
-async function resolveDeep(value: unknown): Promise<unknown> {
+/** Awaits promises and Outputs inside the program's return value; with `redact`, a secret Output becomes "[secret]". */
+async function resolveDeep(value: unknown, redact: boolean): Promise<unknown> {
   if (pulumi.Output.isInstance(value)) {
-    return new Promise((resolve) =>
+    if (redact && (await pulumi.isSecret(value))) return "[secret]";
+    const inner = await new Promise((resolve) =>
       value.apply((v) => {
         resolve(v);
         return v;
       }),
     );
+    return resolveDeep(inner, redact);
   }
-  if (value instanceof Promise) return resolveDeep(await value);
-  if (Array.isArray(value)) return Promise.all(value.map(resolveDeep));
+  if (value instanceof Promise) return resolveDeep(await value, redact);
+  if (Array.isArray(value)) return Promise.all(value.map((v) => resolveDeep(v, redact)));
   if (value !== null && typeof value === "object" && !pulumi.Resource.isInstance(value)) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = await resolveDeep(v);
+    for (const [k, v] of Object.entries(value)) out[k] = await resolveDeep(v, redact);
     return out;
   }
   return value;

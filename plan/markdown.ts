@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { RecordedResource } from "./evaluate";
 import type { Plan, PlanResource } from "./plan";
+import type { Finding } from "../components/config";
 import type { StorageDisk, StorageTopology } from "../components/topology";
 
 /** Resources in an order the dependency graph allows, ties broken by registration order. */
@@ -42,26 +43,31 @@ function diskTable(disks: readonly StorageDisk[], pathHeader?: string): string[]
   ];
 }
 
-/** Per storage system: the hosts and disks it will use, and what failures its volumes survive. */
-export function renderStorage(s: StorageTopology): string[] {
+/** The error findings on a storage system's keys, as one sentence that replaces its tolerance claim. */
+function refused(findings: readonly Finding[], key: string): string | undefined {
+  const keys = [...new Set(findings.filter((f) => f.severity === "error" && f.path.startsWith(key)).map((f) => `\`${f.path}\``))];
+  return keys.length ? `what it survives is not known until ${keys.join(", ")} ${keys.length === 1 ? "is" : "are"} fixed (see the findings)` : undefined;
+}
+
+/**
+ * Per storage system: the hosts and disks it will use, and what failures its volumes survive. A system
+ * whose keys have an error finding gets no tolerance claim: the numbers it would rest on are the invalid ones.
+ */
+export function renderStorage(s: StorageTopology, findings: readonly Finding[] = []): string[] {
   if (!s.longhorn && !s.rookCeph && !s.localStatic) return [];
   const lines: string[] = ["## Storage", ""];
   if (s.longhorn) {
     const l = s.longhorn;
     lines.push("### Longhorn", "");
-    lines.push(
-      `Storage nodes ${l.hosts.join(", ")}; ${l.replicaCount} replica${l.replicaCount === 1 ? "" : "s"} per volume on different nodes: survives ${failures(l.survives, "node")}.`,
-      "",
-    );
+    const copies = `Storage nodes ${l.hosts.join(", ") || "(none)"}; ${l.replicaCount} replica${l.replicaCount === 1 ? "" : "s"} per volume on different nodes`;
+    lines.push(`${copies}: ${refused(findings, "storage.longhorn") ?? `survives ${failures(l.survives, "node")}`}.`, "");
     lines.push(...diskTable(l.disks, "Longhorn disk path"));
   }
   if (s.rookCeph) {
     const r = s.rookCeph;
     lines.push("### Rook-Ceph", "");
-    lines.push(
-      `OSD hosts ${r.hosts.join(", ")} (${r.osds} OSD${r.osds === 1 ? "" : "s"}); ${r.monCount} mon${r.monCount === 1 ? "" : "s"}, block pool size ${r.poolSize} with failure domain host: survives ${failures(r.survives, "host")}.`,
-      "",
-    );
+    const layout = `OSD hosts ${r.hosts.join(", ") || "(none)"} (${r.osds} OSD${r.osds === 1 ? "" : "s"}); ${r.monCount} mon${r.monCount === 1 ? "" : "s"}, block pool size ${r.poolSize} with failure domain host`;
+    lines.push(`${layout}: ${refused(findings, "storage.rookCeph") ?? `survives ${failures(r.survives, "host")}`}.`, "");
     lines.push(...diskTable(r.disks));
   }
   if (s.localStatic) {
@@ -90,15 +96,17 @@ export function renderMarkdown(plan: Plan, recorded: readonly RecordedResource[]
   const t = plan.topology;
   if (t) {
     lines.push("## Topology", "");
-    lines.push(`- Leader (kubeadm init): **${t.leader}**`);
-    lines.push(`- Control planes: ${t.controlPlanes.join(", ")}`);
-    lines.push(`- Workers: ${t.workers.join(", ") || "(none)"}`);
+    lines.push(`- Leader (kubeadm init): ${t.leader ? `**${t.leader}**` : "(none: no host has role control-plane)"}`);
+    lines.push(`- Control planes: ${t.controlPlanes.join(", ") || "(none)"}`);
+    // A control plane with role worker runs workloads too (no control-plane taint): it is a worker as well.
+    const workers = [...t.workers, ...t.controlPlaneWorkers.map((h) => `${h} (also control plane)`)];
+    lines.push(`- Workers: ${workers.join(", ") || "(none)"}`);
     lines.push(
       `- etcd voters: ${t.etcdVoters.join(", ")} (${t.etcdVoters.length}), survives **${t.faultTolerance}** failure${t.faultTolerance === 1 ? "" : "s"}`,
     );
     if (t.witnesses.length) lines.push(`- Witness etcd members: ${t.witnesses.join(", ")}`);
     lines.push("");
-    lines.push(...renderStorage(t.storage));
+    lines.push(...renderStorage(t.storage, plan.findings));
   }
   if (plan.resources.length === 0) return lines.join("\n");
 

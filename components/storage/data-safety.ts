@@ -142,7 +142,7 @@ export function dataSafetyFindings(prev: StorageFootprint, next: StorageFootprin
         findings.push(
           error(
             "storage.rookCeph.poolSize",
-            `is lowered from ${size} to ${next.rookCeph.poolSize}: Ceph drops copies of all existing data at once, leaving it to survive ${plural(next.rookCeph.poolSize - 1, "host failure")}. If that is intended, make it a change of its own, reviewed and after a backup, and apply it without the comparison: \`pulumi config rm baremetal-k8s:previousTopology\` (the offline plan: no --previous), then set previousTopology from the new stack outputs again`,
+            `is lowered from ${size} to ${next.rookCeph.poolSize}: Ceph drops copies of all existing data at once, leaving it to survive ${plural(next.rookCeph.poolSize - 1, "host failure")}. If that is intended, make it a change of its own, reviewed and after a backup, and apply it once without the comparison: \`pulumi config set baremetal-k8s:previousTopology '{}'\` (compare with nothing; the offline plan: no --previous), then \`pulumi config rm baremetal-k8s:previousTopology\` so that later updates compare with the stack's own outputs again`,
           ),
         );
       }
@@ -187,8 +187,8 @@ function isFootprint(v: unknown): v is StorageFootprint {
 
 /**
  * The storage footprint of the deployed stack, from its previous outputs
- * (`baremetal-k8s:previousTopology`, the JSON of `pulumi stack output
- * --json`). Outputs of an update made before the program exported a footprint
+ * (read by the program itself, or `baremetal-k8s:previousTopology`: the JSON
+ * of `pulumi stack output --json`). Outputs of an update made before the program exported a footprint
  * have none: then nothing is compared.
  */
 export function previousFootprint(previousOutputs: unknown): { footprint?: StorageFootprint; findings: Finding[] } {
@@ -200,7 +200,7 @@ export function previousFootprint(previousOutputs: unknown): { footprint?: Stora
       findings: [
         error(
           "previousTopology.storageFootprint",
-          "is not the storage footprint this program exports: pass the stack's own outputs unchanged (pulumi stack output --json), or leave previousTopology out to skip the checks against the deployed cluster",
+          "is not the storage footprint this program exports: pass the stack's own outputs unchanged (pulumi stack output --json), or remove previousTopology so that pulumi preview and up read them themselves",
         ),
       ],
     };

@@ -3,11 +3,11 @@ import type { ClusterSpec } from "../config/spec";
 import { etcdFaultTolerance, type Topology } from "./index";
 
 /**
- * What the stack deployed last time: its own outputs (`pulumi stack output
- * --json`), given back to the program as the config key
- * `baremetal-k8s:previousTopology`. The program cannot read its previous state
- * during a preview otherwise (and the offline plan has none), so without this
- * key the checks below are skipped.
+ * What the stack deployed last time, from its own outputs: read by the program
+ * itself under `pulumi preview`/`up` (`readOwnStackOutputs` in `main.ts`), or
+ * given as the config key `baremetal-k8s:previousTopology` (which wins; the
+ * offline plan's `--previous` sets it). A new stack has none: then the checks
+ * below are skipped.
  */
 export interface PreviousTopology {
   leader?: string;
@@ -88,21 +88,41 @@ export function checkRemovals(
   return findings;
 }
 
+/** The stack outputs the checks against the deployed cluster read (everything else, the kubeconfig above all, is left out). */
+export const PREVIOUS_OUTPUT_KEYS = [
+  "kubernetesVersion",
+  "topology",
+  "leader",
+  "controlPlanes",
+  "workers",
+  "etcdVoters",
+  "faultTolerance",
+  "storageFootprint",
+] as const;
+
 const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");
 
-/** Reads `baremetal-k8s:previousTopology` (the previous `pulumi stack output --json`; other keys ignored). */
+/**
+ * Reads the previous outputs (`pulumi stack output --json`; other keys ignored). The topology is read from the
+ * flat keys every update exports, or from the `topology` output when they are absent.
+ */
 export function parsePreviousTopology(raw: unknown): { previous?: PreviousTopology; findings: Finding[] } {
   if (raw === undefined) return { findings: [] };
   const bad = (what: string) => ({
     findings: [
       error(
         "previousTopology",
-        `${what}: set it to the stack's previous outputs, e.g. \`pulumi stack output --json | pulumi config set baremetal-k8s:previousTopology\`, or remove the key to skip the checks against the deployed cluster`,
+        `${what}: set it to the stack's previous outputs unchanged (\`pulumi stack output --json\`), or remove it (\`pulumi config rm baremetal-k8s:previousTopology\`): pulumi preview and up then read the stack's own outputs`,
       ),
     ],
   });
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return bad("is not an object");
-  const o = raw as Record<string, unknown>;
+  const outputs = raw as Record<string, unknown>;
+  const nested = outputs.topology;
+  const flat = ["leader", "controlPlanes", "workers", "etcdVoters", "faultTolerance"].some((k) => outputs[k] !== undefined);
+  if (!flat && nested !== undefined && (nested === null || typeof nested !== "object" || Array.isArray(nested)))
+    return bad("topology is not an object");
+  const o = (flat || nested === undefined ? outputs : nested) as Record<string, unknown>;
   const previous: PreviousTopology = {};
   if (o.leader !== undefined) {
     if (typeof o.leader !== "string") return bad("leader is not a host name");

@@ -36,7 +36,7 @@ describe("the offline plan of the example lab", async () => {
 
   it("exits 0 with the fields of CONFIG.md", () => {
     expect(run.exitCode).toBe(0);
-    expect(Object.keys(run.plan).sort()).toEqual(["findings", "resources", "topology"]);
+    expect(Object.keys(run.plan).sort()).toEqual(["findings", "outputs", "resources", "topology"]);
     expect(run.plan.topology).toMatchObject({
       leader: "cp-1",
       controlPlanes: ["cp-1", "cp-2"],

@@ -26,10 +26,10 @@ describe("the plan's storage section", () => {
     expect(md).not.toContain("### Longhorn");
   });
 
-  it("keeps the JSON contract: the same three top-level keys and resource fields, storage details inside topology", async () => {
+  it("keeps the JSON contract: the same top-level keys and resource fields, storage details inside topology", async () => {
     const { plan } = await planOf(loadStack("dev"));
     const json = JSON.parse(JSON.stringify(plan)) as Record<string, unknown>;
-    expect(Object.keys(json).sort()).toEqual(["findings", "resources", "topology"]);
+    expect(Object.keys(json).sort()).toEqual(["findings", "outputs", "resources", "topology"]);
     const resources = json.resources as Record<string, unknown>[];
     for (const r of resources) expect(Object.keys(r).sort()).toEqual(["dependsOn", "host", "inputs", "name", "parent", "type", "urn"]);
     const releases = resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release").map((r) => r.name);
