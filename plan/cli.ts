@@ -96,7 +96,9 @@ async function cli(): Promise<number> {
     try {
       doc = JSON.parse(readFileSync(previousFile, "utf8")) as unknown;
     } catch (e) {
-      fail(`--previous ${values.previous}: not JSON (${(e as Error).message}); save the outputs with \`pulumi stack output --json > ${values.previous}\``);
+      fail(
+        `--previous ${values.previous}: not JSON (${(e as Error).message}); save the outputs with \`pulumi stack output --json > ${values.previous}\``,
+      );
     }
     const previous = previousOutputsFrom(doc);
     if ("problem" in previous) fail(`--previous ${values.previous}: ${previous.problem}`);

@@ -222,7 +222,13 @@ async function evaluateNow(options: EvaluateOptions): Promise<Evaluation> {
   };
   const monitor = new RecordingMonitor(mocks);
   ref.monitor = monitor;
-  pulumi.runtime.setMockOptions(monitor, options.project ?? "baremetal-k8s", options.stack ?? "plan", false, options.organization ?? "organization");
+  pulumi.runtime.setMockOptions(
+    monitor,
+    options.project ?? "baremetal-k8s",
+    options.stack ?? "plan",
+    false,
+    options.organization ?? "organization",
+  );
   // setMockOptions resets the feature flags to "unsupported"; without secrets support the SDK strips the
   // secret marker from every input, and the plan would print secrets. Enable what setMocks enables.
   Object.assign(getStore(), {

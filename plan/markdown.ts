@@ -46,7 +46,9 @@ function diskTable(disks: readonly StorageDisk[], pathHeader?: string): string[]
 /** The error findings on a storage system's keys, as one sentence that replaces its tolerance claim. */
 function refused(findings: readonly Finding[], key: string): string | undefined {
   const keys = [...new Set(findings.filter((f) => f.severity === "error" && f.path.startsWith(key)).map((f) => `\`${f.path}\``))];
-  return keys.length ? `what it survives is not known until ${keys.join(", ")} ${keys.length === 1 ? "is" : "are"} fixed (see the findings)` : undefined;
+  return keys.length
+    ? `what it survives is not known until ${keys.join(", ")} ${keys.length === 1 ? "is" : "are"} fixed (see the findings)`
+    : undefined;
 }
 
 /**

@@ -27,7 +27,9 @@ export function previousOutputsFrom(doc: unknown): { outputs: Record<string, unk
   if (!isObject(doc)) return { problem: `${EXPECTED}; this file holds ${describe(doc)}` };
   if (Array.isArray(doc.findings) && Array.isArray(doc.resources)) {
     if (!isObject(doc.outputs))
-      return { problem: `is a plan without outputs (made before plans had them): make it again, or ${EXPECTED.replace(/^expected/, "give")}` };
+      return {
+        problem: `is a plan without outputs (made before plans had them): make it again, or ${EXPECTED.replace(/^expected/, "give")}`,
+      };
     if (Object.keys(doc.outputs).length === 0)
       return {
         problem:

@@ -67,6 +67,16 @@ describe("plan --previous checks storage against the deployed stack's outputs", 
     expect(same.plan.findings).toEqual([]);
   });
 
+  it("takes an earlier plan's JSON (its outputs) as the previous outputs", async () => {
+    const earlier = await planOf(loadStack("dev"));
+    expect(earlier.plan.outputs.storageFootprint).toMatchObject({ rookCeph: { poolSize: 3 } });
+    const file = path.join(dir, "earlier-plan.json");
+    writeFileSync(file, JSON.stringify(earlier.plan));
+    const { code, json } = await plan(["--stack-file", writeStack("after-plan", lowered), "--previous", file]);
+    expect(code).toBe(2);
+    expect(json.findings).toContainEqual(expect.objectContaining({ severity: "error", path: "storage.rookCeph.poolSize" }));
+  });
+
   it("skips the storage comparison for outputs without a footprint, and refuses a mangled one", async () => {
     expect((await planOf(lowered, undefined, { apiEndpoint: "https://x:6443" })).exitCode).toBe(0);
     const bad = path.join(dir, "bad-outputs.json");

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { renderMarkdown } from "../../plan/markdown";
-import { loadStack } from "../harness";
-import { planOf } from "./helpers";
+import { clone, loadStack } from "../harness";
+import { planOf, storageOf } from "./helpers";
 import { cephControlPlanesSeed } from "./seeds";
 
 describe("the plan's storage section", () => {
@@ -17,6 +17,21 @@ describe("the plan's storage section", () => {
     expect(section).toContain("| w-4 | osd0 | `/dev/disk/by-id/ata-ST4000VN008-2DR166_W4CEPH0` |");
     expect(section).toContain("### Local class raw-block");
     expect(section).toContain("| w-3 | raw1 | `/dev/disk/by-id/ata-Samsung_SSD_870_EVO_500GB_W3BLOCK` | `/var/lib/disks/block/raw1` |");
+  });
+
+  it("claims no tolerance for a system whose keys have an error: the numbers it would rest on are invalid", async () => {
+    const cfg = clone(loadStack("dev"));
+    storageOf(cfg).longhorn = { ...storageOf(cfg).longhorn, replicaCount: 9 };
+    const { plan, recorded, exitCode } = await planOf(cfg);
+    expect(exitCode).toBe(2);
+    const md = renderMarkdown(plan, recorded, "dev");
+    const longhorn = md.slice(md.indexOf("### Longhorn"), md.indexOf("### Rook-Ceph"));
+    expect(longhorn).toContain(
+      "9 replicas per volume on different nodes: what it survives is not known until `storage.longhorn.replicaCount` is fixed",
+    );
+    expect(longhorn).not.toContain("survives **");
+    // the other systems keep theirs
+    expect(md).toContain("failure domain host: survives **1** host failure.");
   });
 
   it("says what a two-host Ceph pool tolerates", async () => {
