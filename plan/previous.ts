@@ -1,7 +1,6 @@
-import { PREVIOUS_OUTPUT_KEYS } from "../components/topology/removals";
+import { STACK_OUTPUT_KEYS } from "../components/topology/removals";
 
-/** Every key the program exports as a stack output (`components/main.ts`), and those the checks read. */
-const OUTPUT_KEYS: ReadonlySet<string> = new Set(["kubeconfig", "apiEndpoint", ...PREVIOUS_OUTPUT_KEYS]);
+const OUTPUT_KEYS: ReadonlySet<string> = new Set(STACK_OUTPUT_KEYS);
 
 const EXPECTED =
   "expected the stack's previous outputs: the JSON of `pulumi stack output --json`, an earlier plan's JSON (`npm run plan -- --format json`), or that plan's `outputs` object";

@@ -100,6 +100,9 @@ export const PREVIOUS_OUTPUT_KEYS = [
   "storageFootprint",
 ] as const;
 
+/** Every stack output the program exports (`components/main.ts`). */
+export const STACK_OUTPUT_KEYS: readonly string[] = ["kubeconfig", "apiEndpoint", ...PREVIOUS_OUTPUT_KEYS];
+
 const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");
 
 /**
@@ -118,6 +121,10 @@ export function parsePreviousTopology(raw: unknown): { previous?: PreviousTopolo
   });
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return bad("is not an object");
   const outputs = raw as Record<string, unknown>;
+  if (Array.isArray(outputs.findings) && Array.isArray(outputs.resources)) return bad("is a whole plan, not its outputs");
+  const keys = Object.keys(outputs);
+  if (keys.length > 0 && !keys.some((k) => STACK_OUTPUT_KEYS.includes(k)))
+    return bad(`has none of the stack outputs this program exports (${STACK_OUTPUT_KEYS.join(", ")})`);
   const nested = outputs.topology;
   const flat = ["leader", "controlPlanes", "workers", "etcdVoters", "faultTolerance"].some((k) => outputs[k] !== undefined);
   if (!flat && nested !== undefined && (nested === null || typeof nested !== "object" || Array.isArray(nested)))

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { analyze } from "../../components/analysis";
 import { main, ownStackNames } from "../../components/main";
 import { evaluate } from "../../plan/evaluate";
 import { runPlan } from "../../plan/plan";
@@ -58,6 +59,18 @@ describe("what --previous accepts", () => {
     }
     const failed = previousOutputsFrom({ findings: [{ severity: "error" }], topology: null, resources: [], outputs: {} });
     expect("problem" in failed && failed.problem).toContain("config with errors");
+  });
+});
+
+describe("previousTopology set by hand", () => {
+  it("is refused when it is not stack outputs (a whole plan, or a map of other keys), not compared with nothing", () => {
+    const cfg = loadStack("dev");
+    const findingsWith = (previousTopology: unknown) =>
+      analyze({ cluster: cfg.cluster, hosts: cfg.hosts, storage: cfg.storage, sshPrivateKeySet: true, previousTopology }).findings;
+    const wholePlan = findingsWith({ findings: [], topology: { leader: "cp-1" }, resources: [], outputs: {} });
+    expect(wholePlan.find((f) => f.path === "previousTopology")?.message).toContain("is a whole plan");
+    expect(findingsWith({ leeder: "cp-1" })).toContainEqual(expect.objectContaining({ severity: "error", path: "previousTopology" }));
+    expect(findingsWith({ apiEndpoint: "https://x:6443" }).filter((f) => f.severity === "error")).toEqual([]);
   });
 });
 
