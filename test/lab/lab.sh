@@ -431,9 +431,10 @@ preinstalled() {   # HOST -> one package a line
     [[ $seen == *" $p "* ]] && continue
     seen+="$p "; echo "$p"
     if [[ -f $PKGS_DIR/$p/depends ]]; then
-      while read -r e; do [[ " $PRODUCT_PKGS " == *" $e "* ]] && todo+=("$e"); done < "$PKGS_DIR/$p/depends"
+      while read -r e; do if [[ " $PRODUCT_PKGS " == *" $e "* ]]; then todo+=("$e"); fi; done < "$PKGS_DIR/$p/depends"
     fi
   done
+  return 0
 }
 
 check_preinstalled() {   # names must be product packages the test machine has
