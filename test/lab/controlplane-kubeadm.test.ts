@@ -35,7 +35,13 @@ describe.skipIf(!avail.ok)(
     const cfg = () => specOf(labConfig(lab, { "cp-1": ["control-plane"], "cp-2": ["control-plane"], "w-1": ["worker", "etcd"] }));
 
     beforeAll(async () => {
-      lab = await startLab({ prefix: PREFIX, subnet: SUBNET, hosts: [{ name: "cp-1" }, { name: "cp-2" }, { name: "w-1" }] });
+      lab = await startLab({
+        prefix: PREFIX,
+        subnet: SUBNET,
+        hosts: [{ name: "cp-1" }, { name: "cp-2" }, { name: "w-1" }],
+        // a shortcut, with NODE_PREP below: what node preparation installs from the distribution is there from the start
+        preinstalled: ["keepalived", "curl", "containerd"],
+      });
       await Promise.all(lab.hosts.map((h) => lab.ssh(h.name, NODE_PREP)));
     });
     afterAll(async () => {
