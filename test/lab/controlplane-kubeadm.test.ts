@@ -53,7 +53,7 @@ describe.skipIf(!avail.ok)(
       const { spec, host } = cfg();
       await run("cp-1", s.renderKeepalivedScript(spec, { host: host("cp-1"), leader: true }), `${VRRP}\n`);
       const init = await run("cp-1", s.renderInitScript(spec, host("cp-1")), `${TOKEN}\n${CERT_KEY}\n`);
-      expect(init.stdout).toMatch(/^apiVersion: v1\n[\s\S]*server: https:\/\/10\.250\.30\.100:6443/);
+      expect(init.stdout).toMatch(new RegExp(`^apiVersion: v1\n[\\s\\S]*server: https://${VIP.replace(/\./g, "\\.")}:6443`));
       expect(init.stderr).toContain("kubeadm init finished");
       const args = await lab.ssh("cp-1", "grep -h 'kubeadm init' /var/log/standins.log | head -1; stat -c %a /var/log/baremetal-k8s");
       expect(args.stdout).toContain("--upload-certs");
