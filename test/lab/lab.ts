@@ -125,7 +125,7 @@ const which = (cmd: string): boolean => spawnSync("sh", ["-c", `command -v ${cmd
 export function labAvailable(): { ok: true } | { ok: false; reason: string } {
   if (process.platform !== "linux") return { ok: false, reason: "the lab needs Linux namespaces" };
   if (process.getuid?.() !== 0) return { ok: false, reason: "the lab needs root (network namespaces, loop devices, mounts)" };
-  for (const tool of ["ip", "losetup", "unshare", "nsenter", "ssh", "ssh-keygen", "mknod", "bc", "depmod"]) {
+  for (const tool of ["ip", "losetup", "unshare", "nsenter", "ssh", "ssh-keygen", "mknod", "bc", "depmod", "python3"]) {
     if (!which(tool)) return { ok: false, reason: `the lab needs '${tool}' on this machine (see .ci/run)` };
   }
   if (!fs.existsSync("/usr/sbin/sshd")) return { ok: false, reason: "the lab needs openssh-server (/usr/sbin/sshd)" };
