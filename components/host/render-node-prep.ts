@@ -1,4 +1,4 @@
-import type { ClusterSpec, HostSpec } from "../config/spec";
+import { hasRole, type ClusterSpec, type HostSpec } from "../config/spec";
 import type { OperatingSystem } from "../config/schema";
 import { shQuote } from "./remote-script";
 import { needsCephPrereqs, needsLonghornPrereqs, needsRbd, renderMultipathSection } from "./render-iscsi";
@@ -60,9 +60,18 @@ interface Requirement {
 
 const KUBE_COMMANDS = ["kubeadm", "kubelet", "kubectl"];
 
-/** What a host needs besides containerd and the Kubernetes packages, from its disks and storage role. */
+/** Whether this host runs keepalived for the API server VIP: every control plane, when the cluster's keepalived is enabled. */
+export function runsKeepalived(host: HostSpec, spec: ClusterSpec): boolean {
+  return spec.cluster.endpoint.keepalived.enabled && hasRole(host, "control-plane");
+}
+
+/** What a host needs besides containerd and the Kubernetes packages, from its roles, disks and storage. */
 export function requirements(host: HostSpec, spec: ClusterSpec): Requirement[] {
   const out: Requirement[] = [];
+  // The keepalived step (components/controlplane/render-scripts.ts) runs keepalived, and its check_apiserver.sh runs curl.
+  if (runsKeepalived(host, spec)) {
+    out.push({ command: "keepalived", apt: "keepalived", dnf: "keepalived" }, { command: "curl", apt: "curl", dnf: "curl" });
+  }
   const fsTypes = new Set<string>();
   let ephemeral = 0;
   for (const d of host.disks) {
@@ -352,54 +361,98 @@ fi
 `;
 }
 
-const CONTAINERD_CONFIG_SECTION = `# containerd with the systemd cgroup driver, which kubeadm configures the kubelet for.
-# containerd 1.x reads config version 2, 2.x version 3; the runc options table differs,
-# and SystemdCgroup = true is written explicitly (2.0/2.1 defaults omit the line).
-has_systemd_cgroup() {
-  awk -v hdr="$2" '
+/**
+ * The pause tag kubeadm expects as the container runtime's sandbox image, by Kubernetes minor: kubeadm's
+ * `constants.PauseVersion` of that release, which its preflight compares with the runtime's and warns about.
+ * Read from `kubeadm config images list` of every patch release 1.31.0-1.36.3 (minikube's
+ * constants_kubeadm_images.go): the same within each minor. One table; a newer minor gets the newest tag known.
+ */
+export const PAUSE_TAG_BY_MINOR: Readonly<Record<number, string>> = {
+  31: "3.10",
+  32: "3.10",
+  33: "3.10",
+  34: "3.10.1",
+  35: "3.10.1",
+  36: "3.10.2",
+};
+
+/** `registry.k8s.io/pause:<tag>` for a Kubernetes version `x.y.z`, per PAUSE_TAG_BY_MINOR. */
+export function sandboxImage(version: string): string {
+  const minor = Number(kubernetesMinor(version).split(".")[1]);
+  const known = Object.keys(PAUSE_TAG_BY_MINOR)
+    .map(Number)
+    .sort((a, b) => a - b);
+  const m = known.includes(minor) ? minor : minor > known[known.length - 1] ? known[known.length - 1] : known[0];
+  return `registry.k8s.io/pause:${PAUSE_TAG_BY_MINOR[m]}`;
+}
+
+const CONTAINERD_CONFIG_SECTION = `# containerd with the systemd cgroup driver, which kubeadm configures the kubelet for, and the sandbox
+# (pause) image kubeadm expects for this Kubernetes version (kubeadm warns in preflight otherwise).
+# containerd 1.x reads config version 2, 2.x version 3; the tables differ. SystemdCgroup = true is
+# written explicitly (2.0/2.1 defaults omit the line).
+# toml_has FILE TABLE KEY VALUE: the table sets KEY to VALUE (a TOML value as written: true, "text"; 'text' counts as "text").
+toml_has() {
+  awk -v hdr="$2" -v key="$3" -v val="$4" -v q="'" '
     /^[[:space:]]*\\[/ { line = $0; gsub(/^[[:space:]]+|[[:space:]]+$/, "", line); insec = (line == hdr); next }
-    insec && /^[[:space:]]*SystemdCgroup[[:space:]]*=[[:space:]]*true[[:space:]]*$/ { found = 1 }
+    insec {
+      line = $0; gsub(/^[[:space:]]+|[[:space:]]+$/, "", line)
+      n = index(line, "=")
+      if (n == 0) next
+      k = substr(line, 1, n - 1); v = substr(line, n + 1)
+      gsub(/[[:space:]]+$/, "", k); gsub(/^[[:space:]]+/, "", v)
+      if (length(v) >= 2 && substr(v, 1, 1) == q && substr(v, length(v), 1) == q) v = "\\"" substr(v, 2, length(v) - 2) "\\""
+      if (k == key && v == val) found = 1
+    }
     END { exit found ? 0 : 1 }' "$1"
 }
-set_systemd_cgroup() {
-  awk -v hdr="$1" '
+# toml_set TABLE KEY VALUE (stdin to stdout): KEY = VALUE first in the table, other KEY lines of it dropped; the table appended when missing.
+toml_set() {
+  awk -v hdr="$1" -v key="$2" -v val="$3" '
+    function keyof(s,  n) { n = index(s, "="); if (n == 0) return ""; s = substr(s, 1, n - 1); gsub(/^[[:space:]]+|[[:space:]]+$/, "", s); return s }
     /^[[:space:]]*\\[/ {
       line = $0; gsub(/^[[:space:]]+|[[:space:]]+$/, "", line); insec = (line == hdr); print
-      if (insec) { match($0, /^[[:space:]]*/); print substr($0, 1, RLENGTH) "  SystemdCgroup = true"; seen = 1 }
+      if (insec) { match($0, /^[[:space:]]*/); print substr($0, 1, RLENGTH) "  " key " = " val; seen = 1 }
       next
     }
-    insec && /^[[:space:]]*SystemdCgroup[[:space:]]*=/ { next }
+    insec && keyof($0) == key { next }
     { print }
-    END { if (!seen) { print ""; print hdr; print "  SystemdCgroup = true" } }'
+    END { if (!seen) { print ""; print hdr; print "  " key " = " val } }'
 }
 containerd_major=$(containerd --version | awk '{ print $3 }' | sed -E 's/^v//; s/\\..*//')
 case $containerd_major in
   1)
     cfg_version=2
     runc_options='[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]'
+    sandbox_table='[plugins."io.containerd.grpc.v1.cri"]'
+    sandbox_key=sandbox_image
     ;;
   2)
     cfg_version=3
     runc_options="[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]"
+    sandbox_table="[plugins.'io.containerd.cri.v1.images'.pinned_images]"
+    sandbox_key=sandbox
     ;;
   *) fail "containerd $(containerd --version) is neither 1.x nor 2.x: use containerd 1.7 or 2.x" ;;
 esac
+printf -v sandbox_value '"%s"' "$SANDBOX_IMAGE"
+containerd_config_ok() {
+  [ -f "$1" ] && grep -Eq "^version[[:space:]]*=[[:space:]]*$cfg_version([[:space:]]|$)" "$1" &&
+    toml_has "$1" "$runc_options" SystemdCgroup true && toml_has "$1" "$sandbox_table" "$sandbox_key" "$sandbox_value"
+}
 cfg=/etc/containerd/config.toml
 containerd_restart=0
-if [ -f "$cfg" ] && grep -Eq "^version[[:space:]]*=[[:space:]]*$cfg_version([[:space:]]|$)" "$cfg" && has_systemd_cgroup "$cfg" "$runc_options"; then
-  :
-else
+if ! containerd_config_ok "$cfg"; then
   tmp=$(mktemp)
-  containerd config default | set_systemd_cgroup "$runc_options" >"$tmp"
+  containerd config default | toml_set "$runc_options" SystemdCgroup true | toml_set "$sandbox_table" "$sandbox_key" "$sandbox_value" >"$tmp"
   grep -Eq "^version[[:space:]]*=[[:space:]]*$cfg_version([[:space:]]|$)" "$tmp" ||
     fail "containerd config default did not write 'version = $cfg_version' as containerd $containerd_major.x should"
-  has_systemd_cgroup "$tmp" "$runc_options" || fail "could not set SystemdCgroup = true in $runc_options"
+  containerd_config_ok "$tmp" || fail "could not set SystemdCgroup = true in $runc_options and $sandbox_key = $sandbox_value in $sandbox_table"
   if [ -f "$cfg" ] && [ ! -f "$cfg.bak-baremetal-k8s" ]; then
     cp -p "$cfg" "$cfg.bak-baremetal-k8s"
   fi
   install -D -m 0644 "$tmp" "$cfg"
   rm -f "$tmp"
-  note "wrote $cfg (config version $cfg_version, SystemdCgroup = true)"
+  note "wrote $cfg (config version $cfg_version, SystemdCgroup = true, sandbox image $SANDBOX_IMAGE)"
   containerd_restart=1
   changed=1
 fi
@@ -491,12 +544,14 @@ export function renderNodePrep(host: HostSpec, spec: ClusterSpec): string {
   const rbd = needsRbd(host, spec);
   const version = spec.cluster.kubernetesVersion;
   const parts: string[] = [
+    // No config text in comments: the host's name, OS and version reach the script only as quoted values.
     scriptHeader(
-      `node preparation of host ${host.name} (${host.os}${host.packagesPreinstalled ? ", packages preinstalled" : ""}${host.immutableRoot ? ", immutable root" : ""}), Kubernetes ${version}`,
+      `node preparation (${installs ? `installs packages with ${fam}` : "verifies the packages the image brings"}${host.immutableRoot ? ", immutable root" : ""})`,
       host.name,
     ),
     TRACK_CHANGES,
     shVar("K8S_VERSION", version),
+    shVar("SANDBOX_IMAGE", sandboxImage(version)),
     WRITE_FILE,
     MODULE_FUNCTIONS,
     SWAP_SECTION,
@@ -539,7 +594,7 @@ fi
 
 /** The node-prep step's delete: packages and settings stay (other software may rely on them); it says so. */
 export function renderNodePrepDelete(host: HostSpec): string {
-  return `${scriptHeader(`node preparation of host ${host.name}: removal`, host.name)}
+  return `${scriptHeader("node preparation: removal", host.name)}
 note "node preparation is left in place (packages, containerd config, kernel settings): nothing of it holds data, and other software may rely on it"
 `;
 }

@@ -3,8 +3,14 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { remoteScript } from "../../components/host/remote-script";
-import { renderNodePrep, volumePluginDir } from "../../components/host/render-node-prep";
+import { remoteScript, shQuote } from "../../components/host/remote-script";
+import {
+  PAUSE_TAG_BY_MINOR,
+  renderNodePrep,
+  renderNodePrepDelete,
+  sandboxImage,
+  volumePluginDir,
+} from "../../components/host/render-node-prep";
 import { ALL_DISKS, HAS_SHELLCHECK, host, shellcheck, specWith } from "./scripts";
 
 const variants = {
@@ -82,8 +88,79 @@ describe("renderNodePrep", () => {
     const s = render("debian");
     expect(s).toContain(`runc_options='[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]'`);
     expect(s).toContain(`runc_options="[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]"`);
-    expect(s).toContain("containerd config default | set_systemd_cgroup");
+    expect(s).toContain('containerd config default | toml_set "$runc_options" SystemdCgroup true');
     expect(s).not.toMatch(/sed[^\n]*SystemdCgroup/);
+  });
+
+  it("sets the sandbox image kubeadm expects for the cluster's Kubernetes minor, in the table of config version 2 or 3", () => {
+    const s = render("debian");
+    expect(s).toContain("SANDBOX_IMAGE='registry.k8s.io/pause:3.10'");
+    expect(s).toContain(`sandbox_table='[plugins."io.containerd.grpc.v1.cri"]'\n    sandbox_key=sandbox_image`);
+    expect(s).toContain(`sandbox_table="[plugins.'io.containerd.cri.v1.images'.pinned_images]"\n    sandbox_key=sandbox`);
+    expect(s).toContain('toml_set "$sandbox_table" "$sandbox_key" "$sandbox_value"');
+    const v134 = specWith([{ name: "n", os: "debian" }], { version: "1.34.2" });
+    expect(renderNodePrep(host(v134, "n"), v134)).toContain("SANDBOX_IMAGE='registry.k8s.io/pause:3.10.1'");
+  });
+
+  it("keeps one table of pause tags by minor, kubeadm's constants.PauseVersion of each release", () => {
+    expect(PAUSE_TAG_BY_MINOR).toEqual({ 31: "3.10", 32: "3.10", 33: "3.10", 34: "3.10.1", 35: "3.10.1", 36: "3.10.2" });
+    expect(sandboxImage("1.31.0")).toBe("registry.k8s.io/pause:3.10");
+    expect(sandboxImage("1.33.4")).toBe("registry.k8s.io/pause:3.10");
+    expect(sandboxImage("1.35.9")).toBe("registry.k8s.io/pause:3.10.1");
+    expect(sandboxImage("1.36.0")).toBe("registry.k8s.io/pause:3.10.2");
+    // a minor newer than the table: the newest tag known (kubeadm only warns on a mismatch)
+    expect(sandboxImage("1.40.0")).toBe("registry.k8s.io/pause:3.10.2");
+  });
+
+  it("installs keepalived and curl on the control planes of a cluster with keepalived enabled, and only there", () => {
+    const ka = specWith([
+      { name: "cp", os: "debian" },
+      { name: "w", os: "debian" },
+    ]);
+    const withKa: typeof ka = {
+      ...ka,
+      cluster: {
+        ...ka.cluster,
+        endpoint: { ...ka.cluster.endpoint, keepalived: { enabled: true, interface: "eth0", virtualRouterId: 51 } },
+      },
+    };
+    const cp = renderNodePrep(host(withKa, "cp"), withKa);
+    expect(cp).toContain("pkg_install ca-certificates curl gpg keepalived\n");
+    expect(cp).toContain('command -v keepalived >/dev/null 2>&1 || lacking="$lacking keepalived"');
+    expect(cp).toContain('command -v curl >/dev/null 2>&1 || lacking="$lacking curl"');
+    expect(renderNodePrep(host(withKa, "w"), withKa)).not.toContain("keepalived");
+    expect(renderNodePrep(host(ka, "cp"), ka)).not.toContain("keepalived");
+    const fedora = { ...withKa, hosts: withKa.hosts.map((h) => ({ ...h, os: "fedora" as const })) };
+    expect(renderNodePrep(host(fedora, "cp"), fedora)).toContain("pkg_install ca-certificates curl keepalived\n");
+    // an image that should bring them (packagesPreinstalled) is checked for both
+    const baked = { ...withKa, hosts: withKa.hosts.map((h) => ({ ...h, packagesPreinstalled: true })) };
+    const v = renderNodePrep(host(baked, "cp"), baked);
+    expect(v).not.toContain("pkg_install");
+    expect(v).toContain('command -v keepalived >/dev/null 2>&1 || lacking="$lacking keepalived"');
+    expect(v).toContain('command -v curl >/dev/null 2>&1 || lacking="$lacking curl"');
+  });
+
+  it("puts no config text into comments: the host name and version reach the script only as quoted values", () => {
+    const base = specWith([{ name: "n", os: "debian", disks: ALL_DISKS }]);
+    const evilName = "n'$(touch /tmp/bk8s-pwned)\ntouch /tmp/bk8s-pwned2 #";
+    const evilVersion = "1.33.4'\n$(touch /tmp/bk8s-pwned3)";
+    const evil = {
+      ...base,
+      cluster: { ...base.cluster, kubernetesVersion: evilVersion },
+      hosts: base.hosts.map((h) => ({ ...h, name: evilName })),
+    };
+    for (const s of [renderNodePrep(evil.hosts[0], evil), renderNodePrepDelete(evil.hosts[0])]) {
+      const comments = s.split("\n").filter((l) => /^\s*#/.test(l));
+      expect(comments.join("\n")).not.toContain("pwned");
+      // every occurrence is one of the quoted values; nothing of them is left outside the quotes
+      const rest = [
+        `SCOPE=${shQuote(evilName)}`,
+        `K8S_VERSION=${shQuote(evilVersion)}`,
+        shQuote(`host ${evilName} lacks these commands:`),
+      ].reduce((acc, q) => acc.split(q).join(""), s);
+      expect(rest).not.toContain("pwned");
+      expect(spawnSync("bash", ["-n"], { input: s }).status).toBe(0);
+    }
   });
 
   it("installs nothing on packagesPreinstalled hosts and names what is missing", () => {
@@ -141,7 +218,7 @@ describe("renderNodePrep", () => {
 
 describe("the rendered containerd configuration code, run against containerd's own default configs", () => {
   const script = render("debian");
-  const section = script.slice(script.indexOf("has_systemd_cgroup() {"), script.indexOf("cfg=/etc/containerd/config.toml"));
+  const section = script.slice(script.indexOf("toml_has() {"), script.indexOf("cfg=/etc/containerd/config.toml"));
   const V2_DEFAULT_HAS_DEBIAN = spawnSync("sh", ["-c", "command -v containerd"]).status === 0;
   // containerd 2.x `config default` (abbreviated, same tables): the runc options table without a SystemdCgroup line (containerd#12101).
   const V3_DEFAULT = `version = 3
@@ -159,20 +236,32 @@ root = '/var/lib/containerd'
             BinaryName = ''
             Root = ''
             ShimCgroup = ''
+  [plugins.'io.containerd.cri.v1.images']
+    snapshotter = 'overlayfs'
+    [plugins.'io.containerd.cri.v1.images'.pinned_images]
+      sandbox = 'registry.k8s.io/pause:3.10'
+    [plugins.'io.containerd.cri.v1.images'.registry]
+      config_path = ''
   [plugins.'io.containerd.grpc.v1.cri']
     disable_tcp_service = true
 `;
 
-  function configure(versionLine: string, defaultConfig: string): { out: string; version: string; code: number } {
+  function configure(
+    versionLine: string,
+    defaultConfig: string,
+    image = "registry.k8s.io/pause:3.10",
+  ): { out: string; version: string; code: number } {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bk8s-containerd-"));
     try {
       fs.writeFileSync(path.join(dir, "default.toml"), defaultConfig);
       const driver = `set -euo pipefail
 fail() { echo "FAIL: $*" >&2; exit 1; }
 containerd() { case $1 in --version) echo ${JSON.stringify(versionLine)} ;; config) cat "$DIR/default.toml" ;; esac; }
+SANDBOX_IMAGE=${JSON.stringify(image)}
 ${section}
-containerd config default | set_systemd_cgroup "$runc_options" >"$DIR/out.toml"
-has_systemd_cgroup "$DIR/out.toml" "$runc_options"
+! containerd_config_ok "$DIR/default.toml" || fail "the default already counts as configured"
+containerd config default | toml_set "$runc_options" SystemdCgroup true | toml_set "$sandbox_table" "$sandbox_key" "$sandbox_value" >"$DIR/out.toml"
+containerd_config_ok "$DIR/out.toml"
 echo "$cfg_version"
 `;
       const r = spawnSync("bash", ["-c", driver], { encoding: "utf8", env: { ...process.env, DIR: dir } });
@@ -193,12 +282,21 @@ echo "$cfg_version"
     expect(r.out.match(/SystemdCgroup/g)).toHaveLength(1);
   });
 
+  it("sets the sandbox image in containerd 2.x's pinned_images table (version 3), replacing the default's line", () => {
+    const r = configure("containerd github.com/containerd/containerd/v2 v2.1.4 x", V3_DEFAULT, "registry.k8s.io/pause:3.10.1");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(
+      /\[plugins\.'io\.containerd\.cri\.v1\.images'\.pinned_images\]\n +sandbox = "registry\.k8s\.io\/pause:3\.10\.1"\n +\[/,
+    );
+    expect(r.out.match(/sandbox = /g)).toHaveLength(1);
+    expect(r.out).not.toContain("sandbox_image");
+  });
+
   it("appends the runc options table when a default config lacks it", () => {
     const r = configure("containerd github.com/containerd/containerd/v2 v2.0.0 x", "version = 3\n[plugins]\n");
     expect(r.code).toBe(0);
-    expect(r.out.endsWith("[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]\n  SystemdCgroup = true\n")).toBe(
-      true,
-    );
+    expect(r.out).toContain("[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]\n  SystemdCgroup = true\n");
+    expect(r.out.endsWith(`[plugins.'io.containerd.cri.v1.images'.pinned_images]\n  sandbox = "registry.k8s.io/pause:3.10"\n`)).toBe(true);
   });
 
   it.skipIf(!V2_DEFAULT_HAS_DEBIAN)("turns SystemdCgroup = false into true in Debian's real containerd 1.6 default (version 2)", () => {
@@ -209,6 +307,20 @@ echo "$cfg_version"
     expect(r.version).toBe("2");
     expect(r.out).not.toContain("SystemdCgroup = false");
     expect(r.out.match(/SystemdCgroup = true/g)).toHaveLength(1);
+    // Debian's 1.6 default names pause:3.6; kubeadm 1.33 expects 3.10
+    expect(real).toContain('sandbox_image = "registry.k8s.io/pause:3.6"');
+    expect(r.out).toContain('sandbox_image = "registry.k8s.io/pause:3.10"');
+    expect(r.out.match(/sandbox_image = /g)).toHaveLength(1);
+    // containerd itself reads the result and keeps both settings
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bk8s-containerd-"));
+    try {
+      fs.writeFileSync(path.join(dir, "config.toml"), r.out);
+      const dump = spawnSync("containerd", ["--config", path.join(dir, "config.toml"), "config", "dump"], { encoding: "utf8" }).stdout;
+      expect(dump).toContain('sandbox_image = "registry.k8s.io/pause:3.10"');
+      expect(dump).toContain("SystemdCgroup = true");
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("refuses a containerd that is neither 1.x nor 2.x", () => {

@@ -35,7 +35,13 @@ describe.skipIf(!avail.ok)(
     const cfg = () => specOf(labConfig(lab, { "cp-1": ["control-plane"], "cp-2": ["control-plane"], "w-1": ["worker", "etcd"] }));
 
     beforeAll(async () => {
-      lab = await startLab({ prefix: PREFIX, subnet: SUBNET, hosts: [{ name: "cp-1" }, { name: "cp-2" }, { name: "w-1" }] });
+      lab = await startLab({
+        prefix: PREFIX,
+        subnet: SUBNET,
+        hosts: [{ name: "cp-1" }, { name: "cp-2" }, { name: "w-1" }],
+        // a shortcut, with NODE_PREP below: what node preparation installs from the distribution is there from the start
+        preinstalled: ["keepalived", "curl", "containerd"],
+      });
       await Promise.all(lab.hosts.map((h) => lab.ssh(h.name, NODE_PREP)));
     });
     afterAll(async () => {
@@ -47,7 +53,7 @@ describe.skipIf(!avail.ok)(
       const { spec, host } = cfg();
       await run("cp-1", s.renderKeepalivedScript(spec, { host: host("cp-1"), leader: true }), `${VRRP}\n`);
       const init = await run("cp-1", s.renderInitScript(spec, host("cp-1")), `${TOKEN}\n${CERT_KEY}\n`);
-      expect(init.stdout).toMatch(/^apiVersion: v1\n[\s\S]*server: https:\/\/10\.250\.30\.100:6443/);
+      expect(init.stdout).toMatch(new RegExp(`^apiVersion: v1\n[\\s\\S]*server: https://${VIP.replace(/\./g, "\\.")}:6443`));
       expect(init.stderr).toContain("kubeadm init finished");
       const args = await lab.ssh("cp-1", "grep -h 'kubeadm init' /var/log/standins.log | head -1; stat -c %a /var/log/baremetal-k8s");
       expect(args.stdout).toContain("--upload-certs");

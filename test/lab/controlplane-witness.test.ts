@@ -119,7 +119,12 @@ describe.skipIf(missing !== undefined)(`witness etcd member against a real etcd 
     );
 
   beforeAll(async () => {
-    lab = await startLab({ prefix: PREFIX, subnet: SUBNET, hosts: [{ name: "cp-1" }, { name: "cp-2" }, { name: "w-1" }] });
+    lab = await startLab({
+      prefix: PREFIX,
+      subnet: SUBNET,
+      hosts: [{ name: "cp-1" }, { name: "cp-2" }, { name: "w-1" }],
+      preinstalled: ["containerd"], // a shortcut: no node preparation here; containerd is what it would install
+    });
     pki = fs.mkdtempSync(path.join(os.tmpdir(), "cp-witness-pki-"));
     image = buildOciImage(imageTag, [which("etcd"), which("etcdctl")], pki);
     await containerdWithImage("cp-1", false);

@@ -25,6 +25,9 @@
 #                 test machine's initiator name (default: hosts start as cloned images)
 #   LAB_STEP_SLEEP  seconds every kubeadm stand-in step sleeps (bring-up benchmarks; default 0)
 #   LAB_K8S_PREINSTALLED=1  install the kubelet/kubeadm/kubectl stand-ins at first boot
+#   LAB_PREINSTALLED="pkg ..."  packages node preparation installs that every host has from the start
+#                 (a test that skips node preparation names what it relies on); default none
+#   LAB_PREINSTALLED_HOSTS="HOST=pkg,pkg ..."  the same for single hosts
 #
 # A host = a network namespace with a veth on a bridge (the bridge lives in its own namespace
 # "$LAB_PREFIX-sw"; this machine is on it via veth "$LAB_PREFIX-gw"), plus private mount, uts and
@@ -132,6 +135,10 @@ _init() {
   for d in $OVL_DIRS; do
     mount -t overlay "ovl-$PREFIX-$h-$d" -o "lowerdir=/$d,upperdir=$H/ovl/$d/upper,workdir=$H/ovl/$d/work" "/$d"
   done
+  if [[ -d $BASE/packages ]]; then   # the package store, read-only, for the apt-get stand-in
+    mount --bind "$BASE/packages" /usr/local/lib/lab/packages
+    mount -o remount,bind,ro /usr/local/lib/lab/packages
+  fi
   mount -t tmpfs -o mode=700,size=1m "hide-$h" "$BASE"   # the lab's files (keys, other hosts) are not the host's
   mount -t tmpfs -o mode=755,size=64m "run-$h" /run
   mkdir -p /run/sshd /run/lock
@@ -183,10 +190,22 @@ prepare_host() {   # the host's "disk": overlay upper dirs, host key, authorized
     awk '{print $2, $1}' "$BASE/hosts.list"; } > "$E/hosts"
   install -m 600 "$BASE/keys/id_ed25519.pub" "$R/.ssh/authorized_keys"
   hide_packages "$h"
-  # stand-ins (systemctl, kubeadm, ...) first in PATH
+  # the package store (mounted at boot) and the lab's own curl for its stand-ins, which a host without curl lacks
+  mkdir -p "$U/local/lib/lab/packages" "$U/local/lib/lab/bin"
+  if [[ -d $PKGS_DIR/curl/root ]]; then ln -s /usr/local/lib/lab/packages/curl/root/usr/bin/curl "$U/local/lib/lab/bin/curl"
+  else ln -s /usr/bin/curl "$U/local/lib/lab/bin/curl"; fi
+  # stand-ins (systemctl, kubeadm, ...) first in PATH; one that wraps a package's command (curl)
+  # waits in shadow/PKG/ until the apt-get stand-in installs that package
   mkdir -p "$U/local/bin" "$U/local/sbin"
   if [[ -d $STANDINS ]]; then
-    for n in "$STANDINS"/*; do [[ -f $n ]] && install -m 755 "$n" "$U/local/bin/${n##*/}"; done
+    for n in "$STANDINS"/*; do
+      [[ -f $n ]] || continue
+      if [[ ${n##*/} == curl ]] && is_hidden "$h" curl; then
+        install -D -m 755 "$n" "$U/local/lib/lab/shadow/curl/usr/local/bin/curl"
+      else
+        install -m 755 "$n" "$U/local/bin/${n##*/}"
+      fi
+    done
     # the pkgs.k8s.io stand-ins, installed by the apt-get stand-in (or preinstalled at first boot)
     mkdir -p "$U/local/lib/lab/k8s"
     for n in "$STANDINS"/k8s/*; do [[ -f $n ]] && install -m 755 "$n" "$U/local/lib/lab/k8s/${n##*/}"; done
@@ -196,12 +215,14 @@ prepare_host() {   # the host's "disk": overlay upper dirs, host key, authorized
     if [[ ${LAB_K8S_PREINSTALLED:-0} == 1 ]]; then touch "$U/local/lib/lab/k8s/preinstall"; fi
     # no iSCSI in this kernel: with iscsi_tcp faked, iscsid is stood in for too
     if [[ " ${LAB_FAKE_BUILTIN_MODULES:-} " == *" iscsi_tcp "* ]]; then
-      mkdir -p "$U/sbin"; install -m 755 "$STANDINS/kernel/iscsid" "$U/sbin/iscsid"
+      if is_hidden "$h" open-iscsi; then install -D -m 755 "$STANDINS/kernel/iscsid" "$U/local/lib/lab/shadow/open-iscsi/usr/sbin/iscsid"
+      else mkdir -p "$U/sbin"; install -m 755 "$STANDINS/kernel/iscsid" "$U/sbin/iscsid"; fi
     fi
   fi
   # LAB_FRESH_ISCSI_NAMES=1: a freshly installed open-iscsi (the name is generated on first start or
   # by the program); default: the test machine's file, i.e. hosts start as cloned images
-  if [[ ${LAB_FRESH_ISCSI_NAMES:-0} == 1 && -f /etc/iscsi/initiatorname.iscsi ]]; then
+  # (a host without open-iscsi gets a fresh name when the apt-get stand-in installs it, as from Debian's postinst)
+  if [[ ${LAB_FRESH_ISCSI_NAMES:-0} == 1 && -f /etc/iscsi/initiatorname.iscsi ]] && ! is_hidden "$h" open-iscsi; then
     mkdir -p "$E/iscsi"; echo "GenerateName=yes" > "$E/iscsi/initiatorname.iscsi"; chmod 600 "$E/iscsi/initiatorname.iscsi"
   fi
   # modules.builtin: modprobe of a built-in module succeeds
@@ -303,30 +324,143 @@ Host *
 EOF
 }
 
-# Kubernetes packages a fresh host does not have although the test machine may (a kubectl package,
-# say): their files are hidden in every host (overlay whiteouts) and their dpkg records removed,
-# so the hosts' install scripts and the apt-get stand-in see a machine without them.
-HIDDEN_PKGS="kubelet kubeadm kubectl cri-tools kubernetes-cni"
-hide_packages() {   # HOST
-  local H=$BASE/hosts/$1 pkg f d installed=()
-  for pkg in $HIDDEN_PKGS; do
-    [[ $(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null) == installed ]] || continue
-    installed+=("$pkg")
-    while read -r f; do
-      [[ -f $f || -L $f ]] || continue
-      f=$(readlink -f "$(dirname "$f")")/$(basename "$f")   # /bin -> /usr/bin
-      d=${f#/}; d=${d%%/*}
-      [[ " $OVL_DIRS " == *" $d "* ]] || continue
-      mkdir -p "$H/ovl/$d/upper/$(dirname "${f#/"$d"/}")"
-      mknod "$H/ovl/$d/upper/${f#/"$d"/}" c 0 0 2>/dev/null || true
-    done < <(dpkg -L "$pkg" 2>/dev/null; ls /var/lib/dpkg/info/"$pkg".* /var/lib/dpkg/info/"$pkg":* 2>/dev/null)
+# Packages a fresh host does not have although the test machine may. KUBE_PKGS (pkgs.k8s.io) are
+# stood in for by the apt-get stand-in. PRODUCT_PKGS are the distribution packages node preparation
+# installs (components/host/render-node-prep.ts: containerd, keepalived, curl, gpg and the storage
+# tools; runc and cryptsetup-bin come as dependencies): until the apt-get stand-in installs one, a
+# host has none of its files and dpkg does not list it, so a package node preparation forgets stays
+# missing and the step that needs it fails. A test that skips node preparation names what the image
+# brings (LAB_PREINSTALLED, LAB_PREINSTALLED_HOSTS). Base packages every Debian image has
+# (e2fsprogs, ca-certificates) stay visible.
+KUBE_PKGS="kubelet kubeadm kubectl cri-tools kubernetes-cni"
+PRODUCT_PKGS="keepalived containerd runc curl gpg open-iscsi nfs-common cryptsetup cryptsetup-bin dmsetup lvm2 xfsprogs mdadm"
+PKGS_DIR=$BASE/packages   # per lab: PKG/{files,status,depends,root/,hide/}; bind-mounted read-only into every host
+
+# Once per lab: for every package above that the test machine has, its files (real paths), dpkg
+# record and dependencies; PRODUCT_PKGS also get their files (hard links) for the apt-get stand-in
+# to install; every package a whiteout tree (hide/<dir>/upper/...) copied into the hosts that lack it.
+make_packages() {
+  # One python process (a spawn per file, as mknod in bash, takes half a minute on a loaded machine):
+  # per package the real paths (/sbin/lvm -> /usr/sbin/lvm) of its files and symlinks in the overlaid
+  # dirs, its dpkg record and dependencies, a whiteout of each file under hide/<dir>/upper/ (directories
+  # with the real ones' modes: an upper directory's mode is what a host sees), and for PRODUCT_PKGS the
+  # files themselves under root/ (hard links, or copies across file systems).
+  python3 - "$OVL_DIRS" "$KUBE_PKGS" "$PRODUCT_PKGS" "$PKGS_DIR" <<'PY'
+import glob, os, re, shutil, stat, sys
+ovl, kube, product = (a.split() for a in sys.argv[1:4])
+store = sys.argv[4]
+records = {}
+for stanza in open("/var/lib/dpkg/status", encoding="utf-8", errors="surrogateescape").read().split("\n\n"):
+    m = re.match(r"Package: (\S+)\n", stanza)
+    if m and re.search(r"^Status: install ok installed$", stanza, re.M):
+        records[m.group(1)] = stanza.strip("\n") + "\n\n"
+
+def field(stanza, name):
+    m = re.search(r"^" + name + r": (.*(?:\n .*)*)", stanza, re.M)
+    return m.group(1) if m else ""
+
+def mkparents(base, real, parts):
+    cur = base
+    os.makedirs(cur, exist_ok=True)
+    for part in parts:
+        cur, real = os.path.join(cur, part), os.path.join(real, part)
+        if not os.path.isdir(cur):
+            os.mkdir(cur)
+            st = os.stat(real)
+            os.chmod(cur, stat.S_IMODE(st.st_mode))
+            os.chown(cur, st.st_uid, st.st_gid)
+
+for pkg in kube + product:
+    if pkg not in records:
+        continue
+    P = os.path.join(store, pkg)
+    os.makedirs(os.path.join(P, "hide"), exist_ok=True)
+    info = sorted(glob.glob(f"/var/lib/dpkg/info/{pkg}.*") + glob.glob(f"/var/lib/dpkg/info/{pkg}:*"))
+    listed = []
+    for lst in (i for i in info if i.endswith(".list")):
+        listed += open(lst, encoding="utf-8", errors="surrogateescape").read().split("\n")
+    # a freshly installed open-iscsi has no initiator name yet (its postinst makes one): hidden, not stored
+    extra = ["/etc/iscsi/initiatorname.iscsi"] if pkg == "open-iscsi" else []
+    files = set()
+    for f in listed + info + extra:
+        if not f.startswith("/") or not (os.path.isfile(f) or os.path.islink(f)):
+            continue
+        f = os.path.join(os.path.realpath(os.path.dirname(f)), os.path.basename(f))
+        top, _, rest = f[1:].partition("/")
+        if top not in ovl or not rest:
+            continue
+        mkparents(os.path.join(P, "hide", top, "upper"), "/" + top, rest.split("/")[:-1])
+        w = os.path.join(P, "hide", top, "upper", rest)
+        if not os.path.lexists(w):
+            os.mknod(w, stat.S_IFCHR, os.makedev(0, 0))
+        if f not in extra:
+            files.add(f)
+    with open(os.path.join(P, "files"), "w") as fh:
+        fh.write("".join(f + "\n" for f in sorted(files)))
+    with open(os.path.join(P, "status"), "w", encoding="utf-8", errors="surrogateescape") as fh:
+        fh.write(records[pkg])
+    deps = set()
+    for d in re.split(r"[,|]", field(records[pkg], "Pre-Depends") + "," + field(records[pkg], "Depends")):
+        d = re.sub(r"\(.*?\)|:any|\s", "", d)
+        if d:
+            deps.add(d)
+    with open(os.path.join(P, "depends"), "w") as fh:
+        fh.write("".join(d + "\n" for d in sorted(deps)))
+    if pkg in product:
+        for f in sorted(files):
+            dst = os.path.join(P, "root", f[1:])
+            mkparents(os.path.join(P, "root"), "/", f[1:].split("/")[:-1])
+            if os.path.islink(f):
+                os.symlink(os.readlink(f), dst)
+            else:
+                try:
+                    os.link(f, dst)
+                except OSError:
+                    shutil.copy2(f, dst)
+PY
+}
+
+# The product packages HOST has from the start: LAB_PREINSTALLED (every host), LAB_PREINSTALLED_HOSTS
+# ("HOST=pkg,pkg ..."), with their dependencies among PRODUCT_PKGS (an image with containerd has runc).
+preinstalled() {   # HOST -> one package a line
+  local h=$1 e p list=${LAB_PREINSTALLED:-} todo=() seen=" "
+  for e in ${LAB_PREINSTALLED_HOSTS:-}; do [[ ${e%%=*} == "$h" ]] && list+=" ${e#*=}"; done
+  read -ra todo <<< "${list//,/ }"
+  while (( ${#todo[@]} )); do
+    p=${todo[0]}; todo=("${todo[@]:1}")
+    [[ $seen == *" $p "* ]] && continue
+    seen+="$p "; echo "$p"
+    if [[ -f $PKGS_DIR/$p/depends ]]; then
+      while read -r e; do if [[ " $PRODUCT_PKGS " == *" $e "* ]]; then todo+=("$e"); fi; done < "$PKGS_DIR/$p/depends"
+    fi
   done
-  (( ${#installed[@]} )) || return 0
+  return 0
+}
+
+check_preinstalled() {   # names must be product packages the test machine has
+  local e p
+  for p in ${LAB_PREINSTALLED:-} $(for e in ${LAB_PREINSTALLED_HOSTS:-}; do echo "${e#*=}" | tr , ' '; done); do
+    [[ " $PRODUCT_PKGS " == *" $p "* ]] || die "preinstalled package '$p' is not one node preparation installs (known: $PRODUCT_PKGS)"
+    [[ -d $PKGS_DIR/$p ]] || die "preinstalled package '$p' is not installed on this machine (.ci/run installs it)"
+  done
+}
+
+hide_packages() {   # HOST: whiteouts of every package it lacks, and dpkg's status without them
+  local h=$1 H=$BASE/hosts/$1 pkg pre hidden=()
+  pre=" $(preinstalled "$h" | tr '\n' ' ') "
+  for pkg in $KUBE_PKGS $PRODUCT_PKGS; do
+    [[ -d $PKGS_DIR/$pkg && $pre != *" $pkg "* ]] || continue
+    hidden+=("$pkg")
+    cp -a "$PKGS_DIR/$pkg/hide/." "$H/ovl/"
+  done
+  printf '%s\n' "${hidden[@]}" > "$H/hidden-packages"
+  (( ${#hidden[@]} )) || return 0
   mkdir -p "$H/ovl/var/upper/lib/dpkg"
-  awk -v drop=" ${installed[*]} " 'BEGIN { RS = ""; ORS = "\n\n" }
+  awk -v drop=" ${hidden[*]} " 'BEGIN { RS = ""; ORS = "\n\n" }
     { split($0, l, "\n"); p = l[1]; sub(/^Package: /, "", p); if (index(drop, " " p " ") == 0) print }' \
     /var/lib/dpkg/status > "$H/ovl/var/upper/lib/dpkg/status"
 }
+is_hidden() { grep -qx "$2" "$BASE/hosts/$1/hidden-packages" 2>/dev/null; }   # HOST PKG
 
 make_modules() {   # modules.builtin + depmod's index, copied into every host's /usr/lib/modules
   local kv; kv=$(uname -r)
@@ -363,6 +497,8 @@ cmd_up() {
   ssh-keygen -q -t ed25519 -N '' -C "bmk8s-lab-$PREFIX" -f "$BASE/keys/id_ed25519"
   make_release_key
   make_modules
+  make_packages
+  check_preinstalled
   net_up
   for arg in "$@"; do
     h=${arg%%:*}; spec=""; [[ $arg == *:* ]] && spec=${arg#*:}

@@ -8,6 +8,9 @@ import * as path from "node:path";
 
 export const LAB_SCRIPT = path.join(__dirname, "lab.sh");
 
+/** The lab's own curl inside every host, for a test's probes: a host has curl only once node preparation installs it. */
+export const LAB_CURL = "/usr/local/lib/lab/bin/curl";
+
 export interface LabDisk {
   /** the disk as the host sees it, e.g. /dev/vdb */
   device: string;
@@ -96,13 +99,20 @@ export interface LabOptions {
   prefix: string;
   /** first three octets of the lab's /24, e.g. "10.250.20" */
   subnet: string;
-  hosts: { name: string; disks?: { name: string; size: string }[] }[];
+  /** `preinstalled`: packages node preparation installs that this host has from the start (see `preinstalled` below) */
+  hosts: { name: string; disks?: { name: string; size: string }[]; preinstalled?: string[] }[];
   /** leave the lab running after down() (debugging); `test/lab/lab.sh down` with the same env removes it */
   keep?: boolean;
   /** seconds every kubeadm stand-in step sleeps (bring-up benchmarks); default 0 */
   stepSleepS?: number;
   /** install the kubelet/kubeadm/kubectl stand-ins at first boot (hosts with packagesPreinstalled) */
   k8sPreinstalled?: boolean;
+  /**
+   * Packages node preparation installs (lab.sh PRODUCT_PKGS: keepalived, containerd, curl, xfsprogs, ...) that every host
+   * has from the start, with their dependencies. Default none: a host has none of them until node preparation (the
+   * apt-get stand-in) installs them. A test that skips node preparation names here what it takes as already there.
+   */
+  preinstalled?: string[];
   /** module names modprobe should find although this kernel lacks them (a stand-in; say so); iscsi_tcp also stands in for iscsid */
   fakeBuiltinModules?: string[];
   /** every host gets a fresh initiator-name file (GenerateName=yes); default: the test machine's, as cloned images */
@@ -115,7 +125,7 @@ const which = (cmd: string): boolean => spawnSync("sh", ["-c", `command -v ${cmd
 export function labAvailable(): { ok: true } | { ok: false; reason: string } {
   if (process.platform !== "linux") return { ok: false, reason: "the lab needs Linux namespaces" };
   if (process.getuid?.() !== 0) return { ok: false, reason: "the lab needs root (network namespaces, loop devices, mounts)" };
-  for (const tool of ["ip", "losetup", "unshare", "nsenter", "ssh", "ssh-keygen", "mknod", "bc", "depmod"]) {
+  for (const tool of ["ip", "losetup", "unshare", "nsenter", "ssh", "ssh-keygen", "mknod", "bc", "depmod", "python3"]) {
     if (!which(tool)) return { ok: false, reason: `the lab needs '${tool}' on this machine (see .ci/run)` };
   }
   if (!fs.existsSync("/usr/sbin/sshd")) return { ok: false, reason: "the lab needs openssh-server (/usr/sbin/sshd)" };
@@ -144,6 +154,11 @@ function labEnv(prefix: string, subnet: string, o: Partial<LabOptions> = {}): No
     LAB_K8S_PREINSTALLED: o.k8sPreinstalled ? "1" : "0",
     LAB_FAKE_BUILTIN_MODULES: (o.fakeBuiltinModules ?? []).join(" "),
     LAB_FRESH_ISCSI_NAMES: o.freshIscsiNames ? "1" : "0",
+    LAB_PREINSTALLED: (o.preinstalled ?? []).join(" "),
+    LAB_PREINSTALLED_HOSTS: (o.hosts ?? [])
+      .filter((h) => h.preinstalled?.length)
+      .map((h) => `${h.name}=${(h.preinstalled ?? []).join(",")}`)
+      .join(" "),
   };
 }
 

@@ -47,7 +47,13 @@ describe.skipIf(!avail.ok)(`kubeadm & co. stand-ins${avail.ok ? "" : ` (skipped:
   };
 
   beforeAll(async () => {
-    lab = await startLab({ prefix: PREFIX, subnet: SUBNET, hosts: [{ name: "cp-1" }, { name: "cp-2" }, { name: "w-1" }] });
+    lab = await startLab({
+      prefix: PREFIX,
+      subnet: SUBNET,
+      hosts: [{ name: "cp-1" }, { name: "cp-2" }, { name: "w-1" }],
+      // a shortcut: this file tests the stand-ins, not node preparation, so the curl and gpg it uses are there from the start
+      preinstalled: ["curl", "gpg"],
+    });
     await Promise.all(
       lab.hosts.map((h) =>
         sh(
