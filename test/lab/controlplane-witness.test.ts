@@ -270,14 +270,14 @@ describe.skipIf(missing !== undefined)(`witness etcd member against a real etcd 
     const r = await ssh("w-1", remoteScript(renderWitnessMemberScript(spec, host("w-1"), [host("cp-1"), host("cp-2")]), "root"), bundle);
     const seen = await watch.stop();
     measured.memberAddedAndHealthy = (Date.now() - t) / 1000;
-    expect(r.stderr).toContain(`w-1: took etcd ${ETCD_VERSION} from the image ${imageByDigest()}`);
-    expect(r.stderr).toMatch(/w-1: added to etcd as a learner \(member [0-9a-f]+\)\n/);
-    expect(r.stderr).toMatch(/w-1: promoted from learner to voting member \(member [0-9a-f]+\)\n/);
-    expect(r.stderr).toContain("etcd member w-1 is healthy");
     // What the voters saw while w-1 joined: a learner first, and never an unstarted (nameless) voter.
     const w1Seen = seen.flatMap(witnessEntries);
     expect(w1Seen.some((m) => m.isLearner === true)).toBe(true);
     expect(w1Seen.filter((m) => !m.name).every((m) => m.isLearner === true)).toBe(true);
+    expect(r.stderr).toContain(`w-1: took etcd ${ETCD_VERSION} from the image ${imageByDigest()}`);
+    expect(r.stderr).toMatch(/w-1: added to etcd as a learner \(member [0-9a-f]+\)\n/);
+    expect(r.stderr).toMatch(/w-1: promoted from learner to voting member \(member [0-9a-f]+\)\n/);
+    expect(r.stderr).toContain("etcd member w-1 is healthy");
     measured.memberListsSeenDuringJoin = seen.length;
     const bin = await ssh(
       "w-1",
@@ -408,12 +408,12 @@ describe.skipIf(missing !== undefined)(`witness etcd member against a real etcd 
     );
     const failed = await lab.ssh("w-1", script, { stdin: bundle });
     await ssh("w-1", "rm -f /usr/local/sbin/systemctl");
-    expect(failed.code).toBe(1);
-    expect(failed.stderr).toMatch(/w-1: added to etcd as a learner \(member [0-9a-f]+\)\nsystemctl: injected failure\n/);
     // Left behind: a member that never started, as a learner, so quorum does not depend on it.
     const half = witnessEntries(members());
     expect(half).toEqual([{ ...half[0], isLearner: true }]);
     expect(half[0]?.name ?? "").toBe("");
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/w-1: added to etcd as a learner \(member [0-9a-f]+\)\nsystemctl: injected failure\n/);
     expect(members()).toHaveLength(3);
     expect(put("with-an-unstarted-learner")).toBe(true);
 
