@@ -435,4 +435,52 @@ describe.skipIf(missing !== undefined)(`witness etcd member against a real etcd 
     expect(again.stderr).not.toMatch(/added|promote/);
     expect(members()).toHaveLength(3);
   });
+  it("joins beside another member that never started: two nameless members at once, the other named by its hex ID", async () => {
+    const { spec, host } = specOf(labConfig(lab, { "cp-1": ["control-plane"], "cp-2": ["control-plane"], "w-1": ["worker", "etcd"] }));
+    const voters = [host("cp-1"), host("cp-2")];
+    const script = remoteScript(renderWitnessMemberScript(spec, host("w-1"), voters), "root");
+    const left = await ssh("w-1", remoteScript(renderWitnessMemberDeleteScript(host("w-1"), voters), "root"));
+    expect(left.stderr).toContain("removed from etcd");
+    // w-1 added as a learner, then stopped before etcd starts (as in the test before) ...
+    await ssh(
+      "w-1",
+      "printf '%s\\n' '#!/bin/bash' '[[ $1 == daemon-reload ]] && exit 1' 'exec /usr/local/bin/systemctl \"$@\"' >/usr/local/sbin/systemctl; chmod 755 /usr/local/sbin/systemctl",
+    );
+    const failed = await lab.ssh("w-1", script, { stdin: bundle });
+    await ssh("w-1", "rm -f /usr/local/sbin/systemctl");
+    expect(failed.code).toBe(1);
+    // ... and meanwhile another member is added elsewhere and never started (a control-plane join that stopped
+    // half-way). etcd refuses a learner beside another learner (at most one by default) and any add while a voter
+    // is unstarted, so this order is how two members without a name come to be listed at once.
+    const ghostPeer = `https://${SUBNET}.250:2380`;
+    const added = etcdctl(["member", "add", "ghost", `--peer-urls=${ghostPeer}`], stackedEndpoints());
+    expect(added.status, added.stderr).toBe(0);
+    const ghost = added.stdout.match(/Member ([0-9a-f]+) added/)?.[1] ?? "";
+    expect(ghost).not.toBe("");
+    try {
+      expect(members().filter((m) => !m.name)).toHaveLength(2);
+      const r = await ssh("w-1", script, bundle);
+      expect(r.stderr).toContain("w-1: added to etcd as a learner before but never started: starting it");
+      expect(r.stderr).toMatch(/w-1: promoted from learner to voting member/);
+      expect(r.stderr).toContain("etcd member w-1 is healthy");
+      const env = (await ssh("w-1", "sed -n 's/^ETCD_INITIAL_CLUSTER=//p' /etc/etcd-witness/etcd.env")).stdout.trim();
+      expect(env.split(",").sort()).toEqual(
+        [`cp-1=https://${addr("cp-1")}:2380`, `cp-2=https://${addr("cp-2")}:2380`, `${ghost}=${ghostPeer}`, `w-1=${witnessPeer()}`].sort(),
+      );
+      expect(
+        members()
+          .map((m) => [m.name ?? "", m.isLearner ?? false])
+          .sort(),
+      ).toEqual([
+        ["", false],
+        ["cp-1", false],
+        ["cp-2", false],
+        ["w-1", false],
+      ]);
+    } finally {
+      const removed = etcdctl(["member", "remove", ghost], stackedEndpoints());
+      expect(removed.status, removed.stderr).toBe(0);
+    }
+    expect(members()).toHaveLength(3);
+  });
 });
