@@ -11,12 +11,14 @@ import {
 } from "./render-keepalived";
 import {
   CLIENT_PORT,
+  PEER_PORT,
   WITNESS,
   otherVoterEndpoints,
   peerUrl,
   renderWitnessCertRequests,
   renderWitnessEnv,
   renderWitnessUnit,
+  renderWitnessVersionEnv,
 } from "./render-witness";
 
 /**
@@ -471,10 +473,75 @@ function etcdctlFn(endpoints: string): string[] {
 }
 
 /**
+ * From `$version` (checked to be N.N.N): fails for an etcd without learners
+ * (before 3.4), and sets `$versioned` to the version-dependent lines of the env
+ * file (see renderWitnessVersionEnv).
+ */
+export function witnessVersionLines(): string[] {
+  return [
+    'IFS=. read -r major minor _ <<<"$version"',
+    "major=$((10#$major)) minor=$((10#$minor))",
+    "if (( major < 3 || (major == 3 && minor < 4) )); then",
+    '  fail "the cluster runs etcd $version, which has no learner members (etcd 3.4 added them): a witness joins as a learner and needs etcd 3.4 or later"',
+    "fi",
+    "if (( major == 3 && minor < 6 )); then",
+    `  versioned=${shQuote(renderWitnessVersionEnv("experimental"))}`,
+    "else",
+    `  versioned=${shQuote(renderWitnessVersionEnv("3.6"))}`,
+    "fi",
+  ];
+}
+
+/**
+ * awk over `etcdctl member list` (ID, status, name, peer URLs, client URLs,
+ * is-learner): the `--initial-cluster` of the member at `$peer`, named `$name`.
+ * Every member is in it, as etcd wants for `initial-cluster-state=existing`;
+ * an unstarted member has no name yet and goes by its hex ID, as kubeadm
+ * names it, so two of them cannot collide on the empty name.
+ */
+export const INITIAL_CLUSTER_AWK = [
+  `awk -F', ' -v self="$name" -v peer="$peer" '{`,
+  '  n = split($4, url, ","); who = ($3 == "" ? $1 : $3)',
+  "  for (i = 1; i <= n; i++) if (url[i] == peer) who = self",
+  '  for (i = 1; i <= n; i++) { printf "%s%s=%s", sep, who, url[i]; sep = "," }',
+  "}'",
+].join("\n");
+
+/**
+ * `promote_learner ID`: `etcdctl member promote`, retried every 2 s while etcd
+ * says the learner is not in sync with the leader yet (or the cluster is busy),
+ * for `tries` attempts; then a failure that says what stays and what to check.
+ */
+export function promoteLearnerLines(tries: number): string[] {
+  const seconds = tries * 2;
+  return [
+    "promote_learner() {",
+    "  local id=$1 out=''",
+    `  for _ in $(seq 1 ${tries}); do`,
+    '    if out=$(ctl member promote "$id" 2>&1); then say "promoted from learner to voting member (member $id)"; return 0; fi',
+    "    case $out in",
+    "      *'in sync with leader'*) ;;",
+    `      *'can only promote a learner member'*) say "member $id is a voting member already"; return 0 ;;`,
+    `      *'member not found'*) fail "etcd member $id was removed while it was a learner: run pulumi up again to add it anew" ;;`,
+    "    esac",
+    "    sleep 2",
+    "  done",
+    `  fail "the learner $id did not catch up with the etcd leader within ${seconds} s (etcd: $(tail -n 1 <<<"$out")). It stays a learner, without a vote, so quorum does not depend on it: check journalctl -u ${WITNESS.unit} on $host and port ${PEER_PORT} between it and the control planes, then run pulumi up again"`,
+    "}",
+  ];
+}
+
+/** Seconds a learner gets to catch up before the step fails (kubeadm gives its etcd API calls 2 minutes). */
+const PROMOTE_TRIES = 60;
+
+/**
  * On the witness: installs the certificates from stdin, the etcd of the
- * cluster's version, `etcdctl member add` (retried: etcd refuses while members
- * have been connected for less than ~5 s), then runs etcd as a service with
- * `initial-cluster-state=existing` and waits for it to be healthy.
+ * cluster's version, `etcdctl member add --learner` (retried: etcd refuses while
+ * members have been connected for less than ~5 s), runs etcd as a service with
+ * `initial-cluster-state=existing`, promotes the learner to a voter once it has
+ * caught up, and waits for it to be healthy. A re-run continues where a failed
+ * one stopped (an added but unstarted member is started, not added again; a
+ * started learner is promoted) and changes nothing once the member votes.
  */
 export function renderWitnessMemberScript(spec: ClusterSpec, witness: HostSpec, otherVoters: HostSpec[]): string {
   const pki = WITNESS.pkiDir;
@@ -500,6 +567,7 @@ export function renderWitnessMemberScript(spec: ClusterSpec, witness: HostSpec, 
     "done",
     "re='^[0-9]+\\.[0-9]+\\.[0-9]+$'",
     "[[ $version =~ $re ]] || fail 'expected the etcd version in the certificate bundle on stdin'",
+    ...witnessVersionLines(),
     `for f in ${WITNESS_BUNDLE_FILES.join(" ")}; do [[ -s $work/$f ]] || fail "the certificate bundle on stdin lacks $f"; done`,
     ...PUT,
     `install -d -m 0700 ${WITNESS.etcDir} ${pki}`,
@@ -517,7 +585,9 @@ export function renderWitnessMemberScript(spec: ClusterSpec, witness: HostSpec, 
     "else",
     '  [[ -n $image ]] || fail "etcd $version is not installed here and the certificate bundle names no etcd image: run pulumi up again so the leader hands out a new bundle"',
     '  command -v ctr >/dev/null || fail "needs containerd\'s ctr to take etcd $version from $image: node preparation installs containerd"',
-    '  if ! ctr -n k8s.io images ls -q | grep -qxF -- "$image"; then',
+    "  # Listed first, then searched: with pipefail, grep -q leaving early would make ctr die of SIGPIPE and the pipeline fail.",
+    '  images=$(ctr -n k8s.io images ls -q) || fail "ctr cannot list the images of containerd here: is containerd running?"',
+    '  if ! grep -qxF -- "$image" <<<"$images"; then',
     "    # crictl pulls as the kubelet does (registry mirrors and credentials of containerd's CRI configuration).",
     "    if command -v crictl >/dev/null; then",
     '      crictl --runtime-endpoint unix:///run/containerd/containerd.sock pull "$image" >/dev/null 2>"$work/pull.err" || fail "crictl pull $image failed: $(tail -n 1 "$work/pull.err")"',
@@ -544,41 +614,61 @@ export function renderWitnessMemberScript(spec: ClusterSpec, witness: HostSpec, 
     `ln -sfn "$dir/etcd" ${WITNESS.binDir}/etcd`,
     `ln -sfn "$dir/etcdctl" ${WITNESS.binDir}/etcdctl`,
     ...etcdctlFn(endpoints),
-    "list=''",
-    'for _ in $(seq 1 20); do list=$(ctl member list 2>"$work/ctl.err") && break; sleep 3; done',
-    '[[ -n $list ]] || fail "cannot list the etcd members at $endpoints: $(tail -n 1 "$work/ctl.err")"',
-    'line=$(grep -F -- ", $peer," <<<"$list" || true)',
+    "# Every member's line of `etcdctl member list`: ID, status, name, peer URLs, client URLs, is-learner.",
+    "members() {",
+    "  list=''",
+    '  for _ in $(seq 1 20); do list=$(ctl member list 2>"$work/ctl.err") && [[ -n $list ]] && return 0; sleep 3; done',
+    '  fail "cannot list the etcd members at $endpoints: $(tail -n 1 "$work/ctl.err")"',
+    "}",
+    "# The line of the member at this host's peer URL.",
+    `self_line() { awk -F', ' -v peer="$peer" '{ n = split($4, url, ","); for (i = 1; i <= n; i++) if (url[i] == peer) { print; next } }' <<<"$list"; }`,
+    ...promoteLearnerLines(PROMOTE_TRIES),
+    "members",
+    "line=$(self_line)",
     'initial=""',
     "if [[ -n $line && -d $data/member ]]; then",
     "  say 'already an etcd member with data here'",
     `  initial=$(sed -n 's/^ETCD_INITIAL_CLUSTER=//p' ${WITNESS.envFile} 2>/dev/null || true)`,
     "elif [[ -n $line ]]; then",
-    '  [[ $line == *", unstarted, "* || $line == *", , "* ]] || fail "is listed as a started etcd member but has no data in $data: remove it (etcdctl member remove) and run pulumi up again"',
-    "  say 'added to etcd before but never started: starting it'",
-    "fi",
-    "if [[ -z $line ]]; then",
+    '  [[ $line == *", unstarted, "* ]] || fail "is listed as a started etcd member but has no data in $data: remove it (etcdctl member remove) and run pulumi up again"',
+    "  # A run that stopped between member add and the start of etcd: the member is there, it only has to start.",
+    "  if [[ $line == *', true' ]]; then",
+    "    say 'added to etcd as a learner before but never started: starting it'",
+    "  else",
+    "    say 'added to etcd as a voter (by an earlier version) but never started: starting it'",
+    "  fi",
+    "else",
     '  if [[ -d $data ]]; then mv "$data" "$data.removed-$(date +%s)"; say "moved the old data of a former member aside"; fi',
+    "  # As a learner, as kubeadm adds members: it receives the log without a vote, so quorum never waits",
+    "  # for a member that has not started or caught up. Promoted below once it is in sync.",
     "  added=''",
     "  for _ in $(seq 1 30); do",
-    '    if added=$(ctl member add "$name" --peer-urls="$peer" 2>"$work/add.err"); then break; fi',
-    "    added=''",
+    '    if ctl member add "$name" --learner --peer-urls="$peer" >/dev/null 2>"$work/add.err"; then added=yes; break; fi',
+    "    # An add whose answer timed out may have gone through: etcd then refuses it as a duplicate.",
+    "    if grep -q 'Peer URLs already exists' \"$work/add.err\"; then added=yes; break; fi",
     "    sleep 2",
     "  done",
-    '  [[ -n $added ]] || fail "etcdctl member add failed for a minute: $(tail -n 1 "$work/add.err")"',
-    '  initial=$(sed -n \'s/^ETCD_INITIAL_CLUSTER="\\(.*\\)"$/\\1/p\' <<<"$added")',
-    "  say 'added to etcd'",
+    '  [[ -n $added ]] || fail "etcdctl member add --learner failed for a minute: $(tail -n 1 "$work/add.err")"',
+    "  for _ in $(seq 1 10); do members; line=$(self_line); [[ -z $line ]] || break; sleep 1; done",
+    '  [[ -n $line ]] || fail "etcd accepted member add, but its member list shows no member at $peer"',
+    '  say "added to etcd as a learner (member ${line%%, *})"',
     "fi",
+    "id=${line%%, *}",
+    "learner=${line##*, }",
     "if [[ -z $initial ]]; then",
-    "  # From the member list: started members by name, and this one.",
-    '  initial=$(awk -F\', \' -v self="$name" -v peer="$peer" \'$3 != "" && $3 != self { printf "%s%s=%s", sep, $3, $4; sep="," } END { printf "%s%s=%s", sep, self, peer }\' <<<"$list")',
+    `  other=$(awk -F', ' -v self="$name" -v peer="$peer" '$3 == self && index("," $4 ",", "," peer ",") == 0 { print $1 }' <<<"$list")`,
+    '  [[ -z $other ]] || fail "etcd member $other is named $name too but has another peer URL: remove it (etcdctl member remove $other) and run pulumi up again"',
+    `  initial=$(${INITIAL_CLUSTER_AWK} <<<"$list")`,
     "fi",
     ...embed("env", renderWitnessEnv(spec, witness)),
-    `put ${WITNESS.envFile} 0600 "$env"$'\\n'"ETCD_INITIAL_CLUSTER=$initial"`,
+    `put ${WITNESS.envFile} 0600 "$env"$'\\n'"$versioned"$'\\n'"ETCD_INITIAL_CLUSTER=$initial"`,
     ...embed("unit", renderWitnessUnit(spec, witness)),
     `put ${WITNESS.unitPath} 0644 "$unit"`,
     "systemctl daemon-reload",
     `systemctl enable ${WITNESS.unit} >/dev/null 2>&1 || fail 'systemctl enable ${WITNESS.unit} failed'`,
     `if [[ $changed == 1 ]] || ! systemctl is-active --quiet ${WITNESS.unit}; then systemctl restart ${WITNESS.unit}; fi`,
+    "# A learner answers no health check: promoted first (through the voters), then checked.",
+    'if [[ $learner == true ]]; then promote_learner "$id"; fi',
     `local_ep=https://127.0.0.1:${CLIENT_PORT}`,
     "for _ in $(seq 1 60); do",
     '  if ctl --endpoints="$local_ep" endpoint health >/dev/null 2>&1; then say "etcd member $name is healthy"; exit 0; fi',

@@ -44,9 +44,10 @@ export function otherVoterEndpoints(voters: HostSpec[], self: HostSpec): string 
 }
 
 /**
- * The etcd environment file. ETCD_INITIAL_CLUSTER is not here: the host script
- * appends the one `etcdctl member add` returns, which is what the cluster
- * really holds at that moment.
+ * The etcd environment file. Not here: the flags whose spelling depends on the
+ * etcd version ({@link renderWitnessVersionEnv}) and ETCD_INITIAL_CLUSTER, which
+ * the host script builds from `etcdctl member list` after `member add`: what the
+ * cluster really holds at that moment.
  */
 export function renderWitnessEnv(spec: ClusterSpec, witness: HostSpec): string {
   const pki = WITNESS.pkiDir;
@@ -77,6 +78,35 @@ export function renderWitnessEnv(spec: ClusterSpec, witness: HostSpec): string {
     ...entries.map(([k, v]) => `${k}=${v}`),
     "",
   ].join("\n");
+}
+
+/** Which spelling of kubeadm's extra etcd flags an etcd version takes. */
+export type EtcdFlagSpelling = "experimental" | "3.6";
+
+/**
+ * The two flags kubeadm's static etcd sets on top of the ones above: a data
+ * corruption check before the member serves anything, and watch progress
+ * notifications every 5 s (the API server's watch bookmarks rely on them).
+ * kubeadm 1.33 passes `--experimental-initial-corrupt-check=true` and
+ * `--experimental-watch-progress-notify-interval=5s`; for etcd 3.6 and later
+ * kubeadm (1.34) uses the `InitialCorruptCheck` feature gate and
+ * `--watch-progress-notify-interval`, the only spellings etcd 3.7 knows. etcd
+ * 3.4 and 3.5 know only the experimental ones (3.4 ignores ETCD_FEATURE_GATES
+ * with a warning). The host script picks the spelling from the etcd version the
+ * witness runs, which only the leader knows.
+ */
+export function renderWitnessVersionEnv(spelling: EtcdFlagSpelling): string {
+  const entries: [string, string][] =
+    spelling === "3.6"
+      ? [
+          ["ETCD_FEATURE_GATES", "InitialCorruptCheck=true"],
+          ["ETCD_WATCH_PROGRESS_NOTIFY_INTERVAL", "5s"],
+        ]
+      : [
+          ["ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK", "true"],
+          ["ETCD_EXPERIMENTAL_WATCH_PROGRESS_NOTIFY_INTERVAL", "5s"],
+        ];
+  return entries.map(([k, v]) => `${k}=${v}`).join("\n");
 }
 
 export function renderWitnessUnit(spec: ClusterSpec, witness: HostSpec): string {

@@ -1,7 +1,15 @@
+import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import * as s from "../../components/controlplane/render-scripts";
 import { specOf } from "./fixtures";
 import { have, shellcheck } from "./shell";
+
+/** Runs a bash snippet (with the scripts' `fail` and `say`); its exit code, stdout and stderr. */
+function bash(text: string, stdin = ""): { code: number | null; stdout: string; stderr: string } {
+  const prelude = ["set -euo pipefail", "host=w-1", 'fail() { echo "$host: $*" >&2; exit 1; }', 'say() { echo "$host: $*" >&2; }'];
+  const r = spawnSync("bash", ["-c", [...prelude, text].join("\n")], { input: stdin, encoding: "utf8" });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
 
 const { spec, host } = specOf();
 const [cp1, cp2, w1, w2] = [host("cp-1"), host("cp-2"), host("w-1"), host("w-2")];
@@ -33,6 +41,11 @@ describe("control-plane host scripts", () => {
       expect(text, name).toContain("\nset -euo pipefail\n");
       expect(shellcheck(text), name).toBe("");
     }
+  });
+
+  it("never pipe into grep -q, which under pipefail fails the pipeline when the writer dies of SIGPIPE", () => {
+    for (const [name, text] of Object.entries(scripts)) expect(text, name).not.toMatch(/\|\s*grep -[a-zA-Z]*q/);
+    expect(scripts["witness member"]).toContain('if ! grep -qxF -- "$image" <<<"$images"; then');
   });
 
   it("carry no secret: only placeholders, filled from stdin on the host", () => {
@@ -82,11 +95,140 @@ describe("control-plane host scripts", () => {
     expect(scripts["kubeadm init delete"]).not.toMatch(/^\s*kubeadm reset/m); // only advice, never run
   });
 
-  it("retry etcdctl member add while etcd calls the cluster unhealthy, and start the witness as an existing member", () => {
+  it("add the witness as a learner (retried while etcd calls the cluster unhealthy) and start it as an existing member", () => {
     const m = scripts["witness member"];
-    expect(m).toMatch(/for _ in \$\(seq 1 30\); do\n\s+if added=\$\(ctl member add "\$name" --peer-urls="\$peer"/);
+    expect(m).toMatch(/for _ in \$\(seq 1 30\); do\n\s+if ctl member add "\$name" --learner --peer-urls="\$peer"/);
+    // never as a voter: quorum must not depend on a member that has not started
+    expect(m.match(/\bctl member add/g)?.length).toBe(1);
+    expect(m).toContain('ctl member add "$name" --learner --peer-urls="$peer"');
     expect(m).toContain("https://192.168.10.11:2379,https://192.168.10.12:2379");
     expect(m).toContain("ETCD_INITIAL_CLUSTER_STATE=existing");
+  });
+
+  it("promote the learner after etcd starts and before the health check (a learner answers none)", () => {
+    const m = scripts["witness member"];
+    const restart = m.indexOf("systemctl restart etcd-witness.service");
+    const promote = m.indexOf('if [[ $learner == true ]]; then promote_learner "$id"; fi');
+    expect(restart).toBeGreaterThan(0);
+    expect(promote).toBeGreaterThan(restart);
+    expect(m.indexOf("endpoint health")).toBeGreaterThan(promote);
+  });
+
+  describe("promote_learner", () => {
+    /** promote_learner against a stand-in `ctl` that answers `answers` in turn (the last one for ever), with `tries` attempts. */
+    const promote = (answers: string[], tries: number) =>
+      bash(
+        [
+          `answers=(${answers.map((a) => `'${a}'`).join(" ")})`,
+          // runs in a command substitution: counts its calls in a file
+          'ctl() { local n; n=$(wc -l <"$calls"); echo "ctl $*" >>"$calls"; local a=${answers[n]:-${answers[-1]}}; [[ $a == ok ]] && return 0; echo "Error: $a" >&2; return 1; }',
+          "sleep() { :; }",
+          "calls=$(mktemp); trap 'rm -f \"$calls\"' EXIT",
+          ...s.promoteLearnerLines(tries),
+          "promote_learner 8e9e05c52164694d",
+          'echo "calls: $(wc -l <"$calls")"',
+        ].join("\n"),
+      );
+    const NOT_IN_SYNC = "etcdserver: can only promote a learner member which is in sync with leader";
+
+    it("retries while etcd says the learner is not in sync, then promotes it", () => {
+      const r = promote([NOT_IN_SYNC, NOT_IN_SYNC, "etcdserver: unhealthy cluster", "ok"], 10);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe("w-1: promoted from learner to voting member (member 8e9e05c52164694d)\n");
+      expect(r.stdout).toBe("calls: 4\n");
+    });
+
+    it("fails after its tries with a message that says what stays and what to check", () => {
+      const r = promote([NOT_IN_SYNC], 3);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(
+        "w-1: the learner 8e9e05c52164694d did not catch up with the etcd leader within 6 s (etcd: Error: " + NOT_IN_SYNC + ")",
+      );
+      expect(r.stderr).toContain("It stays a learner, without a vote, so quorum does not depend on it");
+      expect(r.stderr).toContain("journalctl -u etcd-witness.service");
+    });
+
+    it("is done when the member votes already, and stops at once when the member is gone", () => {
+      const voter = promote(["etcdserver: can only promote a learner member"], 10);
+      expect(voter.code).toBe(0);
+      expect(voter.stderr).toBe("w-1: member 8e9e05c52164694d is a voting member already\n");
+      const gone = promote(["etcdserver: member not found"], 10);
+      expect(gone.code).toBe(1);
+      expect(gone.stderr).toContain("was removed while it was a learner");
+    });
+
+    it("is the one in the witness script", () => {
+      expect(scripts["witness member"]).toContain(s.promoteLearnerLines(60).join("\n"));
+      expect(scripts["witness member"]).toContain("within 120 s");
+    });
+  });
+
+  describe("the witness's --initial-cluster, from etcdctl member list", () => {
+    const initial = (list: string) =>
+      bash(["name=w-1", "peer=https://192.168.10.21:2380", `${s.INITIAL_CLUSTER_AWK} <<<"$(cat)"`].join("\n"), list);
+
+    it("names every unstarted member by its hex ID, so two of them do not collide on the empty name", () => {
+      const list = [
+        "8e9e05c52164694d, started, cp-1, https://192.168.10.11:2380, https://192.168.10.11:2379, false",
+        "91bc3c398fb3c146, started, cp-2, https://192.168.10.12:2380, https://192.168.10.12:2379, false",
+        "fd422379fda50e48, unstarted, , https://192.168.10.13:2380, , true",
+        "2a3c6f4b1d0e9f87, unstarted, , https://192.168.10.21:2380, , true",
+      ].join("\n");
+      const r = initial(list);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toBe(
+        "cp-1=https://192.168.10.11:2380,cp-2=https://192.168.10.12:2380,fd422379fda50e48=https://192.168.10.13:2380,w-1=https://192.168.10.21:2380",
+      );
+    });
+
+    it("keeps every peer URL of a member, and names this host's member by its own name once started", () => {
+      const list = [
+        "8e9e05c52164694d, started, cp-1, https://192.168.10.11:2380,https://10.0.0.11:2380, https://192.168.10.11:2379, false",
+        "2a3c6f4b1d0e9f87, started, w-1, https://192.168.10.21:2380, https://192.168.10.21:2379, true",
+      ].join("\n");
+      expect(initial(list).stdout).toBe("cp-1=https://192.168.10.11:2380,cp-1=https://10.0.0.11:2380,w-1=https://192.168.10.21:2380");
+    });
+
+    it("is the one in the witness script, built from the member list after member add", () => {
+      const m = scripts["witness member"];
+      expect(m).toContain(`initial=$(${s.INITIAL_CLUSTER_AWK} <<<"$list")`);
+      // not from member add's own ETCD_INITIAL_CLUSTER, which names unstarted members ""
+      expect(m).not.toContain('ETCD_INITIAL_CLUSTER="');
+    });
+  });
+
+  describe("the witness's version-dependent etcd flags", () => {
+    const flagsFor = (version: string) =>
+      bash([`version=${version}`, ...s.witnessVersionLines(), 'printf "%s\\n" "$versioned"'].join("\n"));
+
+    it("are kubeadm's experimental spellings for etcd 3.4 and 3.5", () => {
+      for (const v of ["3.4.23", "3.5.21"]) {
+        const r = flagsFor(v);
+        expect(r.code, v).toBe(0);
+        expect(r.stdout, v).toBe("ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK=true\nETCD_EXPERIMENTAL_WATCH_PROGRESS_NOTIFY_INTERVAL=5s\n");
+      }
+    });
+
+    it("are the InitialCorruptCheck feature gate and watch-progress-notify-interval from etcd 3.6 on", () => {
+      for (const v of ["3.6.0", "3.6.4", "3.7.1", "4.0.0"]) {
+        const r = flagsFor(v);
+        expect(r.code, v).toBe(0);
+        expect(r.stdout, v).toBe("ETCD_FEATURE_GATES=InitialCorruptCheck=true\nETCD_WATCH_PROGRESS_NOTIFY_INTERVAL=5s\n");
+      }
+    });
+
+    it("refuse an etcd without learners (before 3.4), naming the version", () => {
+      const r = flagsFor("3.3.27");
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("w-1: the cluster runs etcd 3.3.27, which has no learner members (etcd 3.4 added them)");
+    });
+
+    it("go into the env file, decided before anything is installed", () => {
+      const m = scripts["witness member"];
+      expect(m).toContain(s.witnessVersionLines().join("\n"));
+      expect(m.indexOf("if (( major == 3 && minor < 6 )); then")).toBeLessThan(m.indexOf("install -d -m 0700 /etc/etcd-witness"));
+      expect(m).toContain('put /etc/etcd-witness/etcd.env 0600 "$env"$\'\\n\'"$versioned"$\'\\n\'"ETCD_INITIAL_CLUSTER=$initial"');
+    });
   });
 
   it("sign witness certificates with the etcd CA on the leader without printing the CA key", () => {

@@ -5,6 +5,7 @@ import {
   renderWitnessCertRequests,
   renderWitnessEnv,
   renderWitnessUnit,
+  renderWitnessVersionEnv,
 } from "../../components/controlplane/render-witness";
 import { specOf } from "./fixtures";
 
@@ -21,6 +22,16 @@ describe("witness etcd member", () => {
     expect(env).toContain("ETCD_PEER_CLIENT_CERT_AUTH=true\n");
     expect(env).toContain(`ETCD_DATA_DIR=${WITNESS.dataDir}\n`);
     expect(env).not.toContain("ETCD_INITIAL_CLUSTER="); // appended from `member add` on the host
+  });
+
+  it("sets kubeadm's corruption check and watch progress interval in the spelling of the etcd version", () => {
+    // kubeadm 1.33 (etcd 3.5): the experimental flags; etcd 3.6 renamed them (3.7 knows only the new names)
+    expect(renderWitnessVersionEnv("experimental")).toBe(
+      "ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK=true\nETCD_EXPERIMENTAL_WATCH_PROGRESS_NOTIFY_INTERVAL=5s",
+    );
+    expect(renderWitnessVersionEnv("3.6")).toBe("ETCD_FEATURE_GATES=InitialCorruptCheck=true\nETCD_WATCH_PROGRESS_NOTIFY_INTERVAL=5s");
+    // decided on the host from the etcd version, so not in the common part
+    expect(renderWitnessEnv(spec, w1)).not.toMatch(/CORRUPT|PROGRESS|FEATURE_GATES/);
   });
 
   it("runs as a systemd service from its env file", () => {

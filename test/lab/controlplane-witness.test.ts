@@ -1,11 +1,13 @@
 // The witness scripts for real: a two-member TLS etcd cluster of Debian's etcd (started by hand on
 // cp-1 and cp-2, standing in for the stacked etcd kubeadm runs on two control planes, with a CA made
 // here) gets a third member on w-1 from the rendered scripts: certificates signed on cp-1, then
-// `etcdctl member add` and etcd as a service on w-1. Then quorum is checked by killing hosts.
-import { spawnSync } from "node:child_process";
+// `etcdctl member add --learner`, etcd as a service on w-1, and its promotion to a voter. Then quorum is
+// checked by killing hosts, and a re-join is interrupted right after `member add` and run again.
+import { execFile, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   WITNESS_BUNDLE_FILES,
@@ -24,6 +26,14 @@ const ETCD_VERSION = spawnSync("etcd", ["--version"], { encoding: "utf8" }).stdo
 const STACKED = ["cp-1", "cp-2"];
 const which = (bin: string) => spawnSync("sh", ["-c", `command -v ${bin}`], { encoding: "utf8" }).stdout.trim();
 const HAS_CONTAINERD = which("containerd") !== "" && which("ctr") !== "";
+
+/** One entry of `etcdctl member list -w json` (isLearner is left out when false; an unstarted member has no name). */
+interface Member {
+  name?: string;
+  peerURLs: string[];
+  isLearner?: boolean;
+}
+const run = promisify(execFile);
 
 const missing = !avail.ok
   ? avail.reason
@@ -69,6 +79,54 @@ describe.skipIf(missing !== undefined)(`witness etcd member against a real etcd 
       },
     );
   const put = (v: string) => etcdctl(["put", "/witness-test", v]).status === 0;
+  const stackedEndpoints = () => STACKED.map((h) => `https://${addr(h)}:2379`).join(",");
+  /** The members as the stacked voters see them (a learner answers no member list). */
+  const members = (): Member[] => {
+    const r = etcdctl(["member", "list", "-w", "json"], stackedEndpoints());
+    if (r.status !== 0) throw new Error(`etcdctl member list: ${r.stderr}`);
+    return (JSON.parse(r.stdout) as { members: Member[] }).members;
+  };
+  const witnessPeer = () => `https://${addr("w-1")}:2380`;
+  const witnessEntries = (ms: Member[]) => ms.filter((m) => m.peerURLs.includes(witnessPeer()));
+  /** Polls the member list (without blocking the event loop) until stopped; every list seen. */
+  const watchMembers = () => {
+    const seen: Member[][] = [];
+    let stop = false;
+    const done = (async () => {
+      while (!stop) {
+        try {
+          const { stdout } = await run(
+            "etcdctl",
+            [
+              `--endpoints=${stackedEndpoints()}`,
+              `--cacert=${pki}/ca.crt`,
+              `--cert=${pki}/client.crt`,
+              `--key=${pki}/client.key`,
+              "--dial-timeout=2s",
+              "--command-timeout=3s",
+              "member",
+              "list",
+              "-w",
+              "json",
+            ],
+            { env: { ...process.env, ETCDCTL_API: "3" } },
+          );
+          seen.push((JSON.parse(stdout) as { members: Member[] }).members);
+        } catch {
+          // a list refused while the membership changes: the next one counts
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    return {
+      seen,
+      stop: async () => {
+        stop = true;
+        await done;
+        return seen;
+      },
+    };
+  };
 
   const openssl = (args: string) => {
     const r = spawnSync("sh", ["-c", `openssl ${args}`], { cwd: pki, encoding: "utf8" });
@@ -210,38 +268,57 @@ describe.skipIf(missing !== undefined)(`witness etcd member against a real etcd 
     expect(etcdctl(["member", "list"]).stdout.trim().split("\n")).toHaveLength(2);
   });
 
-  it("adds w-1 as a third member and runs it as a service: member list shows three started members", async () => {
+  it("adds w-1 as a learner, runs it as a service and promotes it: member list shows three started voters", async () => {
     const { spec, host } = specOf(labConfig(lab, { "cp-1": ["control-plane"], "cp-2": ["control-plane"], "w-1": ["worker", "etcd"] }));
     const t = Date.now();
+    const watch = watchMembers();
     const r = await ssh("w-1", remoteScript(renderWitnessMemberScript(spec, host("w-1"), [host("cp-1"), host("cp-2")]), "root"), bundle);
+    const seen = await watch.stop();
     measured.memberAddedAndHealthy = (Date.now() - t) / 1000;
+    // What the voters saw while w-1 joined: a learner first, and never an unstarted (nameless) voter.
+    const w1Seen = seen.flatMap(witnessEntries);
+    expect(w1Seen.some((m) => m.isLearner === true)).toBe(true);
+    expect(w1Seen.filter((m) => !m.name).every((m) => m.isLearner === true)).toBe(true);
     expect(r.stderr).toContain(`w-1: took etcd ${ETCD_VERSION} from the image ${imageByDigest()}`);
-    expect(r.stderr).toContain("added to etcd");
+    expect(r.stderr).toMatch(/w-1: added to etcd as a learner \(member [0-9a-f]+\)\n/);
+    expect(r.stderr).toMatch(/w-1: promoted from learner to voting member \(member [0-9a-f]+\)\n/);
     expect(r.stderr).toContain("etcd member w-1 is healthy");
+    measured.memberListsSeenDuringJoin = seen.length;
     const bin = await ssh(
       "w-1",
       "readlink -f /usr/local/lib/etcd-witness/etcd; ls /usr/local/lib/etcd-witness; findmnt -rn -o TARGET | grep -c '^/tmp/' || true",
     );
     expect(bin.stdout).toBe(`/usr/local/lib/etcd-witness/v${ETCD_VERSION}/etcd\netcd\netcdctl\nv${ETCD_VERSION}\n0\n`);
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/BEGIN|PRIVATE KEY/);
-    const list = etcdctl(["member", "list"]);
-    expect(list.status).toBe(0);
-    const members = list.stdout
-      .trim()
-      .split("\n")
-      .map((l) => l.split(", "));
-    expect(members.map((m) => [m[1], m[2]]).sort()).toEqual([
-      ["started", "cp-1"],
-      ["started", "cp-2"],
-      ["started", "w-1"],
+    const list = members();
+    expect(list.map((m) => [m.name, m.isLearner ?? false]).sort()).toEqual([
+      ["cp-1", false],
+      ["cp-2", false],
+      ["w-1", false],
     ]);
+    expect(witnessEntries(list)).toHaveLength(1);
     const unit = await ssh(
       "w-1",
       "systemctl is-enabled etcd-witness.service; systemctl is-active etcd-witness.service; grep ETCD_INITIAL_CLUSTER /etc/etcd-witness/etcd.env",
     );
     expect(unit.stdout).toContain("enabled\nactive\n");
     expect(unit.stdout).toContain("ETCD_INITIAL_CLUSTER_STATE=existing");
-    expect(unit.stdout).toMatch(/ETCD_INITIAL_CLUSTER=.*w-1=https:\/\//);
+    // every member in --initial-cluster, this one by its own name (the list's order is by member ID)
+    const initial = unit.stdout.match(/^ETCD_INITIAL_CLUSTER=(.*)$/m)?.[1] ?? "";
+    expect(initial.split(",").sort()).toEqual([
+      `cp-1=https://${addr("cp-1")}:2380`,
+      `cp-2=https://${addr("cp-2")}:2380`,
+      `w-1=${witnessPeer()}`,
+    ]);
+    // kubeadm's corruption check and watch progress interval, in the spelling this etcd takes, and taken by it.
+    const log = (await ssh("w-1", "cat /var/log/units/etcd-witness.service.log")).stdout;
+    const [major, minor] = (ETCD_VERSION ?? "0.0").split(".").map(Number);
+    const expected =
+      major === 3 && (minor ?? 0) < 6
+        ? ["ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK", "ETCD_EXPERIMENTAL_WATCH_PROGRESS_NOTIFY_INTERVAL"]
+        : ["ETCD_FEATURE_GATES", "ETCD_WATCH_PROGRESS_NOTIFY_INTERVAL"];
+    for (const v of expected) expect(log).toMatch(new RegExp(`recognized and used environment variable.*${v}`));
+    expect(log).not.toContain("unrecognized environment variable");
   });
 
   it("changes nothing when run again", async () => {
@@ -249,8 +326,17 @@ describe.skipIf(missing !== undefined)(`witness etcd member against a real etcd 
     const pid = (await ssh("w-1", "pgrep -o -x etcd")).stdout.trim();
     const r = await ssh("w-1", remoteScript(renderWitnessMemberScript(spec, host("w-1"), [host("cp-1"), host("cp-2")]), "root"), bundle);
     expect(r.stderr).toContain("already an etcd member with data here");
+    expect(r.stderr).not.toMatch(/added|promote|restart/);
     expect((await ssh("w-1", "pgrep -o -x etcd")).stdout.trim()).toBe(pid);
-    expect(etcdctl(["member", "list"]).stdout.trim().split("\n")).toHaveLength(3);
+    expect(
+      members()
+        .map((m) => [m.name, m.isLearner ?? false])
+        .sort(),
+    ).toEqual([
+      ["cp-1", false],
+      ["cp-2", false],
+      ["w-1", false],
+    ]);
   });
 
   it("keeps accepting writes with any one member's host dead", async () => {
@@ -311,5 +397,95 @@ describe.skipIf(missing !== undefined)(`witness etcd member against a real etcd 
     );
     measured.writeAfterRemoval = write.seconds;
     expect(etcdctl(["get", "/witness-test", "--print-value-only"], stacked).stdout.trim()).toBe("after-removal");
+  });
+  it("re-joins after a run that failed right after member add: the same learner is started and promoted, not a second member", async () => {
+    const { spec, host } = specOf(labConfig(lab, { "cp-1": ["control-plane"], "cp-2": ["control-plane"], "w-1": ["worker", "etcd"] }));
+    const script = remoteScript(renderWitnessMemberScript(spec, host("w-1"), [host("cp-1"), host("cp-2")]), "root");
+    expect(witnessEntries(members())).toHaveLength(0); // removed by the test before
+    // The failure: the first systemctl call after member add (as a lost session or a crash would stop the run there).
+    await ssh(
+      "w-1",
+      [
+        "install -d /usr/local/sbin",
+        "printf '%s\\n' '#!/bin/bash' '[[ $1 == daemon-reload ]] && { echo \"systemctl: injected failure\" >&2; exit 1; }' 'exec /usr/local/bin/systemctl \"$@\"' >/usr/local/sbin/systemctl",
+        "chmod 755 /usr/local/sbin/systemctl",
+      ].join("\n"),
+    );
+    const failed = await lab.ssh("w-1", script, { stdin: bundle });
+    await ssh("w-1", "rm -f /usr/local/sbin/systemctl");
+    // Left behind: a member that never started, as a learner, so quorum does not depend on it.
+    const half = witnessEntries(members());
+    expect(half).toEqual([{ ...half[0], isLearner: true }]);
+    expect(half[0]?.name ?? "").toBe("");
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toMatch(/w-1: added to etcd as a learner \(member [0-9a-f]+\)\nsystemctl: injected failure\n/);
+    expect(members()).toHaveLength(3);
+    expect(put("with-an-unstarted-learner")).toBe(true);
+
+    const r = await ssh("w-1", script, bundle);
+    expect(r.stderr).toContain("w-1: added to etcd as a learner before but never started: starting it");
+    expect(r.stderr).not.toContain("added to etcd as a learner (member");
+    expect(r.stderr).toMatch(/w-1: promoted from learner to voting member \(member [0-9a-f]+\)\n/);
+    expect(r.stderr).toContain("etcd member w-1 is healthy");
+    const list = members();
+    expect(list.map((m) => [m.name, m.isLearner ?? false]).sort()).toEqual([
+      ["cp-1", false],
+      ["cp-2", false],
+      ["w-1", false],
+    ]);
+    expect(witnessEntries(list)).toHaveLength(1);
+    // After the promotion a re-run does nothing.
+    const again = await ssh("w-1", script, bundle);
+    expect(again.stderr).toContain("already an etcd member with data here");
+    expect(again.stderr).not.toMatch(/added|promote/);
+    expect(members()).toHaveLength(3);
+  });
+  it("joins beside another member that never started: two nameless members at once, the other named by its hex ID", async () => {
+    const { spec, host } = specOf(labConfig(lab, { "cp-1": ["control-plane"], "cp-2": ["control-plane"], "w-1": ["worker", "etcd"] }));
+    const voters = [host("cp-1"), host("cp-2")];
+    const script = remoteScript(renderWitnessMemberScript(spec, host("w-1"), voters), "root");
+    const left = await ssh("w-1", remoteScript(renderWitnessMemberDeleteScript(host("w-1"), voters), "root"));
+    expect(left.stderr).toContain("removed from etcd");
+    // w-1 added as a learner, then stopped before etcd starts (as in the test before) ...
+    await ssh(
+      "w-1",
+      "printf '%s\\n' '#!/bin/bash' '[[ $1 == daemon-reload ]] && exit 1' 'exec /usr/local/bin/systemctl \"$@\"' >/usr/local/sbin/systemctl; chmod 755 /usr/local/sbin/systemctl",
+    );
+    const failed = await lab.ssh("w-1", script, { stdin: bundle });
+    await ssh("w-1", "rm -f /usr/local/sbin/systemctl");
+    expect(failed.code).toBe(1);
+    // ... and meanwhile another member is added elsewhere and never started (a control-plane join that stopped
+    // half-way). etcd refuses a learner beside another learner (at most one by default) and any add while a voter
+    // is unstarted, so this order is how two members without a name come to be listed at once.
+    const ghostPeer = `https://${SUBNET}.250:2380`;
+    const added = etcdctl(["member", "add", "ghost", `--peer-urls=${ghostPeer}`], stackedEndpoints());
+    expect(added.status, added.stderr).toBe(0);
+    const ghost = added.stdout.match(/Member ([0-9a-f]+) added/)?.[1] ?? "";
+    expect(ghost).not.toBe("");
+    try {
+      expect(members().filter((m) => !m.name)).toHaveLength(2);
+      const r = await ssh("w-1", script, bundle);
+      expect(r.stderr).toContain("w-1: added to etcd as a learner before but never started: starting it");
+      expect(r.stderr).toMatch(/w-1: promoted from learner to voting member/);
+      expect(r.stderr).toContain("etcd member w-1 is healthy");
+      const env = (await ssh("w-1", "sed -n 's/^ETCD_INITIAL_CLUSTER=//p' /etc/etcd-witness/etcd.env")).stdout.trim();
+      expect(env.split(",").sort()).toEqual(
+        [`cp-1=https://${addr("cp-1")}:2380`, `cp-2=https://${addr("cp-2")}:2380`, `${ghost}=${ghostPeer}`, `w-1=${witnessPeer()}`].sort(),
+      );
+      expect(
+        members()
+          .map((m) => [m.name ?? "", m.isLearner ?? false])
+          .sort(),
+      ).toEqual([
+        ["", false],
+        ["cp-1", false],
+        ["cp-2", false],
+        ["w-1", false],
+      ]);
+    } finally {
+      const removed = etcdctl(["member", "remove", ghost], stackedEndpoints());
+      expect(removed.status, removed.stderr).toBe(0);
+    }
+    expect(members()).toHaveLength(3);
   });
 });
