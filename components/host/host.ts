@@ -3,7 +3,7 @@ import * as command from "@pulumi/command";
 import type { ClusterSpec, HostSpec } from "../config/spec";
 import type { Topology } from "../topology";
 import { hostConnection } from "./connection";
-import { contentHash, remoteScript } from "./remote-script";
+import { identityTriggers, remoteScript } from "./remote-script";
 import { diskSteps } from "./render-disks";
 import { needsLonghornPrereqs, renderInitiatorName, renderInitiatorNameDelete } from "./render-iscsi";
 import { renderNodePrep, renderNodePrepDelete, volumePluginDir } from "./render-node-prep";
@@ -51,7 +51,9 @@ export class Host extends pulumi.ComponentResource {
     this.connection = hostConnection(host, args.cluster.cluster, args.sshPrivateKey);
     this.volumePluginDir = volumePluginDir(host);
 
-    const step = (suffix: string, create: string, del: string, dependsOn: pulumi.Resource[]) =>
+    // `identity` names what the step acts on (see identityTriggers): only a change of it replaces the step
+    // (new create, then the old delete); a changed script runs `update` in place.
+    const step = (suffix: string, create: string, del: string, dependsOn: pulumi.Resource[], identity: string[] = []) =>
       new command.remote.Command(
         `${host.name}-${suffix}`,
         {
@@ -60,7 +62,7 @@ export class Host extends pulumi.ComponentResource {
           // Scripts are idempotent: a changed script re-runs in place instead of replacing (and so undoing) the step.
           update: remoteScript(create, user),
           delete: remoteScript(del, user),
-          triggers: [contentHash(create)],
+          triggers: identityTriggers("baremetal-k8s:host", host.name, suffix, ...identity),
           // Package installs print a lot; passing it back as an environment variable on the next run gains nothing.
           addPreviousOutputInEnv: false,
         },
@@ -73,7 +75,7 @@ export class Host extends pulumi.ComponentResource {
     const disks = new Map<string, command.remote.Command>();
     for (const s of diskSteps(host)) {
       // Node prep installs the mkfs/mdadm tools the disk scripts run, and containerd, whose directory an ephemeral disk takes over.
-      disks.set(s.key, step(s.key, s.create, s.delete, [this.nodePrep]));
+      disks.set(s.key, step(s.key, s.create, s.delete, [this.nodePrep], s.identity));
     }
     this.disks = disks;
 

@@ -463,6 +463,17 @@ export interface DiskStep {
   disks: DiskSpec[];
   create: string;
   delete: string;
+  /**
+   * What the step acts on, for its `triggers` (identityTriggers): a change here replaces the step, so the
+   * old delete undoes the old mount, link or marker after the new create. Never script text or `wipe`.
+   */
+  identity: string[];
+}
+
+/** The identity of one disk: what its delete script undoes (a mount at its mountpoint, a link, a marker) and on which device. */
+export function diskIdentity(d: DiskSpec): string[] {
+  const where = isMountedDisk(d) ? `mountpoint=${d.mountpoint}` : isBlockLinkDisk(d) ? `link=${d.linkPath}` : "";
+  return [`disk=${d.name}`, `use=${d.use}`, `device=${d.device}`, ...(where ? [where] : [])];
 }
 
 export function diskSteps(host: HostSpec): DiskStep[] {
@@ -470,7 +481,13 @@ export function diskSteps(host: HostSpec): DiskStep[] {
   const ephemeral = host.disks.filter((d): d is EphemeralDisk => d.use === "ephemeral");
   for (const d of host.disks) {
     if (d.use === "ephemeral") continue;
-    steps.push({ key: `disk-${d.name}`, disks: [d], create: renderDisk(host, d), delete: renderDiskDelete(host, d) });
+    steps.push({
+      key: `disk-${d.name}`,
+      disks: [d],
+      create: renderDisk(host, d),
+      delete: renderDiskDelete(host, d),
+      identity: diskIdentity(d),
+    });
   }
   if (ephemeral.length > 0) {
     steps.push({
@@ -478,6 +495,7 @@ export function diskSteps(host: HostSpec): DiskStep[] {
       disks: ephemeral,
       create: renderEphemeral(host, ephemeral),
       delete: renderDiskDelete(host, ephemeral[0]),
+      identity: ephemeral.flatMap(diskIdentity),
     });
   }
   return steps;
