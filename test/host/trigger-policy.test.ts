@@ -3,6 +3,7 @@
 // then run the OLD delete), so a script digest in triggers would make every new release of the
 // program unmount disks and reset kubeadm. A changed script must be an in-place `update`.
 import { describe, expect, it, vi } from "vitest";
+import { replaces } from "../lab/executor";
 import { clone, loadStack, runProgram, type ProgramRun, type TestConfig } from "../harness";
 
 // A new release of the program, as the engine sees it: every rendered script differs. The line is
@@ -94,5 +95,18 @@ describe("trigger policy of every remote step (dev stack)", () => {
     const after = await evaluate(withDisk(cfg, "cp-1", "backup", (d) => (d.mountpoint = "/srv/backup2")));
     const changed = [...before].filter(([name, b]) => JSON.stringify(after.get(name)?.triggers) !== JSON.stringify(b.triggers));
     expect(changed.map(([n]) => n)).toEqual(["cp-1-disk-backup"]);
+  });
+});
+
+describe("the lab executor's diff, as the engine with @pulumi/command 1.2.1 does it", () => {
+  const old = { create: "a", update: "a", delete: "d", triggers: ["x"] };
+  it("replaces on a change of triggers (replaceOnChanges: triggers[*]) and updates in place on a change of scripts", () => {
+    expect(replaces(["triggers[*]"], old, { ...old, triggers: ["y"] })).toBe(true);
+    expect(replaces(["triggers[*]"], old, { ...old, create: "b", update: "b", delete: "e" })).toBe(false);
+  });
+  it("honours other replaceOnChanges paths by their top-level property, and `*`", () => {
+    expect(replaces(["create"], old, { ...old, create: "b" })).toBe(true);
+    expect(replaces(["connection.host"], { ...old, connection: { host: "a" } }, { ...old, connection: { host: "b" } })).toBe(true);
+    expect(replaces(["*"], old, { ...old, delete: "e" })).toBe(true);
   });
 });
