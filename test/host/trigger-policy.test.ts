@@ -3,6 +3,7 @@
 // then run the OLD delete), so a script digest in triggers would make every new release of the
 // program unmount disks and reset kubeadm. A changed script must be an in-place `update`.
 import { describe, expect, it, vi } from "vitest";
+import type * as Shell from "../../components/host/shell";
 import { replaces } from "../lab/executor";
 import { clone, loadStack, runProgram, type ProgramRun, type TestConfig } from "../harness";
 
@@ -12,7 +13,7 @@ import { clone, loadStack, runProgram, type ProgramRun, type TestConfig } from "
 const release = vi.hoisted(() => ({ line: "" }));
 
 vi.mock("../../components/host/shell", async (importOriginal) => {
-  const orig = await importOriginal<typeof import("../../components/host/shell")>();
+  const orig = await importOriginal<typeof Shell>();
   return {
     ...orig,
     scriptHeader: (...args: Parameters<typeof orig.scriptHeader>) => `${orig.scriptHeader(...args)}${release.line}`,

@@ -8,6 +8,7 @@
 //   and a kernel name without a by-id link resolves to by-path.
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type * as Shell from "../../components/host/shell";
 import type { DiskSpec, HostSpec } from "../../components/config";
 import { hostStep } from "../../components/host/host";
 import { diskSteps } from "../../components/host/render-disks";
@@ -23,7 +24,7 @@ const avail = labAvailable();
 // scripts are rendered (before anything could hash them).
 const release = vi.hoisted(() => ({ line: "" }));
 vi.mock("../../components/host/shell", async (importOriginal) => {
-  const orig = await importOriginal<typeof import("../../components/host/shell")>();
+  const orig = await importOriginal<typeof Shell>();
   return { ...orig, scriptHeader: (...a: Parameters<typeof orig.scriptHeader>) => `${orig.scriptHeader(...a)}${release.line}` };
 });
 
