@@ -567,11 +567,17 @@ export interface DiskStep {
   identity: string[];
 }
 
-/** The identity of one disk: what its delete script undoes (a mount at its mountpoint, a link, a marker) and on which device. */
+/**
+ * The identity of one disk: the disk and the place its delete script undoes (the mount at its
+ * mountpoint, the link at its link path, the ceph marker of its name). Not the device: writing the
+ * same disk's by-id name instead of its kernel name must not replace the step, because the old
+ * delete would then unmount or unlink the disk the new create has just kept. A device that changes
+ * to another disk is an update, which refuses while the old disk still holds the place. Not `use`
+ * among mounted disks: a disk that changes from `mount` to `longhorn` at the same place stays mounted.
+ */
 export function diskIdentity(d: DiskSpec): string[] {
-  // Not `use`: a mounted disk that changes from `mount` to `longhorn` at the same place stays mounted (an update).
   const where = isMountedDisk(d) ? `mountpoint=${d.mountpoint}` : isBlockLinkDisk(d) ? `link=${d.linkPath}` : `use=${d.use}`;
-  return [`disk=${d.name}`, `device=${d.device}`, where];
+  return [`disk=${d.name}`, where];
 }
 
 export function diskSteps(host: HostSpec): DiskStep[] {

@@ -90,6 +90,16 @@ describe("trigger policy of every remote step (dev stack)", () => {
     for (const [name, b] of before) expect(after.get(name)?.triggers, name).toEqual(b.triggers);
   });
 
+  it("keeps the triggers when a disk's device is written differently (the same disk by another name: no replace, so no old delete)", async () => {
+    const cfg = loadStack("dev");
+    const before = await evaluate(cfg);
+    const after = await evaluate(
+      withDisk(cfg, "cp-1", "backup", (d) => Object.assign(d, { device: "/dev/disk/by-path/pci-0000:00:05.0" })),
+    );
+    expect(after.get("cp-1-disk-backup")?.create).not.toBe(before.get("cp-1-disk-backup")?.create);
+    for (const [name, b] of before) expect(after.get(name)?.triggers, name).toEqual(b.triggers);
+  });
+
   it("replaces a disk step deliberately when what it acts on changes (its mountpoint), and nothing else", async () => {
     const cfg = loadStack("dev");
     const before = await evaluate(cfg);
