@@ -3,7 +3,7 @@ import * as command from "@pulumi/command";
 import * as kubernetes from "@pulumi/kubernetes";
 import type { ClusterSpec, HostSpec } from "../config/spec";
 import type { Host } from "../host/host";
-import { contentHash, remoteScript } from "../host/remote-script";
+import { identityTriggers, remoteScript } from "../host/remote-script";
 import type { Topology } from "../topology";
 import { renderCniChart } from "./render-cni";
 import {
@@ -284,7 +284,7 @@ export class ControlPlane extends pulumi.ComponentResource {
         connection: on.connection,
         ...(create !== undefined ? { create, update: create } : {}),
         delete: remoteScript(args.delete ?? renderNothingToUndoScript(on.spec, name), this.user),
-        triggers: [contentHash("baremetal-k8s:controlplane", name)],
+        triggers: identityTriggers("baremetal-k8s:controlplane", name),
         ...(args.stdin !== undefined ? { stdin: args.stdin } : {}),
         ...(args.secretOutput ? { logging: "none" } : {}),
         // The previous stdout may hold a secret; never send it back to the host as an environment variable.

@@ -3,7 +3,7 @@ import * as command from "@pulumi/command";
 import type { ClusterSpec, HostSpec } from "../config/spec";
 import type { Topology } from "../topology";
 import { hostConnection } from "./connection";
-import { contentHash, remoteScript } from "./remote-script";
+import { identityTriggers, remoteScript } from "./remote-script";
 import { diskSteps } from "./render-disks";
 import { needsLonghornPrereqs, renderInitiatorName, renderInitiatorNameDelete } from "./render-iscsi";
 import { renderNodePrep, renderNodePrepDelete, volumePluginDir } from "./render-node-prep";
@@ -51,21 +51,8 @@ export class Host extends pulumi.ComponentResource {
     this.connection = hostConnection(host, args.cluster.cluster, args.sshPrivateKey);
     this.volumePluginDir = volumePluginDir(host);
 
-    const step = (suffix: string, create: string, del: string, dependsOn: pulumi.Resource[]) =>
-      new command.remote.Command(
-        `${host.name}-${suffix}`,
-        {
-          connection: this.connection,
-          create: remoteScript(create, user),
-          // Scripts are idempotent: a changed script re-runs in place instead of replacing (and so undoing) the step.
-          update: remoteScript(create, user),
-          delete: remoteScript(del, user),
-          triggers: [contentHash(create)],
-          // Package installs print a lot; passing it back as an environment variable on the next run gains nothing.
-          addPreviousOutputInEnv: false,
-        },
-        { parent: this, dependsOn },
-      );
+    const step = (suffix: string, create: string, del: string, dependsOn: pulumi.Resource[], identity: string[] = []) =>
+      hostStep({ host: host.name, suffix, connection: this.connection, user, create, delete: del, identity }, { parent: this, dependsOn });
 
     const prep = renderNodePrep(host, args.cluster);
     this.nodePrep = step("node-prep", prep, renderNodePrepDelete(host), []);
@@ -73,7 +60,7 @@ export class Host extends pulumi.ComponentResource {
     const disks = new Map<string, command.remote.Command>();
     for (const s of diskSteps(host)) {
       // Node prep installs the mkfs/mdadm tools the disk scripts run, and containerd, whose directory an ephemeral disk takes over.
-      disks.set(s.key, step(s.key, s.create, s.delete, [this.nodePrep]));
+      disks.set(s.key, step(s.key, s.create, s.delete, [this.nodePrep], s.identity));
     }
     this.disks = disks;
 
@@ -85,6 +72,39 @@ export class Host extends pulumi.ComponentResource {
     }
     this.registerOutputs({});
   }
+}
+
+/** One remote step of a host: what Host registers for node prep, each disk and the iSCSI name. */
+export interface HostStepArgs {
+  host: string;
+  /** the resource name's suffix after the host name (`node-prep`, `disk-<disk>`, ...) */
+  suffix: string;
+  connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+  user: string;
+  create: string;
+  delete: string;
+  /** what the step acts on beyond host and suffix (a disk's device, mountpoint...): see identityTriggers */
+  identity?: string[];
+}
+
+/**
+ * A host step: `<host>-<suffix>`. Only a change of its identity replaces it (new create, then the old
+ * delete); a changed script runs `update` (= create: every script is idempotent) in place.
+ */
+export function hostStep(a: HostStepArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
+  return new command.remote.Command(
+    `${a.host}-${a.suffix}`,
+    {
+      connection: a.connection,
+      create: remoteScript(a.create, a.user),
+      update: remoteScript(a.create, a.user),
+      delete: remoteScript(a.delete, a.user),
+      triggers: identityTriggers("baremetal-k8s:host", a.host, a.suffix, ...(a.identity ?? [])),
+      // Package installs print a lot; passing it back as an environment variable on the next run gains nothing.
+      addPreviousOutputInEnv: false,
+    },
+    opts,
+  );
 }
 
 /** The last non-empty line of a step's stdout (the initiator-name script prints only the name). */

@@ -34,9 +34,32 @@ export function isBlockLinkDisk(d: DiskSpec): d is BlockLinkDisk {
   return "linkPath" in d;
 }
 
-/** The comment line above each fstab entry the program writes: how delete finds its own lines. */
+/**
+ * The comment line above each fstab entry the program writes: how delete finds its own lines. Built from
+ * host, disk and class names (DNS labels once validated); any other character becomes `_`, so no config
+ * text can end the comment line. Unchanged for valid names: older releases' lines are still found.
+ */
 export function fstabMark(host: HostSpec, what: string): string {
-  return `# baremetal-k8s: ${host.name} ${what}`;
+  return `# baremetal-k8s: ${commentSafe(host.name)} ${commentSafe(what)}`;
+}
+
+function commentSafe(s: string): string {
+  return s.replace(/[^A-Za-z0-9 ()._:/-]/g, "_");
+}
+
+/**
+ * A path as an /etc/fstab field: fstab splits fields on blanks and reads `\ooo` octal escapes
+ * (fstab(5)), so a space, tab, newline or backslash is written as \040, \011, \012, \134.
+ */
+export function fstabField(path: string): string {
+  return path.replace(/[\\ \t\n\r]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, "0")}`);
+}
+
+/** A fixed description of what a disk becomes: script titles and fstab marks carry no config text. */
+function mountedWhat(disk: MountedDisk, withClass: boolean): string {
+  if (disk.use === "longhorn") return "Longhorn data path";
+  if (disk.use === "local") return withClass ? `local volume of class ${disk.storageClass}` : "local volume";
+  return "mount";
 }
 
 const DISK_LIB = `# One disk script at a time per host: they share /etc/fstab.
@@ -70,11 +93,12 @@ found() {
   [ -z "$pt_type" ] || what="\${what:+$what and }a $pt_type partition table"
   printf '%s. wipefs lists:\\n%s' "$what" "$(wipefs "$1" 2>&1 || true)"
 }
-# mounts_of DEV: every mount point of DEV or its partitions, one per line.
+# mounts_of DEV: every mount point of DEV or its partitions, one per line (findmnt's \x20 escapes decoded).
 mounts_of() {
-  local nums
+  local nums t
   nums=$(lsblk -nro MAJ:MIN "$1" 2>/dev/null | tr -d ' ')
-  findmnt -rn -o TARGET,MAJ:MIN | awk -v nums="$nums" 'BEGIN { n = split(nums, a, "\\n"); for (i = 1; i <= n; i++) want[a[i]] = 1 } ($2 in want) { print $1 }'
+  findmnt -rn -o TARGET,MAJ:MIN | awk -v nums="$nums" 'BEGIN { n = split(nums, a, "\\n"); for (i = 1; i <= n; i++) want[a[i]] = 1 } ($2 in want) { print $1 }' |
+    while IFS= read -r t; do printf '%b\\n' "$t"; done
 }
 # devnum DEV: major:minor, as findmnt prints it.
 devnum() {
@@ -99,9 +123,10 @@ This disk gets $want, and its existing data would be destroyed. If that data may
   changed=1
 }
 # fstab_ensure MARK LINE MOUNTPOINT: adds LINE (under MARK) unless fstab has it; fails when fstab mounts something else there.
+# MOUNTPOINT as fstab writes it (fstabField: blanks as \\040).
 fstab_ensure() {
   local mark=$1 line=$2 mp=$3 existing
-  existing=$(awk -v mp="$mp" '!/^[[:space:]]*#/ && $2 == mp' /etc/fstab)
+  existing=$(MP=$mp awk '!/^[[:space:]]*#/ && $2 == ENVIRON["MP"]' /etc/fstab)
   if [ -z "$existing" ]; then
     printf '%s\\n%s\\n' "$mark" "$line" >>/etc/fstab
     note "added to /etc/fstab: $line"
@@ -116,14 +141,16 @@ fstab_ensure() {
 }
 `;
 
-const FSTAB_REMOVE = `# fstab_remove MARK MOUNTPOINT: drops the program's line for MOUNTPOINT (and its MARK comment).
+const FSTAB_REMOVE = `# fstab_remove MARK MOUNTPOINT: drops the program's line for MOUNTPOINT (as fstab writes it) and its MARK
+# comment; a MARK above another line (the same disk at its new mountpoint) stays.
 fstab_remove() {
   local mark=$1 mp=$2 tmp
   tmp=$(mktemp)
-  awk -v mark="$mark" -v mp="$mp" 'skip { skip = 0; if ($2 == mp) next } $0 == mark { skip = 1; next } { print }' /etc/fstab >"$tmp"
+  MARK=$mark MP=$mp awk 'held != "" { if ($2 == ENVIRON["MP"]) { held = ""; next } print held; held = "" }
+    $0 == ENVIRON["MARK"] { held = $0; next } { print } END { if (held != "") print held }' /etc/fstab >"$tmp"
   if ! cmp -s "$tmp" /etc/fstab; then
     cat "$tmp" >/etc/fstab
-    note "removed the /etc/fstab entry for $mp"
+    note "removed the /etc/fstab entry for $(printf '%b' "$mp")"
   fi
   rm -f "$tmp"
 }
@@ -134,9 +161,10 @@ function mkfsCommand(fsType: "ext4" | "xfs"): string {
   return fsType === "xfs" ? 'mkfs.xfs -q "$dev" </dev/null' : 'mkfs.ext4 -q "$dev" </dev/null';
 }
 
+/** The start of a disk script. `title` is fixed text (never config text: it lands in a comment). */
 function diskHeader(host: HostSpec, disk: DiskSpec, title: string): string {
   return [
-    scriptHeader(`disk ${disk.name} (${title}) on host ${host.name}`, `${host.name}/${disk.name}`),
+    scriptHeader(`disk layout: ${title}`, `${host.name}/${disk.name}`),
     TRACK_CHANGES,
     shVar("DEVICE", disk.device),
     `WIPE=${disk.wipe ? 1 : 0}`,
@@ -145,12 +173,11 @@ function diskHeader(host: HostSpec, disk: DiskSpec, title: string): string {
 }
 
 function renderMounted(host: HostSpec, disk: MountedDisk): string {
-  const what =
-    disk.use === "longhorn" ? "Longhorn data path" : disk.use === "local" ? `local volume of class ${disk.storageClass}` : "mount";
-  return `${diskHeader(host, disk, `${disk.use}: ${disk.fsType} at ${disk.mountpoint}`)}
-${shVar("FSTYPE", disk.fsType)}
+  return `${diskHeader(host, disk, `${disk.use === "mount" ? "formatted and mounted" : mountedWhat(disk, false)}`)}
+${FSTAB_REMOVE}${shVar("FSTYPE", disk.fsType)}
 ${shVar("MOUNTPOINT", disk.mountpoint)}
-${shVar("MARK", fstabMark(host, `disk ${disk.name} (${what})`))}
+${shVar("MP_FSTAB", fstabField(disk.mountpoint))}
+${shVar("MARK", fstabMark(host, `disk ${disk.name} (${mountedWhat(disk, true)})`))}
 resolve_device "$DEVICE"
 here=$(mounted_dev "$MOUNTPOINT")
 if [ -n "$here" ] && [ "$here" != "$(devnum "$dev")" ]; then
@@ -171,10 +198,25 @@ else
     fail "mkfs.$FSTYPE ran but blkid finds no $FSTYPE filesystem on $dev"
   fi
 fi
-for t in $(mounts_of "$dev"); do
-  [ "$t" = "$MOUNTPOINT" ] || fail "$DEVICE is mounted at $t already: unmount it there first"
-done
-fstab_ensure "$MARK" "UUID=$fs_uuid $MOUNTPOINT $FSTYPE defaults,nofail 0 2" "$MOUNTPOINT"
+# Where this disk was mounted before (its mountpoint changed in the config): the program's own fstab
+# lines for this disk, with this filesystem, at another mountpoint. The disk moves: mounted at the new
+# mountpoint first, then the old line goes and the old mount is unmounted. The data stays on the disk.
+previous=()
+while IFS= read -r p; do
+  [ -z "$p" ] || previous+=("$p")
+done < <(MARK=$MARK UUID="UUID=$fs_uuid" MP=$MP_FSTAB awk 'after && $1 == ENVIRON["UUID"] && $2 != ENVIRON["MP"] { print $2 }
+  { after = ($0 == ENVIRON["MARK"]) }' /etc/fstab)
+is_previous() {
+  local p
+  for p in "\${previous[@]}"; do
+    [ "$(printf '%b' "$p")" != "$1" ] || return 0
+  done
+  return 1
+}
+while IFS= read -r t; do
+  [ -z "$t" ] || [ "$t" = "$MOUNTPOINT" ] || is_previous "$t" || fail "$DEVICE is mounted at $t already: unmount it there first"
+done < <(mounts_of "$dev")
+fstab_ensure "$MARK" "UUID=$fs_uuid $MP_FSTAB $FSTYPE defaults,nofail 0 2" "$MP_FSTAB"
 if [ -z "$here" ]; then
   mkdir -p "$MOUNTPOINT"
   if [ -n "$(ls -A "$MOUNTPOINT" 2>/dev/null)" ]; then
@@ -184,39 +226,81 @@ if [ -z "$here" ]; then
   note "mounted $DEVICE at $MOUNTPOINT"
   changed=1
 fi
+for p in "\${previous[@]}"; do
+  old=$(printf '%b' "$p")
+  fstab_remove "$MARK" "$p"
+  if [ "$(mounted_dev "$old")" = "$(devnum "$dev")" ]; then
+    if umount "$old"; then
+      note "moved from $old to $MOUNTPOINT: unmounted $old (the data stays on the disk, now at $MOUNTPOINT)"
+    else
+      note "moved to $MOUNTPOINT; $old is still in use and stays mounted until what uses it stops (the old step's removal unmounts it)"
+    fi
+  fi
+  changed=1
+done
 ${scriptFooter(`${disk.fsType} on ${disk.device} at ${disk.mountpoint}`)}`;
 }
 
+/**
+ * A local Block-class disk: a symlink at `<hostDir>/<disk>` to a stable path of the disk. A by-id or
+ * by-path device is that path. A kernel name (/dev/vdf) is resolved on the host at the first run to a
+ * by-id (else by-path) link of the same device, remembered under DISK_STATE_DIR; a later run refuses,
+ * naming the disk, when the kernel name now is another device than the one remembered.
+ */
 function renderBlockLink(host: HostSpec, disk: BlockLinkDisk): string {
-  return `${diskHeader(host, disk, `local block volume of class ${disk.storageClass} at ${disk.linkPath}`)}
+  return `${diskHeader(host, disk, "local block volume")}
+${shVar("DISK", disk.name)}
 ${shVar("LINK", disk.linkPath)}
+${shVar("STABLE_STATE", `${DISK_STATE_DIR}/${disk.name}.stable`)}
 resolve_device "$DEVICE"
+num=$(devnum "$dev")
+# The provisioner only accepts stable names: a by-id or by-path link, never /dev/sdX.
+target=""
+case $DEVICE in
+  /dev/disk/by-id/* | /dev/disk/by-path/*) target=$DEVICE ;;
+  *)
+    if [ -f "$STABLE_STATE" ]; then
+      target=$(cat "$STABLE_STATE")
+      if [ ! -e "$target" ] || [ "$(devnum "$target")" != "$num" ]; then
+        fail "disk $DISK: its device $DEVICE is now $dev, but at the first run it was $target$([ -e "$target" ] && printf ' (%s)' "$(readlink -f "$target")"). Kernel names can change between boots: refusing to hand another disk to pods. Set the disk's device to its stable path ($target) in the config"
+      fi
+    else
+      for l in /dev/disk/by-id/* /dev/disk/by-path/*; do
+        if [ -e "$l" ] && [ "$(devnum "$l")" = "$num" ]; then
+          target=$l
+          break
+        fi
+      done
+    fi
+    ;;
+esac
+[ -n "$target" ] || fail "$DEVICE has no /dev/disk/by-id or /dev/disk/by-path name: local block volumes need one (set the disk's device to such a path)"
+remember() {
+  case $DEVICE in
+    /dev/disk/by-id/* | /dev/disk/by-path/*) return 0 ;;
+  esac
+  if [ "$(cat "$STABLE_STATE" 2>/dev/null)" != "$target" ]; then
+    mkdir -p "$(dirname "$STABLE_STATE")"
+    printf '%s\\n' "$target" >"$STABLE_STATE"
+    note "$DEVICE is $target: remembered, later runs check that $DEVICE still names this disk"
+  fi
+}
 if [ -L "$LINK" ]; then
-  [ "$(readlink -f "$LINK")" = "$dev" ] || fail "$LINK already points at $(readlink "$LINK"), not at $DEVICE: remove that link or choose another disk name"
+  if [ ! -e "$LINK" ] || [ "$(devnum "$LINK")" != "$num" ]; then
+    fail "$LINK already points at $(readlink "$LINK"), not at $DEVICE: remove that link or choose another disk name"
+  fi
+  remember
   note "$LINK -> $(readlink "$LINK"): already in place, nothing to do"
   exit 0
 fi
-[ ! -e "$LINK" ] || fail "$LINK exists and is not a symlink: the provisioner needs a /dev/disk/by-id symlink there. Move it away and run again"
-# The provisioner only accepts stable names: the by-id path, never /dev/sdX.
-target=""
-case $DEVICE in
-  /dev/disk/by-id/*) target=$DEVICE ;;
-  *)
-    for l in /dev/disk/by-id/*; do
-      if [ "$(readlink -f "$l")" = "$dev" ]; then
-        target=$l
-        break
-      fi
-    done
-    ;;
-esac
-[ -n "$target" ] || fail "$DEVICE has no /dev/disk/by-id name: local block volumes need one (set the disk's device to its /dev/disk/by-id path)"
+[ ! -e "$LINK" ] || fail "$LINK exists and is not a symlink: the provisioner needs a stable /dev/disk symlink there. Move it away and run again"
 probe "$dev"
 if [ -n "$fs_type$pt_type" ]; then
   refuse_or_wipe "$DEVICE" "$dev" "handed raw to pods as a block volume (the provisioner erases it when a volume is released)"
 fi
 busy=$(mounts_of "$dev")
 [ -z "$busy" ] || fail "$DEVICE is mounted at $busy: a local block volume must not be in use by the host"
+remember
 mkdir -p "$(dirname "$LINK")"
 ln -s "$target" "$LINK"
 note "linked $LINK -> $target"
@@ -261,12 +345,8 @@ ${scriptFooter(`raw disk ${disk.device} for Rook-Ceph`)}`;
 export function renderEphemeral(host: HostSpec, disks: EphemeralDisk[]): string {
   if (disks.length === 0) throw new Error(`host ${host.name} has no ephemeral disk`);
   const raid = disks.length > 1;
-  const names = disks.map((d) => d.name).join(", ");
   const header = [
-    scriptHeader(
-      `ephemeral disk${raid ? `s ${names} (RAID0)` : ` ${names}`} on host ${host.name}: /var/lib/kubelet and /var/lib/containerd`,
-      `${host.name}/ephemeral`,
-    ),
+    scriptHeader(`ephemeral disk${raid ? "s (RAID0)" : ""}: /var/lib/kubelet and /var/lib/containerd`, `${host.name}/ephemeral`),
     TRACK_CHANGES,
     `DEVICES=(${disks.map((d) => shQuote(d.device)).join(" ")})`,
     // Each member may be erased only when it says wipe: true; the array's own filesystem only when all of them do.
@@ -417,31 +497,48 @@ export function renderDisk(host: HostSpec, disk: DiskSpec): string {
  */
 export function renderDiskDelete(host: HostSpec, disk: DiskSpec): string {
   const scope = disk.use === "ephemeral" ? `${host.name}/ephemeral` : `${host.name}/${disk.name}`;
-  const head = scriptHeader(
-    `${disk.use === "ephemeral" ? "ephemeral disks" : `disk ${disk.name}`} on host ${host.name}: removal (data stays on the disk)`,
-    scope,
-  );
+  const head = scriptHeader(`${disk.use === "ephemeral" ? "ephemeral disks" : "disk layout"}: removal (data stays on the disk)`, scope);
+  const devnum = `# devnum PATH: major:minor of the block device PATH names.
+devnum() {
+  printf '%d:%d' "0x$(stat -L -c %t "$1")" "0x$(stat -L -c %T "$1")"
+}
+`;
   if (isMountedDisk(disk)) {
-    const what =
-      disk.use === "longhorn" ? "Longhorn data path" : disk.use === "local" ? `local volume of class ${disk.storageClass}` : "mount";
+    // Only this disk's own mount goes: after a replacement (a changed device or mountpoint), another
+    // filesystem may be mounted at the path by now, and its fstab line may carry the same mark.
     return `${head}
+${shVar("DEVICE", disk.device)}
 ${shVar("MOUNTPOINT", disk.mountpoint)}
-${shVar("MARK", fstabMark(host, `disk ${disk.name} (${what})`))}
-if mountpoint -q "$MOUNTPOINT"; then
+${shVar("MP_FSTAB", fstabField(disk.mountpoint))}
+${shVar("MARK", fstabMark(host, `disk ${disk.name} (${mountedWhat(disk, true)})`))}
+${devnum}${FSTAB_REMOVE}here=$({ findmnt -rn -M "$MOUNTPOINT" -o MAJ:MIN 2>/dev/null || true; } | head -n 1 | tr -d ' ')
+if [ -n "$here" ] && [ -b "$DEVICE" ] && [ "$here" != "$(devnum "$DEVICE")" ]; then
+  note "$MOUNTPOINT has another filesystem mounted now (device $here, not $DEVICE): left alone, with its /etc/fstab line"
+  exit 0
+fi
+if [ -n "$here" ]; then
   umount "$MOUNTPOINT" || fail "cannot unmount $MOUNTPOINT: something still uses it (see fuser -vm $MOUNTPOINT). Stop that, then run pulumi up again"
   note "unmounted $MOUNTPOINT (the data stays on the disk)"
 fi
-${FSTAB_REMOVE}fstab_remove "$MARK" "$MOUNTPOINT"
+fstab_remove "$MARK" "$MP_FSTAB"
 `;
   }
   if (isBlockLinkDisk(disk)) {
     return `${head}
 ${shVar("LINK", disk.linkPath)}
 ${shVar("DEVICE", disk.device)}
-if [ -L "$LINK" ] && [ "$(readlink -f "$LINK")" = "$(readlink -f "$DEVICE")" ]; then
-  rm -f "$LINK"
-  note "removed $LINK (the disk itself is untouched)"
+${shVar("STABLE_STATE", `${DISK_STATE_DIR}/${disk.name}.stable`)}
+${devnum}stable=$(cat "$STABLE_STATE" 2>/dev/null || true)
+if [ -L "$LINK" ] && [ -e "$LINK" ]; then
+  for d in "$DEVICE" "$stable"; do
+    if [ -n "$d" ] && [ -e "$d" ] && [ "$(devnum "$LINK")" = "$(devnum "$d")" ]; then
+      rm -f "$LINK"
+      note "removed $LINK (the disk itself is untouched)"
+      break
+    fi
+  done
 fi
+rm -f "$STABLE_STATE"
 `;
   }
   if (disk.use === "ceph") {
@@ -463,6 +560,24 @@ export interface DiskStep {
   disks: DiskSpec[];
   create: string;
   delete: string;
+  /**
+   * What the step acts on, for its `triggers` (identityTriggers): a change here replaces the step, so the
+   * old delete undoes the old mount, link or marker after the new create. Never script text or `wipe`.
+   */
+  identity: string[];
+}
+
+/**
+ * The identity of one disk: the disk and the place its delete script undoes (the mount at its
+ * mountpoint, the link at its link path, the ceph marker of its name). Not the device: writing the
+ * same disk's by-id name instead of its kernel name must not replace the step, because the old
+ * delete would then unmount or unlink the disk the new create has just kept. A device that changes
+ * to another disk is an update, which refuses while the old disk still holds the place. Not `use`
+ * among mounted disks: a disk that changes from `mount` to `longhorn` at the same place stays mounted.
+ */
+export function diskIdentity(d: DiskSpec): string[] {
+  const where = isMountedDisk(d) ? `mountpoint=${d.mountpoint}` : isBlockLinkDisk(d) ? `link=${d.linkPath}` : `use=${d.use}`;
+  return [`disk=${d.name}`, where];
 }
 
 export function diskSteps(host: HostSpec): DiskStep[] {
@@ -470,7 +585,13 @@ export function diskSteps(host: HostSpec): DiskStep[] {
   const ephemeral = host.disks.filter((d): d is EphemeralDisk => d.use === "ephemeral");
   for (const d of host.disks) {
     if (d.use === "ephemeral") continue;
-    steps.push({ key: `disk-${d.name}`, disks: [d], create: renderDisk(host, d), delete: renderDiskDelete(host, d) });
+    steps.push({
+      key: `disk-${d.name}`,
+      disks: [d],
+      create: renderDisk(host, d),
+      delete: renderDiskDelete(host, d),
+      identity: diskIdentity(d),
+    });
   }
   if (ephemeral.length > 0) {
     steps.push({
@@ -478,6 +599,7 @@ export function diskSteps(host: HostSpec): DiskStep[] {
       disks: ephemeral,
       create: renderEphemeral(host, ephemeral),
       delete: renderDiskDelete(host, ephemeral[0]),
+      identity: ephemeral.flatMap(diskIdentity),
     });
   }
   return steps;

@@ -65,7 +65,7 @@ fi
  * can read it back and compare hosts; messages go to stderr.
  */
 export function renderInitiatorName(host: HostSpec): string {
-  return `${scriptHeader(`iSCSI initiator name of host ${host.name} (Longhorn)`, host.name, "stderr")}
+  return `${scriptHeader("iSCSI initiator name (Longhorn)", host.name, "stderr")}
 ${TRACK_CHANGES}file=${shQuote(INITIATOR_FILE)}
 command -v iscsi-iname >/dev/null 2>&1 || fail "iscsi-iname is missing: open-iscsi should have been installed by node preparation (on packagesPreinstalled hosts bake open-iscsi / iscsi-initiator-utils into the image)"
 name=""
@@ -104,7 +104,7 @@ printf '%s\\n' "$name"
 
 /** Removing the step keeps the name: targets' access lists may refer to it. */
 export function renderInitiatorNameDelete(host: HostSpec): string {
-  return `${scriptHeader(`iSCSI initiator name of host ${host.name}: removal`, host.name)}
+  return `${scriptHeader("iSCSI initiator name: removal", host.name)}
 note "the iSCSI initiator name stays in ${INITIATOR_FILE}: targets' access lists may refer to it"
 `;
 }

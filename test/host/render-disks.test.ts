@@ -44,7 +44,7 @@ describe("disk layout scripts", () => {
   it("formats and mounts with an fstab entry by UUID; data disks are nofail, the ephemeral disk is not", () => {
     const backup = renderDisk(w1, disk("backup"));
     expect(backup).toContain("FSTYPE='ext4'\nMOUNTPOINT='/srv/backup'");
-    expect(backup).toContain('fstab_ensure "$MARK" "UUID=$fs_uuid $MOUNTPOINT $FSTYPE defaults,nofail 0 2" "$MOUNTPOINT"');
+    expect(backup).toContain('fstab_ensure "$MARK" "UUID=$fs_uuid $MP_FSTAB $FSTYPE defaults,nofail 0 2" "$MP_FSTAB"');
     expect(backup).toContain('mkfs.ext4 -q "$dev" </dev/null');
     expect(renderDisk(w1, disk("longhorn"))).toContain("MOUNTPOINT='/var/lib/longhorn'");
     expect(renderDisk(w1, disk("ssd"))).toContain("MOUNTPOINT='/var/lib/disks/fast/ssd'");
@@ -70,7 +70,7 @@ describe("disk layout scripts", () => {
   it("links a local Block disk by its /dev/disk/by-id name into the class's hostDir", () => {
     const s = renderDisk(w1, disk("blk"));
     expect(s).toContain("LINK='/var/lib/disks/raw/blk'");
-    expect(s).toContain("/dev/disk/by-id/*) target=$DEVICE ;;");
+    expect(s).toContain("/dev/disk/by-id/* | /dev/disk/by-path/*) target=$DEVICE ;;");
     expect(s).toContain('ln -s "$target" "$LINK"');
   });
 
@@ -95,7 +95,7 @@ describe("disk layout scripts", () => {
   it("deletes undo only mounts, fstab lines, links and markers", () => {
     const del = renderDiskDelete(w1, disk("longhorn"));
     expect(del).toContain('umount "$MOUNTPOINT" || fail "cannot unmount $MOUNTPOINT: something still uses it');
-    expect(del).toContain('fstab_remove "$MARK" "$MOUNTPOINT"');
+    expect(del).toContain('fstab_remove "$MARK" "$MP_FSTAB"');
     expect(renderDiskDelete(w1, disk("blk"))).toContain('rm -f "$LINK"');
     expect(renderDiskDelete(w1, disk("scratch"))).toContain("ephemeral disks stay mounted");
     expect(renderDiskDelete(w1, disk("scratch"))).not.toMatch(/umount|fstab_remove/);

@@ -1,12 +1,33 @@
 // End to end on lab hosts: the example lab's shape (two control planes, four workers, a witness
 // etcd member on w-1) brought up by the real program through the executor; then a second run,
 // the guards of every create, and the loss of one and then two etcd voters.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type * as Shell from "../../components/host/shell";
 import { describeRun, type RunRecord } from "./executor";
 import { FAKE_MODULES, assertClean, clusterFacts, etcdWritable, missingComponents, prepare, type BringUp, type ClusterFacts } from "./e2e";
 import { labAvailable, startLab, type Lab } from "./lab";
 import { exampleStack, labConfig, labHostsFor, type ConfigHost } from "./stack";
 import type { TestConfig } from "../harness";
+
+// A new release of the program: a harmless line appended to every rendered script, where scripts are
+// rendered (the host scripts' shared header, the control plane's render*Script functions), before
+// anything could hash them. Off unless a test sets it.
+const release = vi.hoisted(() => ({ line: "" }));
+vi.mock("../../components/host/shell", async (importOriginal) => {
+  const orig = await importOriginal<typeof Shell>();
+  return { ...orig, scriptHeader: (...a: Parameters<typeof orig.scriptHeader>) => `${orig.scriptHeader(...a)}${release.line}` };
+});
+vi.mock("../../components/controlplane/render-scripts", async (importOriginal) => {
+  const orig = await importOriginal<Record<string, unknown>>();
+  return Object.fromEntries(
+    Object.entries(orig).map(([k, v]) => [
+      k,
+      typeof v === "function" && /^render.*Script$/.test(k)
+        ? (...args: unknown[]) => `${String((v as (...a: unknown[]) => unknown)(...args))}${release.line}`
+        : v,
+    ]),
+  );
+});
 
 const PREFIX = process.env.LAB_PREFIX ?? "bl";
 const SUBNET = process.env.LAB_SUBNET ?? "10.250.10";
@@ -119,6 +140,36 @@ describe.skipIf(!avail.ok)(`bring-up of the example lab on lab hosts${avail.ok ?
       describeRun(again),
     ).toEqual([]);
     expect(await clusterFacts(lab, cfg)).toEqual(facts);
+  });
+
+  it("a new release (every script re-rendered) runs `update` in place everywhere, deletes nothing, and keeps every disk mounted with its data", async (ctx) => {
+    if (b.missing) return ctx.skip(b.missing);
+    // a file on every mounted disk (the first mount of each), read back after the release
+    const mounted = Object.entries(facts.disks)
+      .map(([k, v]) => [k.split("/")[0], /mnt=(\S+)/.exec(v)?.[1]] as const)
+      .filter((x): x is readonly [string, string] => x[1] !== undefined);
+    expect(mounted.length).toBeGreaterThanOrEqual(3);
+    for (const [h, mnt] of mounted) expect((await lab.ssh(h, `echo kept > '${mnt}/release-probe'`)).code).toBe(0);
+    release.line = ": a new release of baremetal-k8s\n";
+    let r: RunRecord;
+    try {
+      r = await b.exec.up();
+    } finally {
+      release.line = "";
+    }
+    assertClean(r);
+    const steps = r.resources.filter((x) => x.type === "command:remote:Command" && typeof x.plainInputs.create === "string");
+    expect(
+      r.commands.filter((c) => c.op !== "update").map((c) => `${c.op} ${c.name}`),
+      describeRun(r),
+    ).toEqual([]);
+    expect(r.commands.map((c) => c.name).sort()).toEqual(steps.map((x) => x.name).sort());
+    for (const [h, mnt] of mounted) expect((await lab.ssh(h, `cat '${mnt}/release-probe'`)).stdout, `${h}:${mnt}`).toBe("kept\n");
+    expect(await clusterFacts(lab, cfg)).toEqual(facts);
+    // back to this release's scripts: again updates only
+    const back = await b.exec.up();
+    assertClean(back);
+    expect(back.commands.filter((c) => c.op !== "update")).toEqual([]);
   });
 
   it("keeps etcd writable and the VIP answering without one voter; stops writes without two", async (ctx) => {

@@ -227,6 +227,24 @@ function sortKeys(v: unknown): unknown {
   return v;
 }
 
+/**
+ * Whether a change of inputs replaces the resource instead of updating it. The engine replaces when a
+ * property named by `replaceOnChanges` changes: @pulumi/command 1.2.1 passes `["triggers[*]"]` for every
+ * Command and CopyToRemote (remote/command.js), and its schema marks `triggers` replaceOnChanges too, so
+ * `triggers` always counts. A path counts by its top-level property (`triggers[*]` -> `triggers`,
+ * `a.b` -> `a`; `*` is every property). Everything else that changed is an update: the provider runs
+ * `update`, or `create` when `update` is unset (commandController.go Update at v1.2.1).
+ */
+export function replaces(replaceOnChanges: readonly string[], old: Record<string, unknown>, now: Record<string, unknown>): boolean {
+  const keys = new Set(["triggers"]);
+  for (const p of replaceOnChanges) {
+    const top = p.split(/[.[]/)[0];
+    if (top === "*") for (const k of [...Object.keys(old), ...Object.keys(now)]) keys.add(k);
+    else if (top) keys.add(top);
+  }
+  return [...keys].some((k) => !deepEqual(old[k], now[k]));
+}
+
 // ------------------------------------------------------------------ @pulumi/random outputs (stateful)
 const LOWER = "abcdefghijklmnopqrstuvwxyz";
 const UPPER = LOWER.toUpperCase();
@@ -497,8 +515,7 @@ export class Executor {
       let op: "create" | "update" | "replace" | "same" = "create";
       if (old) {
         if (deepEqual(old.inputs, inputs)) op = "same";
-        else if (!deepEqual(old.inputs.triggers, inputs.triggers) || rec.replaceOnChanges.some((k) => !deepEqual(old.inputs[k], inputs[k])))
-          op = "replace";
+        else if (replaces(rec.replaceOnChanges, old.inputs, inputs)) op = "replace";
         else op = "update";
       }
       if (op === "same") {

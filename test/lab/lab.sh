@@ -129,6 +129,8 @@ _init() {
     mknod -m 660 "$H/dev/$n" b 7 "${dev#/dev/loop}"
     mknod -m 660 "$H/dev/${dev#/dev/}" b 7 "${dev#/dev/loop}"
     ln -s "../../$n" "$H/dev/disk/by-id/lab-$h-$n"
+    # by-path too (VMs whose disks have no serial have only by-path names)
+    mkdir -p "$H/dev/disk/by-path"; ln -s "../../$n" "$H/dev/disk/by-path/lab-$h-$n"
   done < <(cat "$H/disks" 2>/dev/null)
   for d in $BIND_DIRS; do mount --bind "$H/$d" "/$d"; done
   mount --move "$H/dev" /dev
