@@ -20,7 +20,7 @@ export class StackFileError extends Error {}
 /** `{secure: <ciphertext>}`; `{secure: ""}` holds nothing to decrypt and stays a plain map, which validation refuses. */
 function isSecure(v: unknown): boolean {
   if (v === null || typeof v !== "object" || Array.isArray(v) || Object.keys(v).length !== 1 || !("secure" in v)) return false;
-  const ciphertext = (v as { secure: unknown }).secure;
+  const ciphertext = (v).secure;
   return typeof ciphertext === "string" && ciphertext !== "";
 }
 
@@ -77,7 +77,11 @@ function unknownTag(doc: Document, source: string): { tag: string; key: string; 
       if (!node.tag || doc.schema.tags.some((t) => t.tag === node.tag)) return undefined;
       const keys = path.filter(isPair).map((p) => (isScalar(p.key) ? String(p.key.value) : "?"));
       const line = node.range ? source.slice(0, node.range[0]).split("\n").length : 0;
-      found = { tag: node.tag.replace(/^tag:yaml\.org,2002:/, "!!"), key: (keys[0] === "config" ? keys.slice(1) : keys).join(".") || "(top level)", line };
+      found = {
+        tag: node.tag.replace(/^tag:yaml\.org,2002:/, "!!"),
+        key: (keys[0] === "config" ? keys.slice(1) : keys).join(".") || "(top level)",
+        line,
+      };
       return visit.BREAK;
     },
   });

@@ -120,7 +120,10 @@ function parseStorage(rawStorage: unknown, findings: Finding[]): { storage: Stor
   const whole = check(storageSchema, rawStorage ?? {}, ["storage"], findings);
   if (whole) return { storage: whole, broken };
   const defaults = storageSchema.parse({});
-  const map = rawStorage !== null && typeof rawStorage === "object" && !Array.isArray(rawStorage) ? (rawStorage as Record<string, unknown>) : undefined;
+  const map =
+    rawStorage !== null && typeof rawStorage === "object" && !Array.isArray(rawStorage)
+      ? (rawStorage as Record<string, unknown>)
+      : undefined;
   // An unknown key at the top may be a misspelt section: then no section can be trusted.
   const unknownAtTop = map === undefined || Object.keys(map).some((k) => !(STORAGE_SECTIONS as readonly string[]).includes(k));
   const storage: StorageInput = { ...defaults };
@@ -192,7 +195,12 @@ function secretFindings(raw: RawConfig): Finding[] {
     walk(raw[key], [key]);
     out.push(...found.map((p) => error(p, message)));
     if (found.length === 0 && raw.secretKeys?.includes(`${NAMESPACE}:${key}`)) {
-      out.push(error(key, `holds a secure: value: nothing under ${NAMESPACE}:${key} is secret (it is written in plain text onto the hosts and into the cluster). Write every value under it as plain text`));
+      out.push(
+        error(
+          key,
+          `holds a secure: value: nothing under ${NAMESPACE}:${key} is secret (it is written in plain text onto the hosts and into the cluster). Write every value under it as plain text`,
+        ),
+      );
     }
   }
   return out;

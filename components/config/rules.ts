@@ -22,7 +22,7 @@ const EPHEMERAL_TARGETS = ["/var/lib/kubelet", "/var/lib/containerd"];
 
 const HOSTNAME = /^(?=.{1,253}$)([a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?)*$/;
 const HOST_KEY =
-  /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$/;
+  /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,3}( [A-Za-z0-9@._+:=/-]+)*$/;
 
 export function isIp(address: string): boolean {
   return ipaddr.isValid(address) && (ipaddr.IPv4.isValidFourPartDecimal(address) || ipaddr.IPv6.isValid(address));
@@ -49,7 +49,7 @@ export function unusableAddress(address: string): string | undefined {
     multicast: "a multicast address, which names a group, not a machine",
     broadcast: "the broadcast address, which names every machine on the network",
     linkLocal: "a link-local address, which needs an interface scope SSH and kubeadm cannot carry",
-    ipv4Mapped: `an IPv4-mapped IPv6 address: write the IPv4 address ${ip.kind() === "ipv6" ? (ip as ipaddr.IPv6).toIPv4Address().toString() : ""} itself`,
+    ipv4Mapped: "an IPv4-mapped IPv6 address (::ffff:a.b.c.d): write the IPv4 address itself",
   };
   if (why[range]) return why[range];
   if (ip.kind() === "ipv4" && (ip as ipaddr.IPv4).octets[0] >= 240) return "in 240.0.0.0/4, which is reserved and not routed";
@@ -147,7 +147,10 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
     const unusable = unusableAddress(address);
     if (unusable) {
       findings.push(
-        error("cluster.endpoint.address", `${address} is ${unusable}: clients could not reach the API server there. Use the VIP or load balancer address on the hosts' network`),
+        error(
+          "cluster.endpoint.address",
+          `${address} is ${unusable}: clients could not reach the API server there. Use the VIP or load balancer address on the hosts' network`,
+        ),
       );
     } else if (addressIsIp && hostFamily && ipaddr.parse(address).kind() !== hostFamily) {
       findings.push(
@@ -276,7 +279,12 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
     if (!isAddress(h.address)) {
       findings.push(error(`hosts[${i}].address`, `${JSON.stringify(h.address)} is neither an IP address nor a DNS name`));
     } else if (unusable) {
-      findings.push(error(`hosts[${i}].address`, `${h.address} is ${unusable}: the controller cannot reach the host there. Use the host's address on the network`));
+      findings.push(
+        error(
+          `hosts[${i}].address`,
+          `${h.address} is ${unusable}: the controller cannot reach the host there. Use the host's address on the network`,
+        ),
+      );
     } else if (hostFamily && isIp(h.address) && ipaddr.parse(h.address).kind() !== hostFamily) {
       findings.push(
         error(
@@ -308,7 +316,7 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
       findings.push(
         error(
           `hosts[${i}].hostKey`,
-          'is not an SSH public host key: expected "<type> <base64>", e.g. "ssh-ed25519 AAAAC3Nza...", as printed by `ssh-keyscan`',
+          'is not an SSH public host key: expected "<type> <base64>" and at most a plain comment (letters, digits, @ . _ - + : = /), e.g. "ssh-ed25519 AAAAC3Nza...", as printed by `ssh-keyscan`',
         ),
       );
     }
@@ -586,7 +594,14 @@ function resolveDisks(
       case "longhorn": {
         const mountpoint = d.mountpoint ?? longhornDataPath;
         if (mountpoint === undefined) break;
-        out.push({ name, device: d.device, wipe: d.wipe, use: "longhorn", fsType: d.fsType, mountpoint: claimMount(mountpoint, "mountpoint") });
+        out.push({
+          name,
+          device: d.device,
+          wipe: d.wipe,
+          use: "longhorn",
+          fsType: d.fsType,
+          mountpoint: claimMount(mountpoint, "mountpoint"),
+        });
         break;
       }
       case "ceph":

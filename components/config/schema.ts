@@ -1,5 +1,14 @@
 import { z } from "zod";
-import { deviceProblem, interfaceProblem, kubeletLabelProblem, labelKeyProblem, labelValueProblem, pathProblem, posixUserProblem, taintProblem } from "./strings";
+import {
+  deviceProblem,
+  interfaceProblem,
+  kubeletLabelProblem,
+  labelKeyProblem,
+  labelValueProblem,
+  pathProblem,
+  posixUserProblem,
+  taintProblem,
+} from "./strings";
 
 /**
  * The stack config schema: the four keys of CONFIG.md, with their defaults.
@@ -69,12 +78,10 @@ export const clusterSchema = z.strictObject({
     description: "Cluster name (a DNS label); names the cluster component and the kubeconfig context.",
     examples: ["homelab"],
   }),
-  kubernetesVersion: z
-    .string()
-    .meta({
-      description: "Exact Kubernetes release to install, x.y.z without a leading v, quoted; 1.31 to 1.36.",
-      examples: ["1.33.4"],
-    }),
+  kubernetesVersion: z.string().meta({
+    description: "Exact Kubernetes release to install, x.y.z without a leading v, quoted; 1.31 to 1.36.",
+    examples: ["1.33.4"],
+  }),
   endpoint: z
     .strictObject({
       address: z
@@ -115,8 +122,7 @@ export const clusterSchema = z.strictObject({
       user: checkedString(posixUserProblem)
         .default("root")
         .meta({
-          description:
-            "SSH user on every host, a POSIX user name; a non-root user needs passwordless sudo (commands run through sudo -n).",
+          description: "SSH user on every host, a POSIX user name; a non-root user needs passwordless sudo (commands run through sudo -n).",
           examples: ["ops"],
         }),
       port: port.default(22).meta({ description: "SSH port on every host." }),
@@ -142,10 +148,9 @@ const diskBase = {
     .optional()
     .meta({ description: "Disk name, unique per host; names the disk's resources. Default: the device's basename.", examples: ["osd0"] }),
   device: checkedString(deviceProblem).meta({
-      description:
-        "Block device: a stable /dev/disk/by-id/ or /dev/disk/by-path/ link; a kernel name (/dev/sdb) is accepted with a warning.",
-      examples: ["/dev/disk/by-id/nvme-Samsung_SSD_970_EVO_1TB_S1234"],
-    }),
+    description: "Block device: a stable /dev/disk/by-id/ or /dev/disk/by-path/ link; a kernel name (/dev/sdb) is accepted with a warning.",
+    examples: ["/dev/disk/by-id/nvme-Samsung_SSD_970_EVO_1TB_S1234"],
+  }),
   wipe: z.boolean().default(false).meta({
     description:
       "Allow destroying a filesystem or partition table found on the disk. Default false: such a disk stops the bring-up instead.",

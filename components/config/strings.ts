@@ -103,7 +103,8 @@ export function interfaceProblem(value: string): string | undefined {
   const hint = "name the interface as `ip -br link` lists it on the control planes, e.g. eth0, enp1s0 or bond0.100";
   if (value.length === 0) return `is empty: ${hint}`;
   if (value === "." || value === "..") return `${JSON.stringify(value)} is not an interface name: ${hint}`;
-  if (value.length > 15) return `${JSON.stringify(value)} is ${value.length} characters long; Linux interface names have at most 15: ${hint}`;
+  if (value.length > 15)
+    return `${JSON.stringify(value)} is ${value.length} characters long; Linux interface names have at most 15: ${hint}`;
   const bad = firstBadChar(value, /^[A-Za-z0-9_.-]$/u);
   if (bad !== undefined) {
     return `contains ${describeChar(bad)}: an interface name may hold only letters, digits and . _ - (it is written into keepalived.conf); ${hint}`;
@@ -196,7 +197,8 @@ export function taintProblem(taint: string): string | undefined {
   const colon = taint.lastIndexOf(":");
   if (colon < 0) return `${JSON.stringify(taint)} ${shape}`;
   const effect = taint.slice(colon + 1);
-  if (!(TAINT_EFFECTS as readonly string[]).includes(effect)) return `${JSON.stringify(taint)} ${shape}; the effect ${JSON.stringify(effect)} is none of them`;
+  if (!(TAINT_EFFECTS as readonly string[]).includes(effect))
+    return `${JSON.stringify(taint)} ${shape}; the effect ${JSON.stringify(effect)} is none of them`;
   const kv = taint.slice(0, colon);
   const eq = kv.indexOf("=");
   const key = eq < 0 ? kv : kv.slice(0, eq);
