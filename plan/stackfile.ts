@@ -20,7 +20,7 @@ export class StackFileError extends Error {}
 /** `{secure: <ciphertext>}`; `{secure: ""}` holds nothing to decrypt and stays a plain map, which validation refuses. */
 function isSecure(v: unknown): boolean {
   if (v === null || typeof v !== "object" || Array.isArray(v) || Object.keys(v).length !== 1 || !("secure" in v)) return false;
-  const ciphertext = (v).secure;
+  const ciphertext = v.secure;
   return typeof ciphertext === "string" && ciphertext !== "";
 }
 
