@@ -149,7 +149,7 @@ function unknownKeyFindings(configKeys: readonly string[]): Finding[] {
       out.push(
         error(
           key,
-          `${full} is not a key this program reads${near ? `: did you mean ${NAMESPACE}:${near}?` : ""} Its keys are ${CONFIG_KEYS.map((k) => `${NAMESPACE}:${k}`).join(", ")}; rename or remove this one (keys are case-sensitive)`,
+          `${full} is not a key this program reads${near ? `: did you mean ${NAMESPACE}:${near}?` : "."} Its keys are ${CONFIG_KEYS.map((k) => `${NAMESPACE}:${k}`).join(", ")}; rename or remove this one (keys are case-sensitive)`,
         ),
       );
     } else if (ns !== "pulumi" && editDistance(ns.toLowerCase(), NAMESPACE) <= 2) {
@@ -335,7 +335,11 @@ function suggestKey(key: string): string {
   let best: string | undefined;
   let bestScore = Infinity;
   for (const k of KNOWN_KEYS) {
-    const score = k.toLowerCase() === key.toLowerCase() ? 0 : editDistance(k.toLowerCase(), key.toLowerCase());
+    // A key that shares all but its last two letters with a known one ("replicas", replicaCount) counts as one edit away.
+    let common = 0;
+    while (common < Math.min(k.length, key.length) && k[common].toLowerCase() === key[common].toLowerCase()) common++;
+    const prefix = common >= Math.max(4, key.length - 2);
+    const score = k.toLowerCase() === key.toLowerCase() ? 0 : prefix ? 1 : editDistance(k.toLowerCase(), key.toLowerCase());
     if (score < bestScore) {
       best = k;
       bestScore = score;

@@ -103,12 +103,12 @@ export function interfaceProblem(value: string): string | undefined {
   const hint = "name the interface as `ip -br link` lists it on the control planes, e.g. eth0, enp1s0 or bond0.100";
   if (value.length === 0) return `is empty: ${hint}`;
   if (value === "." || value === "..") return `${JSON.stringify(value)} is not an interface name: ${hint}`;
-  if (value.length > 15)
-    return `${JSON.stringify(value)} is ${value.length} characters long; Linux interface names have at most 15: ${hint}`;
   const bad = firstBadChar(value, /^[A-Za-z0-9_.-]$/u);
   if (bad !== undefined) {
     return `contains ${describeChar(bad)}: an interface name may hold only letters, digits and . _ - (it is written into keepalived.conf); ${hint}`;
   }
+  if (value.length > 15)
+    return `${JSON.stringify(value)} is ${value.length} characters long; Linux interface names have at most 15: ${hint}`;
   if (!/^[A-Za-z0-9]/.test(value)) return `${JSON.stringify(value)} must start with a letter or digit: ${hint}`;
   return undefined;
 }

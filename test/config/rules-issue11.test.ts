@@ -161,6 +161,7 @@ describe("interface, user, labels and taints (points 6-8)", () => {
     (bad) => {
       const fs = findings(({ cluster }) => ((cluster.endpoint.keepalived as Record<string, unknown>).interface = bad));
       expect(errorsAt(fs, "cluster.endpoint.keepalived.interface")).toHaveLength(1);
+      if (bad.includes("\n")) expect(errorsAt(fs, "cluster.endpoint.keepalived.interface")[0].message).toContain("a newline");
     },
   );
 
@@ -246,6 +247,7 @@ describe("namespace keys and dependent findings (point 9)", () => {
   it("a typo in storage.longhorn reports that typo only, not every local disk as naming an unknown class", () => {
     const fs = findings(({ storage }) => (storage.longhorn.replicas = 3));
     expect(errors(fs).map((f) => f.path)).toEqual(["storage.longhorn.replicas"]);
+    expect(errors(fs)[0].message).toContain("did you mean replicaCount?");
   });
 
   it("a broken localStatic section does not report its disks' classes as undefined", () => {
