@@ -1,7 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { analyze } from "./analysis";
 import { Cluster } from "./cluster";
 import { formatFindings, hasErrors, type RawConfig } from "./config";
+import { sshPrivateKeyShape } from "./config/ssh-key";
 import { PREVIOUS_OUTPUT_KEYS } from "./topology/removals";
 
 export const CONFIG_NAMESPACE = "baremetal-k8s";
@@ -20,13 +22,22 @@ function readStructured(cfg: pulumi.Config, key: string): unknown {
   }
 }
 
+/** The SDK's own test for a secret config key (runtime/config.js exports it; its typings leave it out). Unknown: assume secret. */
+const isConfigSecret: (key: string) => boolean =
+  (runtimeConfig as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret ?? (() => true);
+
 export function readRawConfig(cfg: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE)): RawConfig {
+  const configKeys = Object.keys(pulumi.runtime.allConfig());
   return {
     cluster: readStructured(cfg, "cluster"),
     hosts: readStructured(cfg, "hosts"),
     storage: readStructured(cfg, "storage"),
     previousTopology: readStructured(cfg, "previousTopology"),
     sshPrivateKeySet: cfg.getSecret("sshPrivateKey") !== undefined,
+    // Classified here, so the key text itself never enters validation.
+    sshPrivateKey: sshPrivateKeyShape(cfg.get("sshPrivateKey"), isConfigSecret(`${CONFIG_NAMESPACE}:sshPrivateKey`)),
+    configKeys,
+    secretKeys: configKeys.filter(isConfigSecret),
   };
 }
 

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import { parse } from "yaml";
+import { type Document, isPair, isScalar, parseDocument, visit } from "yaml";
+import { OFFLINE_SECRET_PLACEHOLDER } from "../components/config/ssh-key";
 import { CONFIG_NAMESPACE } from "../components/main";
 
 /** What the SDK's config store wants: `project:key` -> string, plus which keys are secret. */
@@ -12,12 +13,15 @@ export interface StackConfig {
 }
 
 /** Stands in for a `secure:` value, which only the Pulumi CLI can decrypt. */
-export const SECRET_PLACEHOLDER = "(secret: encrypted in the stack file, not decrypted by the offline plan)";
+export const SECRET_PLACEHOLDER = OFFLINE_SECRET_PLACEHOLDER;
 
 export class StackFileError extends Error {}
 
+/** `{secure: <ciphertext>}`; `{secure: ""}` holds nothing to decrypt and stays a plain map, which validation refuses. */
 function isSecure(v: unknown): boolean {
-  return v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1 && "secure" in v;
+  if (v === null || typeof v !== "object" || Array.isArray(v) || Object.keys(v).length !== 1 || !("secure" in v)) return false;
+  const ciphertext = v.secure;
+  return typeof ciphertext === "string" && ciphertext !== "";
 }
 
 /** Replaces nested `{secure: ...}` values with the placeholder; reports whether any was found. */
@@ -52,11 +56,36 @@ function readYaml(file: string): unknown {
   } catch (e) {
     throw new StackFileError(`cannot read ${file}: ${(e as Error).message}`);
   }
-  try {
-    return parse(text) as unknown;
-  } catch (e) {
-    throw new StackFileError(`${file} is not valid YAML: ${(e as Error).message}`);
+  // parseDocument, not parse: parse prints the library's warnings (an unknown tag) on stderr and carries on.
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) throw new StackFileError(`${file} is not valid YAML: ${doc.errors[0].message}`);
+  const tagged = unknownTag(doc, text);
+  if (tagged) {
+    throw new StackFileError(
+      `${file}: ${tagged.key}: the YAML tag ${tagged.tag} (line ${tagged.line}) is not supported: stack files hold plain YAML values (strings, numbers, lists, maps, and secure: for secrets). Remove the tag`,
+    );
   }
+  if (doc.warnings.length > 0) throw new StackFileError(`${file}: ${doc.warnings[0].message}`);
+  return doc.toJS() as unknown;
+}
+
+/** The first node with a tag the YAML schema does not know (`!!python/object`, `!custom`), and the key it sits under. */
+function unknownTag(doc: Document, source: string): { tag: string; key: string; line: number } | undefined {
+  let found: { tag: string; key: string; line: number } | undefined;
+  visit(doc, {
+    Node(_key, node, path) {
+      if (!node.tag || doc.schema.tags.some((t) => t.tag === node.tag)) return undefined;
+      const keys = path.filter(isPair).map((p) => (isScalar(p.key) ? String(p.key.value) : "?"));
+      const line = node.range ? source.slice(0, node.range[0]).split("\n").length : 0;
+      found = {
+        tag: node.tag.replace(/^tag:yaml\.org,2002:/, "!!"),
+        key: (keys[0] === "config" ? keys.slice(1) : keys).join(".") || "(top level)",
+        line,
+      };
+      return visit.BREAK;
+    },
+  });
+  return found;
 }
 
 function fullKey(key: string): string {

@@ -1,6 +1,32 @@
 import type { z } from "zod";
 import { type Finding, error, formatPath, type PathSegment } from "./findings";
 import { type ClusterInput, DISK_USES, clusterSchema, type HostInput, hostSchema, type StorageInput, storageSchema } from "./schema";
+import { OFFLINE_SECRET_PLACEHOLDER, type SshPrivateKeyShape, sshPrivateKeyFindings } from "./ssh-key";
+
+/** The program's config namespace (the Pulumi project name). */
+const NAMESPACE = "baremetal-k8s";
+/** The keys the program reads in its namespace; any other is a typo or a leftover. */
+export const CONFIG_KEYS = ["sshPrivateKey", "cluster", "hosts", "storage", "previousTopology"] as const;
+/** Names people reach for instead of a key's real one. */
+const KEY_SYNONYMS: Record<string, string> = {
+  nodes: "hosts",
+  node: "hosts",
+  machines: "hosts",
+  servers: "hosts",
+  inventory: "hosts",
+  sshkey: "sshPrivateKey",
+  privatekey: "sshPrivateKey",
+  key: "sshPrivateKey",
+  k8s: "cluster",
+  kubernetes: "cluster",
+  disks: "storage",
+  previousoutputs: "previousTopology",
+  topology: "previousTopology",
+};
+
+/** The storage sections that parse on their own: a typo in one does not stop the checks of the others. */
+export const STORAGE_SECTIONS = ["defaultClass", "longhorn", "rookCeph", "localStatic"] as const;
+export type StorageSection = (typeof STORAGE_SECTIONS)[number];
 
 /** The stack config as Pulumi hands it over: structured keys not yet checked. */
 export interface RawConfig {
@@ -11,6 +37,12 @@ export interface RawConfig {
   previousTopology?: unknown;
   /** Whether `sshPrivateKey` is set; its value never enters validation. */
   sshPrivateKeySet: boolean;
+  /** What `sshPrivateKey` holds, classified where it is read (ssh-key.ts), for the checks of a malformed key. */
+  sshPrivateKey?: SshPrivateKeyShape;
+  /** Every config key of the stack with its namespace (`baremetal-k8s:hosts`), to name keys the program does not read. */
+  configKeys?: readonly string[];
+  /** The keys whose value holds a `secure:` value somewhere. */
+  secretKeys?: readonly string[];
 }
 
 export interface ParsedParts {
@@ -18,6 +50,13 @@ export interface ParsedParts {
   /** One entry per listed host; undefined where that host has a shape error. */
   hosts?: (HostInput | undefined)[];
   storage: StorageInput;
+  /**
+   * The parts of the config that failed to parse: the rules skip checks that
+   * depend on them, so one mistake is not reported again as false errors elsewhere.
+   */
+  broken: { cluster: boolean; storage: Record<StorageSection, boolean> };
+  /** The `address` of every listed host that has one, parsed or not (for checks against the endpoint). */
+  hostAddresses: string[];
   findings: Finding[];
 }
 
@@ -35,6 +74,9 @@ export function parseParts(raw: RawConfig): ParsedParts {
       ),
     );
   }
+  findings.push(...sshPrivateKeyFindings(raw.sshPrivateKey));
+  findings.push(...unknownKeyFindings(raw.configKeys ?? []));
+  findings.push(...secretFindings(raw));
 
   let cluster: ClusterInput | undefined;
   if (raw.cluster === undefined) {
@@ -53,18 +95,141 @@ export function parseParts(raw: RawConfig): ParsedParts {
   } else {
     hosts = raw.hosts.map((h, i) => check(hostSchema, h, ["hosts", i], findings));
   }
+  const hostAddresses = (Array.isArray(raw.hosts) ? (raw.hosts as unknown[]) : [])
+    .map((h) => (h !== null && typeof h === "object" ? (h as { address?: unknown }).address : undefined))
+    .filter((a): a is string => typeof a === "string");
 
-  const storage = check(storageSchema, raw.storage ?? {}, ["storage"], findings) ?? storageSchema.parse({});
-  return { cluster, hosts, storage, findings };
+  const { storage, broken: storageBroken } = parseStorage(raw.storage, findings);
+  return {
+    cluster,
+    hosts,
+    storage,
+    broken: { cluster: raw.cluster !== undefined && cluster === undefined, storage: storageBroken },
+    hostAddresses,
+    findings: onePerPath(findings),
+  };
+}
+
+/**
+ * The whole storage key, then, when it fails, each section on its own: a typo
+ * in storage.longhorn must not leave the localStatic classes undefined (and
+ * every local disk reported as naming an unknown class).
+ */
+function parseStorage(rawStorage: unknown, findings: Finding[]): { storage: StorageInput; broken: Record<StorageSection, boolean> } {
+  const broken: Record<StorageSection, boolean> = { defaultClass: false, longhorn: false, rookCeph: false, localStatic: false };
+  const whole = check(storageSchema, rawStorage ?? {}, ["storage"], findings);
+  if (whole) return { storage: whole, broken };
+  const defaults = storageSchema.parse({});
+  const map =
+    rawStorage !== null && typeof rawStorage === "object" && !Array.isArray(rawStorage)
+      ? (rawStorage as Record<string, unknown>)
+      : undefined;
+  // An unknown key at the top may be a misspelt section: then no section can be trusted.
+  const unknownAtTop = map === undefined || Object.keys(map).some((k) => !(STORAGE_SECTIONS as readonly string[]).includes(k));
+  const storage: StorageInput = { ...defaults };
+  for (const section of STORAGE_SECTIONS) {
+    const r = unknownAtTop ? undefined : storageSchema.shape[section].safeParse(map[section]);
+    if (r?.success) (storage as Record<StorageSection, unknown>)[section] = r.data;
+    else broken[section] = true;
+  }
+  return { storage, broken };
+}
+
+/** `baremetal-k8s:nodes` and friends: keys in the namespace (or a near miss of it) that the program does not read. */
+function unknownKeyFindings(configKeys: readonly string[]): Finding[] {
+  const out: Finding[] = [];
+  for (const full of configKeys) {
+    const colon = full.indexOf(":");
+    if (colon < 0) continue;
+    const ns = full.slice(0, colon);
+    const key = full.slice(colon + 1);
+    if (ns === NAMESPACE) {
+      if ((CONFIG_KEYS as readonly string[]).includes(key)) continue;
+      const near = suggestFrom(key, CONFIG_KEYS) ?? KEY_SYNONYMS[key.toLowerCase()];
+      out.push(
+        error(
+          key,
+          `${full} is not a key this program reads${near ? `: did you mean ${NAMESPACE}:${near}?` : "."} Its keys are ${CONFIG_KEYS.map((k) => `${NAMESPACE}:${k}`).join(", ")}; rename or remove this one (keys are case-sensitive)`,
+        ),
+      );
+    } else if (ns !== "pulumi" && editDistance(ns.toLowerCase(), NAMESPACE) <= 2) {
+      const near = (CONFIG_KEYS as readonly string[]).includes(key) ? key : (suggestFrom(key, CONFIG_KEYS) ?? key);
+      out.push(error(full, `is in the namespace ${ns}, which is not this program's: did you mean ${NAMESPACE}:${near}?`));
+    }
+  }
+  return out;
+}
+
+/** The closest of `candidates` to `key`, when it is close enough to be a typo. */
+function suggestFrom(key: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestScore = Infinity;
+  for (const k of candidates) {
+    const score = editDistance(k.toLowerCase(), key.toLowerCase());
+    if (score < bestScore) {
+      best = k;
+      bestScore = score;
+    }
+  }
+  return best !== undefined && bestScore <= Math.max(1, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+/**
+ * A `secure:` value where the program needs plain text: node labels, paths and
+ * names are written onto the hosts and into the cluster for anyone to read, so
+ * encrypting them in the stack file protects nothing and, in the offline plan,
+ * renders placeholder text. The offline plan marks the exact value; under
+ * `pulumi up` the CLI decrypts it and says only that the key holds a secret.
+ */
+function secretFindings(raw: RawConfig): Finding[] {
+  const out: Finding[] = [];
+  const message =
+    "is a secret (secure:), but this value is written in plain text onto the hosts and into the cluster (scripts, node labels, kubeadm config), where encryption protects nothing. Write it as plain text";
+  for (const key of ["cluster", "hosts", "storage"] as const) {
+    const found: string[] = [];
+    const walk = (v: unknown, at: PathSegment[]): void => {
+      if (v === OFFLINE_SECRET_PLACEHOLDER) found.push(formatPath(at));
+      else if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...at, i]));
+      else if (v !== null && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, [...at, k]);
+    };
+    walk(raw[key], [key]);
+    out.push(...found.map((p) => error(p, message)));
+    if (found.length === 0 && raw.secretKeys?.includes(`${NAMESPACE}:${key}`)) {
+      out.push(
+        error(
+          key,
+          `holds a secure: value: nothing under ${NAMESPACE}:${key} is secret (it is written in plain text onto the hosts and into the cluster). Write every value under it as plain text`,
+        ),
+      );
+    }
+  }
+  return out;
+}
+
+/** The first finding for each key path: a value refused for one reason is not refused again for another. */
+function onePerPath(findings: Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return findings.filter((f) => {
+    if (f.severity !== "error") return true;
+    if (seen.has(f.path)) return false;
+    seen.add(f.path);
+    return true;
+  });
 }
 
 function check<S extends z.ZodType>(schema: S, value: unknown, at: PathSegment[], findings: Finding[]): z.output<S> | undefined {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  for (const issue of result.error.issues) {
+  // zod reports a huge number twice (outside the safe-integer range, then above the key's maximum): keep the useful one.
+  const issues = [...result.error.issues].sort((a, b) => Number(isSafeIntegerIssue(a)) - Number(isSafeIntegerIssue(b)));
+  for (const issue of issues) {
     findings.push(...issueFindings(issue, at, value));
   }
   return undefined;
+}
+
+function isSafeIntegerIssue(issue: z.core.$ZodIssue): boolean {
+  return (issue.code === "too_big" || issue.code === "too_small") && issue.origin === "int";
 }
 
 function issueFindings(issue: z.core.$ZodIssue, at: PathSegment[], root: unknown): Finding[] {
@@ -81,6 +246,14 @@ function issueFindings(issue: z.core.$ZodIssue, at: PathSegment[], root: unknown
     case "invalid_type":
       if (input === undefined) {
         return [error(formatPath(path), `is required but missing. ${requiredHint(path)}`)];
+      }
+      if (issue.expected === "string" && typeof input === "number") {
+        return [
+          error(
+            formatPath(path),
+            `must be a string, got the number ${input}: YAML reads an unquoted value like 1.34 as a number (and 1.30 as 1.3). Put the value in quotes${/(version|Version)$/.test(String(path[path.length - 1])) ? ' and give the exact release, e.g. "1.34.2"' : `, e.g. "${input}"`}`,
+          ),
+        ];
       }
       return [error(formatPath(path), `must be ${article(issue.expected)}, got ${describeValue(input)}`)];
     case "invalid_union": {
@@ -162,7 +335,11 @@ function suggestKey(key: string): string {
   let best: string | undefined;
   let bestScore = Infinity;
   for (const k of KNOWN_KEYS) {
-    const score = k.toLowerCase() === key.toLowerCase() ? 0 : editDistance(k.toLowerCase(), key.toLowerCase());
+    // A key that shares all but its last two letters with a known one ("replicas", replicaCount) counts as one edit away.
+    let common = 0;
+    while (common < Math.min(k.length, key.length) && k[common].toLowerCase() === key[common].toLowerCase()) common++;
+    const prefix = common >= Math.max(4, key.length - 2);
+    const score = k.toLowerCase() === key.toLowerCase() ? 0 : prefix ? 1 : editDistance(k.toLowerCase(), key.toLowerCase());
     if (score < bestScore) {
       best = k;
       bestScore = score;

@@ -1,11 +1,19 @@
 import * as ipaddr from "ipaddr.js";
 import { type Finding, error, warning } from "./findings";
-import type { ParsedParts } from "./parse";
+import { type ParsedParts, STORAGE_SECTIONS } from "./parse";
 import { DEFAULT_KUBELET_ROOT_DIR, type DiskInput, type HostInput } from "./schema";
 import type { ClusterSpec, DiskSpec, HostSpec, KeepalivedSettings, LocalClassSpec } from "./spec";
+import { isKernelDeviceName, isStableDevicePath } from "./strings";
 
 /** The lowest Kubernetes minor whose kubeadm reads the `v1beta4` config we render. */
 export const MIN_KUBERNETES_MINOR = 31;
+/**
+ * The newest minor this program knows: FACTS.md records kubeadm's behaviour up
+ * to 1.36 (v1beta3 removed, flex-volume hostPath dropped), and the storage
+ * charts check their own ranges against the version. A release beyond this is
+ * a typo or untested: raise it once the newer release has been checked.
+ */
+export const MAX_KUBERNETES_MINOR = 36;
 
 /** Paths no data disk may be mounted at: the OS lives there. */
 const RESERVED_MOUNTPOINTS = ["/", "/boot", "/dev", "/etc", "/proc", "/run", "/sys", "/tmp", "/usr", "/var", "/var/lib", "/home", "/root"];
@@ -14,7 +22,7 @@ const EPHEMERAL_TARGETS = ["/var/lib/kubelet", "/var/lib/containerd"];
 
 const HOSTNAME = /^(?=.{1,253}$)([a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?)*$/;
 const HOST_KEY =
-  /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,3}( .*)?$/;
+  /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/]+={0,3}( [A-Za-z0-9@._+:=/-]+)*$/;
 
 export function isIp(address: string): boolean {
   return ipaddr.isValid(address) && (ipaddr.IPv4.isValidFourPartDecimal(address) || ipaddr.IPv6.isValid(address));
@@ -22,6 +30,30 @@ export function isIp(address: string): boolean {
 
 function isAddress(address: string): boolean {
   return isIp(address) || (HOSTNAME.test(address) && !/^[0-9.]+$/.test(address));
+}
+
+/**
+ * Why an IP cannot be a host's or the endpoint's address, if it cannot:
+ * loopback and unspecified name no machine on the network, multicast and
+ * broadcast no single one, link-local needs an interface scope that an SSH
+ * address and the kubeadm config cannot carry, an IPv4-mapped IPv6 address
+ * is an IPv4 address in disguise.
+ */
+export function unusableAddress(address: string): string | undefined {
+  if (!isIp(address)) return undefined;
+  const ip = ipaddr.parse(address);
+  const range = ip.range();
+  const why: Record<string, string> = {
+    loopback: "a loopback address, which every machine has for itself",
+    unspecified: "the unspecified address, which names no machine",
+    multicast: "a multicast address, which names a group, not a machine",
+    broadcast: "the broadcast address, which names every machine on the network",
+    linkLocal: "a link-local address, which needs an interface scope SSH and kubeadm cannot carry",
+    ipv4Mapped: "an IPv4-mapped IPv6 address (::ffff:a.b.c.d): write the IPv4 address itself",
+  };
+  if (why[range]) return why[range];
+  if (ip.kind() === "ipv4" && (ip as ipaddr.IPv4).octets[0] >= 240) return "in 240.0.0.0/4, which is reserved and not routed";
+  return undefined;
 }
 
 type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
@@ -68,9 +100,13 @@ export function defaultDiskName(device: string): string {
  */
 export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: Finding[] } {
   const findings: Finding[] = [];
-  const { cluster, storage } = parts;
+  const { cluster, storage, broken } = parts;
   const hosts = parts.hosts ?? [];
   const parsedHosts = hosts.filter((h): h is HostInput => h !== undefined);
+  const controlPlaneCount = parsedHosts.filter((h) => h.roles.includes("control-plane")).length;
+  // The address family of the hosts: the first host given as an IP decides; kubeadm here is single-stack.
+  const firstIpHost = parsedHosts.find((h) => isIp(h.address));
+  const hostFamily = firstIpHost ? ipaddr.parse(firstIpHost.address).kind() : undefined;
 
   // --- cluster
   let podCidr: Cidr | undefined;
@@ -89,6 +125,13 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
           `${v} is older than 1.${MIN_KUBERNETES_MINOR}, the first release whose kubeadm reads the v1beta4 config this program writes: choose 1.${MIN_KUBERNETES_MINOR}.0 or newer`,
         ),
       );
+    } else if (Number(m[2]) > MAX_KUBERNETES_MINOR) {
+      findings.push(
+        error(
+          "cluster.kubernetesVersion",
+          `${v} is newer than any release this program knows: it supports Kubernetes 1.${MIN_KUBERNETES_MINOR} to 1.${MAX_KUBERNETES_MINOR} (kubeadm config, storage charts and node preparation are checked against those). Choose a 1.${MIN_KUBERNETES_MINOR}.x to 1.${MAX_KUBERNETES_MINOR}.x release, e.g. "1.33.4"`,
+        ),
+      );
     }
 
     const address = cluster.endpoint.address;
@@ -101,8 +144,38 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
         ),
       );
     }
+    const unusable = unusableAddress(address);
+    if (unusable) {
+      findings.push(
+        error(
+          "cluster.endpoint.address",
+          `${address} is ${unusable}: clients could not reach the API server there. Use the VIP or load balancer address on the hosts' network`,
+        ),
+      );
+    } else if (addressIsIp && hostFamily && ipaddr.parse(address).kind() !== hostFamily) {
+      findings.push(
+        error(
+          "cluster.endpoint.address",
+          `${address} is an ${ipaddr.parse(address).kind() === "ipv6" ? "IPv6" : "IPv4"} address, but the hosts have ${hostFamily === "ipv6" ? "IPv6" : "IPv4"} addresses (e.g. ${firstIpHost?.name} at ${firstIpHost?.address}): the cluster is single-stack and the control planes must reach the endpoint in their own family. Use an ${hostFamily === "ipv6" ? "IPv6" : "IPv4"} address`,
+        ),
+      );
+    }
+    // The address of a host (any listed one, even one with errors of its own): then it is no VIP.
+    const ownerIndex = parts.hostAddresses.indexOf(address);
+    const owner = ownerIndex >= 0 ? (hosts[ownerIndex]?.name ?? `hosts[${ownerIndex}]`) : undefined;
     const ka = cluster.endpoint.keepalived;
-    if (ka && (ka.enabled ?? addressIsIp)) {
+    // CONFIG.md: keepalived is on by default when the address is an IP that is no host's own (a VIP to hold).
+    const kaByDefault = ka?.enabled === undefined;
+    const kaEnabled = ka?.enabled ?? (addressIsIp && owner === undefined);
+    if (!kaEnabled && owner !== undefined && controlPlaneCount >= 2) {
+      findings.push(
+        warning(
+          "cluster.endpoint.address",
+          `${address} is host ${owner}'s own address, so with ${controlPlaneCount} control planes the API endpoint still dies with that one host. Pick a free IP on the hosts' network as endpoint.address and let keepalived float it between the control planes (keepalived: {interface: eth0}), or point it at your own load balancer`,
+        ),
+      );
+    }
+    if (kaEnabled) {
       if (!addressIsIp) {
         findings.push(
           error(
@@ -111,22 +184,19 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
           ),
         );
       }
-      if (!ka.interface) {
-        findings.push(
-          error(
-            "cluster.endpoint.keepalived.interface",
-            "is required when keepalived is enabled: name the network interface that carries the hosts' addresses on the control planes, e.g. eth0 or enp1s0",
-          ),
-        );
+      if (!ka?.interface) {
+        const why = kaByDefault
+          ? `keepalived is enabled by default because cluster.endpoint.address ${address} is an IP that is no host's own (a VIP to hold), so it is required: name the network interface that carries the hosts' addresses on the control planes, e.g. eth0 or enp1s0, or set keepalived.enabled: false if your own load balancer holds ${address}`
+          : "is required when keepalived is enabled: name the network interface that carries the hosts' addresses on the control planes, e.g. eth0 or enp1s0";
+        findings.push(error("cluster.endpoint.keepalived.interface", why));
       } else {
         keepalived = { enabled: true, interface: ka.interface, virtualRouterId: ka.virtualRouterId };
       }
-      const clash = parsedHosts.find((h) => h.address === address);
-      if (clash) {
+      if (owner !== undefined) {
         findings.push(
           error(
             "cluster.endpoint.address",
-            `${address} is also host ${clash.name}'s address, but keepalived needs a free address to float between control planes: pick an unused IP on the same network`,
+            `${address} is also host ${owner}'s address, but keepalived needs a free address to float between control planes: pick an unused IP on the same network`,
           ),
         );
       }
@@ -181,7 +251,7 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
       });
     }
 
-    if (cluster.kubelet.rootDir.replace(/\/+$/, "") !== DEFAULT_KUBELET_ROOT_DIR) {
+    if (cluster.kubelet.rootDir !== DEFAULT_KUBELET_ROOT_DIR) {
       findings.push(
         error(
           "cluster.kubelet.rootDir",
@@ -205,8 +275,23 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
         ),
       );
     else seenName.set(h.name, i);
+    const unusable = unusableAddress(h.address);
     if (!isAddress(h.address)) {
       findings.push(error(`hosts[${i}].address`, `${JSON.stringify(h.address)} is neither an IP address nor a DNS name`));
+    } else if (unusable) {
+      findings.push(
+        error(
+          `hosts[${i}].address`,
+          `${h.address} is ${unusable}: the controller cannot reach the host there. Use the host's address on the network`,
+        ),
+      );
+    } else if (hostFamily && isIp(h.address) && ipaddr.parse(h.address).kind() !== hostFamily) {
+      findings.push(
+        error(
+          `hosts[${i}].address`,
+          `${h.address} is an ${hostFamily === "ipv6" ? "IPv4" : "IPv6"} address, but ${firstIpHost?.name} has the ${hostFamily === "ipv6" ? "IPv6" : "IPv4"} address ${firstIpHost?.address}: the cluster is single-stack, so give every host an address of one family`,
+        ),
+      );
     }
     const firstAddr = seenAddress.get(h.address);
     if (firstAddr !== undefined)
@@ -231,26 +316,27 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
       findings.push(
         error(
           `hosts[${i}].hostKey`,
-          'is not an SSH public host key: expected "<type> <base64>", e.g. "ssh-ed25519 AAAAC3Nza...", as printed by `ssh-keyscan`',
+          'is not an SSH public host key: expected "<type> <base64>" and at most a plain comment (letters, digits, @ . _ - + : = /), e.g. "ssh-ed25519 AAAAC3Nza...", as printed by `ssh-keyscan`',
         ),
       );
     }
     if (new Set(h.roles).size !== h.roles.length) {
       findings.push(warning(`hosts[${i}].roles`, "lists a role twice: each role counts once"));
     }
-    if (h.immutableRoot && !h.packagesPreinstalled && h.os !== "flatcar") {
+    // Default (CONFIG.md): preinstalled on an immutable root or Flatcar; only an explicit false there is wrong.
+    if (h.immutableRoot && h.packagesPreinstalled === false && h.os !== "flatcar") {
       findings.push(
         error(
           `hosts[${i}].packagesPreinstalled`,
-          "must be true when immutableRoot is true: packages cannot be installed on a read-only root, so node preparation only verifies them. Bake containerd, kubeadm, kubelet and kubectl into the image (e.g. rpm-ostree layering or a sysext) and set packagesPreinstalled: true",
+          "is false, but immutableRoot is true: packages cannot be installed on a read-only root, so node preparation only verifies them. Bake containerd, kubeadm, kubelet and kubectl into the image (e.g. rpm-ostree layering or a sysext) and remove packagesPreinstalled (it defaults to true on an immutable root)",
         ),
       );
     }
-    if (h.os === "flatcar" && !h.packagesPreinstalled) {
+    if (h.os === "flatcar" && h.packagesPreinstalled === false) {
       findings.push(
         error(
           `hosts[${i}].packagesPreinstalled`,
-          "must be true on os: flatcar, which has no package manager: bake containerd, kubeadm and kubelet into the image (e.g. a Flatcar sysext) and set packagesPreinstalled: true",
+          "is false, but os: flatcar has no package manager: bake containerd, kubeadm and kubelet into the image (e.g. a Flatcar sysext) and remove packagesPreinstalled (it defaults to true on flatcar)",
         ),
       );
     }
@@ -267,6 +353,8 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
   // --- storage classes
   const classes = new Map<string, LocalClassSpec>();
   const hostDirs = new Map<string, string>();
+  // Checks that read a storage section are skipped when it failed to parse (its error is already reported).
+  const storageOk = (section: keyof typeof broken.storage) => !broken.storage[section];
   storage.localStatic.classes.forEach((c, i) => {
     if (classes.has(c.name))
       findings.push(error(`storage.localStatic.classes[${i}].name`, `${c.name} is defined twice: class names must be unique`));
@@ -287,7 +375,13 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
   const diskUsesSeen = new Set<string>();
   hosts.forEach((h, i) => {
     if (!h) return;
-    const disks = resolveDisks(h, i, storage.longhorn.dataPath, classes, storage.localStatic.enabled, findings);
+    const disks = resolveDisks(
+      h,
+      i,
+      storageOk("longhorn") ? storage.longhorn.dataPath : undefined,
+      storageOk("localStatic") ? { classes, enabled: storage.localStatic.enabled } : undefined,
+      findings,
+    );
     for (const d of disks) diskUsesSeen.add(d.use);
     resolvedHosts.push({
       name: h.name,
@@ -296,7 +390,7 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
       roles: [...new Set(h.roles)],
       os: h.os,
       immutableRoot: h.immutableRoot,
-      packagesPreinstalled: h.packagesPreinstalled,
+      packagesPreinstalled: h.packagesPreinstalled ?? (h.immutableRoot || h.os === "flatcar"),
       labels: h.labels,
       taints: h.taints,
       disks,
@@ -306,7 +400,7 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
   // --- storage systems against the disks that carry them
   const complete = parts.hosts !== undefined && parsedHosts.length === hosts.length;
   if (complete) {
-    if (storage.longhorn.enabled && !diskUsesSeen.has("longhorn")) {
+    if (storageOk("longhorn") && storage.longhorn.enabled && !diskUsesSeen.has("longhorn")) {
       findings.push(
         error(
           "storage.longhorn.enabled",
@@ -314,7 +408,7 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
         ),
       );
     }
-    if (!storage.longhorn.enabled && diskUsesSeen.has("longhorn")) {
+    if (storageOk("longhorn") && !storage.longhorn.enabled && diskUsesSeen.has("longhorn")) {
       findings.push(
         warning(
           "storage.longhorn.enabled",
@@ -322,7 +416,7 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
         ),
       );
     }
-    if (storage.rookCeph.enabled && !diskUsesSeen.has("ceph")) {
+    if (storageOk("rookCeph") && storage.rookCeph.enabled && !diskUsesSeen.has("ceph")) {
       findings.push(
         error(
           "storage.rookCeph.enabled",
@@ -330,7 +424,7 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
         ),
       );
     }
-    if (!storage.rookCeph.enabled && diskUsesSeen.has("ceph")) {
+    if (storageOk("rookCeph") && !storage.rookCeph.enabled && diskUsesSeen.has("ceph")) {
       findings.push(
         warning(
           "storage.rookCeph.enabled",
@@ -338,7 +432,7 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
         ),
       );
     }
-    if (storage.localStatic.enabled) {
+    if (storageOk("localStatic") && storage.localStatic.enabled) {
       if (storage.localStatic.classes.length === 0) {
         findings.push(
           error(
@@ -366,7 +460,7 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
         });
       }
     }
-    if (storage.defaultClass !== undefined) {
+    if (storage.defaultClass !== undefined && STORAGE_SECTIONS.every(storageOk)) {
       const known = [
         ...(storage.rookCeph.enabled ? ["ceph-block"] : []),
         ...(storage.longhorn.enabled ? ["longhorn"] : []),
@@ -412,9 +506,10 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
 function resolveDisks(
   h: HostInput,
   i: number,
-  longhornDataPath: string,
-  classes: Map<string, LocalClassSpec>,
-  localStaticEnabled: boolean,
+  /** Undefined when storage.longhorn failed to parse: longhorn disks without a mountpoint are then not checked. */
+  longhornDataPath: string | undefined,
+  /** Undefined when storage.localStatic failed to parse: local disks are then not checked against its classes. */
+  localStatic: { classes: Map<string, LocalClassSpec>; enabled: boolean } | undefined,
   findings: Finding[],
 ): DiskSpec[] {
   const out: DiskSpec[] = [];
@@ -443,11 +538,14 @@ function resolveDisks(
         ),
       );
     } else devices.set(d.device, j);
-    if (!d.device.startsWith("/dev/disk/by-id/") && !(d.use === "local")) {
+    // CONFIG.md Devices: by-id and by-path are stable; anything else (a kernel name above all) gets a warning.
+    if (!isStableDevicePath(d.device)) {
       findings.push(
         warning(
           `${at}.device`,
-          `${d.device} is not a /dev/disk/by-id/ path: kernel names like /dev/sdb can change between boots and point at another disk. Prefer the stable by-id link (ls -l /dev/disk/by-id)`,
+          isKernelDeviceName(d.device)
+            ? `${d.device} is a kernel name, which can change between boots and then point at another disk. Prefer the disk's stable link: ls -l /dev/disk/by-id /dev/disk/by-path, and use the one that points at ${d.device.slice(5)}`
+            : `${d.device} is not a /dev/disk/by-id/ or /dev/disk/by-path/ link, the names that stay with one disk. Prefer one of those (ls -l /dev/disk/by-id /dev/disk/by-path)`,
         ),
       );
     }
@@ -493,16 +591,19 @@ function resolveDisks(
           mountpoint: claimMount(d.mountpoint, "mountpoint"),
         });
         break;
-      case "longhorn":
+      case "longhorn": {
+        const mountpoint = d.mountpoint ?? longhornDataPath;
+        if (mountpoint === undefined) break;
         out.push({
           name,
           device: d.device,
           wipe: d.wipe,
           use: "longhorn",
           fsType: d.fsType,
-          mountpoint: claimMount(d.mountpoint ?? longhornDataPath, "mountpoint"),
+          mountpoint: claimMount(mountpoint, "mountpoint"),
         });
         break;
+      }
       case "ceph":
         out.push({ name, device: d.device, wipe: d.wipe, use: "ceph" });
         break;
@@ -510,6 +611,8 @@ function resolveDisks(
         out.push({ name, device: d.device, wipe: d.wipe, use: "ephemeral" });
         break;
       case "local": {
+        if (!localStatic) break;
+        const { classes, enabled: localStaticEnabled } = localStatic;
         const cls = classes.get(d.storageClass);
         if (!cls) {
           const names = [...classes.keys()];
@@ -531,11 +634,12 @@ function resolveDisks(
         }
         const path = `${cls.hostDir.replace(/\/+$/, "")}/${name}`;
         if (cls.volumeMode === "Block") {
-          if (!d.device.startsWith("/dev/disk/by-id/")) {
+          // A kernel name is linked to the disk's stable path, resolved on the host (warned above); other paths cannot be.
+          if (!isStableDevicePath(d.device) && !isKernelDeviceName(d.device)) {
             findings.push(
               error(
                 `${at}.device`,
-                `${d.device} is not a /dev/disk/by-id/ path, but class ${cls.name} is a Block class: the provisioner publishes symlinks to stable by-id devices only, never /dev/sdX. Use the disk's /dev/disk/by-id/ link`,
+                `${d.device} is neither a /dev/disk/by-id/ or /dev/disk/by-path/ link nor a kernel name, but class ${cls.name} is a Block class: the provisioner publishes a symlink to the disk's stable path. Use the disk's /dev/disk/by-id/ or /dev/disk/by-path/ link`,
               ),
             );
           }

@@ -1,4 +1,14 @@
 import { z } from "zod";
+import {
+  deviceProblem,
+  interfaceProblem,
+  kubeletLabelProblem,
+  labelKeyProblem,
+  labelValueProblem,
+  pathProblem,
+  posixUserProblem,
+  taintProblem,
+} from "./strings";
 
 /**
  * The stack config schema: the four keys of CONFIG.md, with their defaults.
@@ -17,7 +27,21 @@ const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, {
   error: "must be a DNS label: lowercase letters, digits and '-', at most 63 characters, starting and ending with a letter or digit",
 });
 
-const absolutePath = z.string().regex(/^\/[^\0]*$/, { error: "must be an absolute path starting with '/'" });
+/** A string checked by one of the validators in strings.ts: the problem it names is the finding's message. */
+function checkedString(problem: (value: string) => string | undefined) {
+  return z.string().check((ctx) => {
+    const message = problem(ctx.value);
+    if (message !== undefined) ctx.issues.push({ code: "custom", message, input: ctx.value });
+  });
+}
+
+/** Every path of the config: absolute, normalised, no whitespace or control characters (strings.ts pathProblem). */
+const absolutePath = checkedString(pathProblem);
+
+/** An exact chart or release version: digits, no range, an optional leading v and pre-release. */
+const chartVersion = z.string().regex(/^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/, {
+  error: 'must be an exact version such as "1.10.1" (no ranges, spaces or other text)',
+});
 
 const fsType = z.enum(FS_TYPES, {
   error: (issue) =>
@@ -33,12 +57,11 @@ export const keepalivedSchema = z.strictObject({
     description:
       "Whether the control planes run keepalived to hold the endpoint address as a floating VIP. Default: true when endpoint.address is an IP.",
   }),
-  interface: z
-    .string()
-    .min(1)
+  interface: checkedString(interfaceProblem)
     .optional()
     .meta({
-      description: "Network interface on the control planes that carries the hosts' addresses; required when keepalived is enabled.",
+      description:
+        "Network interface on the control planes that carries the hosts' addresses (a Linux interface name); required when keepalived is enabled.",
       examples: ["eth0", "enp1s0"],
     }),
   virtualRouterId: z
@@ -55,9 +78,10 @@ export const clusterSchema = z.strictObject({
     description: "Cluster name (a DNS label); names the cluster component and the kubeconfig context.",
     examples: ["homelab"],
   }),
-  kubernetesVersion: z
-    .string()
-    .meta({ description: "Exact Kubernetes release to install, x.y.z without a leading v; 1.31 or newer.", examples: ["1.33.4"] }),
+  kubernetesVersion: z.string().meta({
+    description: "Exact Kubernetes release to install, x.y.z without a leading v, quoted; 1.31 to 1.36.",
+    examples: ["1.33.4"],
+  }),
   endpoint: z
     .strictObject({
       address: z
@@ -70,7 +94,8 @@ export const clusterSchema = z.strictObject({
         }),
       port: port.default(6443).meta({ description: "API server port." }),
       keepalived: keepalivedSchema.optional().meta({
-        description: "VIP management; absent or enabled: false means no keepalived (single control plane, or your own load balancer).",
+        description:
+          "VIP management; enabled: false means no keepalived (your own load balancer, or the address of a single control plane).",
       }),
     })
     .meta({ description: "The API server endpoint every node and client uses." }),
@@ -94,12 +119,10 @@ export const clusterSchema = z.strictObject({
   }),
   ssh: z
     .strictObject({
-      user: z
-        .string()
-        .min(1)
+      user: checkedString(posixUserProblem)
         .default("root")
         .meta({
-          description: "SSH user on every host; a non-root user needs passwordless sudo (commands run through sudo -n).",
+          description: "SSH user on every host, a POSIX user name; a non-root user needs passwordless sudo (commands run through sudo -n).",
           examples: ["ops"],
         }),
       port: port.default(22).meta({ description: "SSH port on every host." }),
@@ -124,13 +147,10 @@ const diskBase = {
   name: dnsLabel
     .optional()
     .meta({ description: "Disk name, unique per host; names the disk's resources. Default: the device's basename.", examples: ["osd0"] }),
-  device: z
-    .string()
-    .regex(/^\/dev\/\S+$/, { error: "must be a device path under /dev, ideally /dev/disk/by-id/..." })
-    .meta({
-      description: "Block device, preferably a stable /dev/disk/by-id/ path.",
-      examples: ["/dev/disk/by-id/nvme-Samsung_SSD_970_EVO_1TB_S1234"],
-    }),
+  device: checkedString(deviceProblem).meta({
+    description: "Block device: a stable /dev/disk/by-id/ or /dev/disk/by-path/ link; a kernel name (/dev/sdb) is accepted with a warning.",
+    examples: ["/dev/disk/by-id/nvme-Samsung_SSD_970_EVO_1TB_S1234"],
+  }),
   wipe: z.boolean().default(false).meta({
     description:
       "Allow destroying a filesystem or partition table found on the disk. Default false: such a disk stops the bring-up instead.",
@@ -145,7 +165,10 @@ export const diskSchema = z.discriminatedUnion(
         ...diskBase,
         use: z.literal("mount"),
         fsType: fsType.default("ext4").meta({ description: "Filesystem to create." }),
-        mountpoint: absolutePath.meta({ description: "Where to mount it.", examples: ["/srv/backup"] }),
+        mountpoint: absolutePath.meta({
+          description: "Where to mount it: an absolute, normalised path of letters, digits and . _ - + @ : =.",
+          examples: ["/srv/backup"],
+        }),
       })
       .meta({ description: "Formatted and mounted at mountpoint." }),
     z
@@ -202,20 +225,25 @@ export const hostSchema = z.strictObject({
     .boolean()
     .default(false)
     .meta({ description: "/ is read-only (e.g. Flatcar, Fedora CoreOS); writable paths come from /var." }),
-  packagesPreinstalled: z
-    .boolean()
-    .default(false)
-    .meta({ description: "containerd, kubeadm and kubelet are baked into the image; nothing is installed. Required on flatcar." }),
+  packagesPreinstalled: z.boolean().optional().meta({
+    description:
+      "containerd, kubeadm and kubelet are baked into the image; nothing is installed. Default: true when immutableRoot is true or os is flatcar, else false.",
+  }),
   labels: z
     .record(z.string(), z.string())
+    .check((ctx) => {
+      for (const [key, value] of Object.entries(ctx.value)) {
+        const message = labelKeyProblem(key) ?? kubeletLabelProblem(key) ?? labelValueProblem(value);
+        if (message !== undefined) ctx.issues.push({ code: "custom", message, input: value, path: [key] });
+      }
+    })
     .default({})
-    .meta({ description: "Node labels.", examples: [{ "topology.kubernetes.io/zone": "rack-a" }] }),
+    .meta({
+      description: "Node labels: Kubernetes label keys and values, set by the kubelet at registration.",
+      examples: [{ "topology.kubernetes.io/zone": "rack-a" }],
+    }),
   taints: z
-    .array(
-      z.string().regex(/^[A-Za-z0-9./_-]+(=[A-Za-z0-9._-]*)?:(NoSchedule|PreferNoSchedule|NoExecute)$/, {
-        error: 'must look like "key=value:Effect" with Effect NoSchedule, PreferNoSchedule or NoExecute',
-      }),
-    )
+    .array(checkedString(taintProblem))
     .default([])
     .meta({ description: "Node taints as key=value:Effect.", examples: [["dedicated=storage:NoSchedule"]] }),
   disks: z.array(diskSchema).default([]).meta({ description: "Data disks and what each is for (use)." }),
@@ -247,7 +275,7 @@ export const storageSchema = z.strictObject({
   longhorn: z
     .strictObject({
       enabled: z.boolean().default(false).meta({ description: "Install Longhorn." }),
-      version: z.string().default("1.10.1").meta({ description: "Longhorn chart version (exact)." }),
+      version: chartVersion.default("1.10.1").meta({ description: "Longhorn chart version (exact)." }),
       dataPath: absolutePath
         .default("/var/lib/longhorn")
         .meta({ description: "Default mountpoint of longhorn disks and Longhorn's data path." }),
@@ -263,7 +291,7 @@ export const storageSchema = z.strictObject({
   rookCeph: z
     .strictObject({
       enabled: z.boolean().default(false).meta({ description: "Install Rook and a Ceph cluster; provides the ceph-block StorageClass." }),
-      version: z.string().default("v1.19.2").meta({ description: "Rook release (exact)." }),
+      version: chartVersion.default("v1.19.2").meta({ description: "Rook release (exact)." }),
       monCount: z
         .number()
         .int()
@@ -283,7 +311,7 @@ export const storageSchema = z.strictObject({
   localStatic: z
     .strictObject({
       enabled: z.boolean().default(false).meta({ description: "Install local-static-provisioner." }),
-      version: z.string().default("2.8.0").meta({ description: "local-static-provisioner chart version (exact)." }),
+      version: chartVersion.default("2.8.0").meta({ description: "local-static-provisioner chart version (exact)." }),
       classes: z
         .array(localClassSchema)
         .default([])

@@ -23,10 +23,13 @@ describe("validateConfig defaults (CONFIG.md)", () => {
   };
 
   it("fills the documented defaults", () => {
-    const { spec, findings } = validateConfig(minimal);
+    const cfg = clone(minimal);
+    // The address is a free IP, so keepalived is on by default and needs only its interface.
+    (cfg.cluster.endpoint as Record<string, unknown>).keepalived = { interface: "eth0" };
+    const { spec, findings } = validateConfig(cfg);
     expect(findings).toEqual([]);
     expect(spec?.cluster.endpoint.port).toBe(6443);
-    expect(spec?.cluster.endpoint.keepalived).toEqual({ enabled: false });
+    expect(spec?.cluster.endpoint.keepalived).toEqual({ enabled: true, interface: "eth0", virtualRouterId: 51 });
     expect(spec?.cluster.networking).toEqual({ podSubnet: "10.244.0.0/16", serviceSubnet: "10.96.0.0/12", cni: "cilium" });
     expect(spec?.cluster.ssh).toEqual({ user: "root", port: 22, insecureIgnoreHostKey: false });
     expect(spec?.cluster.kubelet.rootDir).toBe("/var/lib/kubelet");
