@@ -63,8 +63,6 @@ export GOFLAGS="-trimpath -mod=mod"
 export CGO_ENABLED=0
 mkdir -p "${bin}" "${dir}/src/kubernetes" "${dir}/src/etcd" "${dir}/src/helm"
 
-build_date="$(date -u -d "@${SOURCE_DATE_EPOCH:-0}" +%Y-%m-%dT%H:%M:%SZ)"
-
 # Time and size of one build, for the log.
 timed_build() {
   local name="$1"
@@ -106,11 +104,16 @@ if [[ ! -f "${k8s_src}/go.mod" ]]; then
   mv "${k8s_src}/go.mod.tmp" "${k8s_src}/go.mod"
 fi
 
+# kubeadm takes its default kubernetesVersion from component-base's gitVersion and compares the kubelet's with it;
+# kubectl's client version comes from client-go's. The build date is the release's (the module's time), so two builds
+# of one version are the same; the commit is unknown from a module zip and left empty rather than "$Format:%H$".
 git_version="v${version}"
+build_date="$(cd "${k8s_src}" && go mod download -json "k8s.io/kubernetes@v${version}" | sed -n -E 's/^[[:space:]]*"Info": "(.*)",?$/\1/p' | xargs sed -n -E 's/.*"Time":"([^"]+)".*/\1/p')"
+[[ -n "${build_date}" ]] || build_date="1970-01-01T00:00:00Z"
 k8s_ldflags="-s -w"
 for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   k8s_ldflags+=" -X ${pkg}.gitVersion=${git_version} -X ${pkg}.gitMajor=${major} -X ${pkg}.gitMinor=${minor}"
-  k8s_ldflags+=" -X ${pkg}.gitTreeState=clean -X ${pkg}.buildDate=${build_date}"
+  k8s_ldflags+=" -X ${pkg}.gitTreeState=clean -X ${pkg}.buildDate=${build_date} -X ${pkg}.gitCommit="
 done
 
 build_k8s() {
@@ -123,6 +126,8 @@ done
 
 got="$("${bin}/kubeadm" version -o short)"
 [[ "${got}" == "${git_version}" ]] || die "kubeadm version -o short prints ${got}, expected ${git_version}"
+got="$("${bin}/kubelet" --version)"
+[[ "${got}" == "Kubernetes ${git_version}" ]] || die "kubelet --version prints ${got}, expected Kubernetes ${git_version}"
 
 # --- etcd at the version kubeadm of this minor uses -------------------------------------------------------------------
 kk_dir="$(cd "${k8s_src}" && go list -m -f '{{.Dir}}' k8s.io/kubernetes)"
