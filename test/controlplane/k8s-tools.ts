@@ -44,7 +44,8 @@ export interface CommandHelp {
 
 /**
  * Parses cobra's help (kubeadm, kubelet: `  -f, --force    text`, `      --config string   text`) and kubectl's
- * (`    --ignore-daemonsets=false:`, `-A, --all-namespaces=false:`), and etcd's (`  --name 'default'`).
+ * (`    --ignore-daemonsets=false:`, `-A, --all-namespaces=false:`), etcd's (`  --name 'default'`) and etcdctl's
+ * (`      --peer-urls=""`, `  -w, --write-out="simple"`, `--debug[=false]`).
  */
 export function parseHelp(text: string): CommandHelp {
   const flags = new Map<string, { takesValue: boolean }>();
@@ -61,12 +62,19 @@ export function parseHelp(text: string): CommandHelp {
       if (short) shorthands.set(short, { takesValue });
       continue;
     }
-    if (/^[A-Za-z][^:]*Commands[^:]*:\s*$/.test(line)) {
+    // etcd documents some flags only in its usage: `  etcd --version`, `  etcd -h | --help`.
+    const usage = /^\s+[a-z][\w-]* (?:-\w \| )?--([A-Za-z0-9-]+)$/.exec(line);
+    if (usage) {
+      flags.set(usage[1], { takesValue: false });
+      continue;
+    }
+    // cobra: `Available Commands:`, kubectl: `Basic Commands (Beginner):`, etcdctl: `COMMANDS:` (`\tmember add\t...`).
+    if (/^(?:[A-Za-z][^:]*\s)?commands\b[^:]*:\s*$/i.test(line)) {
       inCommands = true;
       continue;
     }
     if (/^\S/.test(line)) inCommands = false;
-    const cmd = inCommands ? /^\s+([a-z][a-z0-9-]*)\s{2,}\S/.exec(line) : null;
+    const cmd = inCommands ? /^\s+([a-z][a-z0-9-]*)\s/.exec(line) : null;
     if (cmd) subcommands.add(cmd[1]);
   }
   return { flags, shorthands, subcommands };
