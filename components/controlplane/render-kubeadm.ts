@@ -1,6 +1,7 @@
 import { stringify } from "yaml";
 import type { ClusterSpec, HostSpec } from "../config/spec";
 import { isIp } from "../config/rules";
+import { volumePluginDir } from "../host/render-node-prep";
 
 /**
  * kubeadm `v1beta4` configuration, rendered from the spec. Secrets never pass
@@ -58,6 +59,8 @@ function nodeRegistration(host: HostSpec) {
     .map((k) => `${k}=${host.labels[k]}`);
   if (labels.length > 0) extraArgs.push({ name: "node-labels", value: labels.join(",") });
   if (isIp(host.address)) extraArgs.push({ name: "node-ip", value: host.address });
+  // The default flexvolume directory is under /usr, which an immutable root cannot write (node preparation makes this one).
+  if (host.immutableRoot) extraArgs.push({ name: "volume-plugin-dir", value: volumePluginDir(host) });
   return {
     name: host.name,
     criSocket: CRI_SOCKET,
@@ -90,6 +93,15 @@ function doc(obj: object): string {
   return stringify(obj, { sortMapEntries: true, lineWidth: 0 });
 }
 
+/**
+ * The controller-manager's flexvolume directory, which kubeadm also mounts into its static pod (hostPath, created when
+ * missing): moved to /var as soon as one control plane has an immutable root, where the default under /usr cannot be made.
+ */
+function controllerManager(spec: ClusterSpec) {
+  const immutable = spec.hosts.find((h) => isControlPlane(h) && h.immutableRoot);
+  return immutable ? { controllerManager: { extraArgs: [{ name: "flex-volume-plugin-dir", value: volumePluginDir(immutable) }] } } : {};
+}
+
 export function renderClusterConfiguration(spec: ClusterSpec): string {
   const c = spec.cluster;
   return doc({
@@ -99,6 +111,7 @@ export function renderClusterConfiguration(spec: ClusterSpec): string {
     kubernetesVersion: `v${c.kubernetesVersion}`,
     controlPlaneEndpoint: endpointHostPort(spec),
     apiServer: { certSANs: apiServerCertSans(spec) },
+    ...controllerManager(spec),
     networking: { podSubnet: c.networking.podSubnet, serviceSubnet: c.networking.serviceSubnet, dnsDomain: "cluster.local" },
   });
 }
