@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { PLACEHOLDER } from "../../components/controlplane/render-kubeadm";
+import { renderWitnessVersionEnv, type EtcdFlagSpelling } from "../../components/controlplane/render-witness";
 import { clone, loadStack, runProgram, type TestConfig } from "../harness";
 import { checkInvocation, helpOf, invocationsIn, missingTools, runTool, type FlagProblem, type Invocation } from "./k8s-tools";
 
@@ -306,13 +307,26 @@ describe.skipIf(missing !== undefined)(
     it("the witness's etcd environment names only flags of the real etcd", () => {
       const envs = new Set<string>();
       for (const s of rendered.scripts) {
-        for (const m of s.text.matchAll(/^(ETCD_[A-Z0-9_]+)=/gm)) envs.add(m[1]);
+        for (const m of s.text.matchAll(/(?:^|')(ETCD_[A-Z0-9_]+)=/gm)) envs.add(m[1]);
         for (const m of s.text.matchAll(/"\$env"\$'\\n'"(ETCD_[A-Z0-9_]+)=/g)) envs.add(m[1]);
       }
       expect(envs.size).toBeGreaterThan(0);
+      // The script picks one spelling of two flags on the host, from the etcd version it runs: check the
+      // spelling for the etcd built here, and that the other one is really the other version's.
+      const version = runTool("etcd", ["--version"]).stdout.match(/etcd Version: (\d+)\.(\d+)/);
+      expect(version).not.toBeNull();
+      const builtSpelling: EtcdFlagSpelling = Number(version?.[1]) > 3 || Number(version?.[2]) >= 6 ? "3.6" : "experimental";
+      const names = (spelling: EtcdFlagSpelling) =>
+        renderWitnessVersionEnv(spelling)
+          .split("\n")
+          .map((l) => l.split("=")[0]);
+      const otherSpelling = names(builtSpelling === "3.6" ? "experimental" : "3.6").filter((n) => !names(builtSpelling).includes(n));
+      for (const n of names(builtSpelling)) expect(envs).toContain(n);
       const flags = helpOf("etcd", []).flags;
-      const unknown = [...envs].filter((e) => !flags.has(e.slice("ETCD_".length).toLowerCase().replace(/_/g, "-")));
+      const asFlag = (e: string) => e.slice("ETCD_".length).toLowerCase().replace(/_/g, "-");
+      const unknown = [...envs].filter((e) => !otherSpelling.includes(e) && !flags.has(asFlag(e)));
       expect(unknown).toEqual([]);
+      expect(otherSpelling.filter((e) => flags.has(asFlag(e)) && e !== "ETCD_FEATURE_GATES")).toEqual([]);
     });
   },
 );
