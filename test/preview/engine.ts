@@ -3,7 +3,7 @@
  * and an isolated environment to run the Pulumi CLI in (file backend, temporary PULUMI_HOME, no plugin downloads).
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 
@@ -77,6 +77,8 @@ export class Engine {
     prefix = "bmk8s-engine-",
   ) {
     this.root = mkdtempSync(path.join(tmpdir(), prefix));
+    // The file backend does not create its directory.
+    mkdirSync(path.join(this.root, "backend"));
     this.env = {
       ...process.env,
       // The language host and policy analyzer are found next to `pulumi` or on PATH; node must stay reachable.

@@ -34,7 +34,6 @@ kubernetes_pseudo="v4.0.0-20260115033456-f47bc2d6f199" # tag v4.25.0
 
 ldflags_base="-s -w"
 export GOFLAGS="-trimpath -buildvcs=false"
-export CGO_ENABLED=0
 
 # --- Helpers ----------------------------------------------------------------------------------------------------------
 
@@ -104,7 +103,7 @@ build_component() {
   already_unavailable "${binary}" && return 0
   rm -rf "${dir}"
   mkdir -p "${dir}/src" "${dir}/bin"
-  log "${name} v${version}: building (log: ${dir}/build.log)"
+  log "${name} v${version}: building"
   start="$(date +%s)"
   "${steps}" "${dir}/src" "${dir}/bin/${binary}" || rc=$?
   if [[ "${rc}" -eq 3 ]]; then
