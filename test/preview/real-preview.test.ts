@@ -107,6 +107,20 @@ describe("the real Pulumi CLI", () => {
     expect((await engine.pulumiOk(["version"])).trim()).toBe(`v${PINNED_PULUMI}`);
   });
 
+  for (const provider of PROVIDERS) {
+    const status = toolStatus(provider);
+    if (ready && !status.present) process.stdout.write(`real ${provider}: skipped: ${status.unavailable ?? "not built"}\n`);
+    it.skipIf(!ready || !status.present)(`loads ${provider} and reads the version of its build from its schema`, async () => {
+      const schema = JSON.parse(await engine.pulumiOk(["package", "get-schema", status.path], { timeoutMs: 300_000 })) as {
+        name: string;
+        version?: string;
+      };
+      expect(status.version, `${status.path} should point into <name>-v<version>/bin`).not.toBeNull();
+      expect(schema.name).toBe(provider.replace(/^pulumi-resource-/, ""));
+      expect(schema.version).toBe(status.version);
+    });
+  }
+
   for (const stack of STACKS) {
     it.skipIf(!ready)(`reads Pulumi.${stack}.yaml as the offline plan does`, async () => {
       const file = await makeStack(engine, dir, stack);
