@@ -1,0 +1,128 @@
+/**
+ * The real engines built by `npm run -s tools` (tools/engines/build.sh): where they are, which are missing and why,
+ * and an isolated environment to run the Pulumi CLI in (file backend, temporary PULUMI_HOME, no plugin downloads).
+ */
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+
+export const DEFAULT_TOOLS_CACHE = "/var/cache/baremetal-k8s/tools";
+
+/** The directory `npm run -s tools` prints as its last line. */
+export function toolsBinDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(env.BMK8S_TOOLS_CACHE || DEFAULT_TOOLS_CACHE, "bin");
+}
+
+export interface ToolStatus {
+  binary: string;
+  path: string;
+  present: boolean;
+  /** The version read from the component directory the link points into (<name>-v<version>/bin/<binary>). */
+  version: string | null;
+  /** Why the build could not make it (the build's <binary>.unavailable record), when it recorded one. */
+  unavailable: string | null;
+}
+
+export function toolStatus(binary: string, binDir = toolsBinDir()): ToolStatus {
+  const p = path.join(binDir, binary);
+  const present = existsSync(p);
+  let version: string | null = null;
+  if (present) {
+    try {
+      const m = /-v(\d+\.\d+\.\d+[^/]*)\/bin\/[^/]+$/.exec(readlinkSync(p));
+      version = m ? m[1] : null;
+    } catch {
+      version = null;
+    }
+  }
+  const record = `${p}.unavailable`;
+  const unavailable = !present && existsSync(record) ? readFileSync(record, "utf8").trim() : null;
+  return { binary, path: p, present, version, unavailable };
+}
+
+export type Readiness = { ready: true } | { ready: false; reason: string; notBuilt: boolean };
+
+/**
+ * Whether every binary is there. notBuilt: some binary is missing without a record of why, i.e. `npm run -s tools`
+ * did not run (or not to the end) on this machine; a recorded reason means the build cannot make it here.
+ */
+export function readiness(binaries: readonly string[], binDir = toolsBinDir()): Readiness {
+  const missing = binaries.map((b) => toolStatus(b, binDir)).filter((s) => !s.present);
+  if (missing.length === 0) return { ready: true };
+  const notBuilt = missing.filter((s) => s.unavailable === null);
+  if (notBuilt.length > 0) {
+    return {
+      ready: false,
+      notBuilt: true,
+      reason: `${notBuilt.map((s) => s.binary).join(", ")} not found in ${binDir}: run \`npm run -s tools\` (or set BMK8S_TOOLS_CACHE to the cache it built)`,
+    };
+  }
+  return { ready: false, notBuilt: false, reason: missing.map((s) => `${s.binary}: ${s.unavailable}`).join("; ") };
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** An isolated place to run the CLI: its own PULUMI_HOME, file backend and passphrase; no update check, no downloads. */
+export class Engine {
+  readonly root: string;
+  readonly env: NodeJS.ProcessEnv;
+
+  constructor(
+    readonly binDir = toolsBinDir(),
+    prefix = "bmk8s-engine-",
+  ) {
+    this.root = mkdtempSync(path.join(tmpdir(), prefix));
+    // The file backend does not create its directory.
+    mkdirSync(path.join(this.root, "backend"));
+    this.env = {
+      ...process.env,
+      // The language host and policy analyzer are found next to `pulumi` or on PATH; node must stay reachable.
+      PATH: `${binDir}${path.delimiter}${process.env.PATH ?? ""}`,
+      PULUMI_HOME: path.join(this.root, "home"),
+      PULUMI_BACKEND_URL: `file://${path.join(this.root, "backend")}`,
+      PULUMI_CONFIG_PASSPHRASE: "real-preview-test",
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+      PULUMI_SKIP_CONFIRMATIONS: "true",
+      // Plain text for assertions.
+      NO_COLOR: "1",
+    };
+    delete this.env.PULUMI_ACCESS_TOKEN;
+    delete this.env.PULUMI_IGNORE_AMBIENT_PLUGINS;
+  }
+
+  /** Runs `pulumi ARGS` in CWD; resolves with the exit code and outputs, never rejects on a non-zero exit. */
+  pulumi(args: readonly string[], opts: { cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+    return new Promise((resolve, reject) => {
+      const child = execFile(
+        path.join(this.binDir, "pulumi"),
+        args,
+        { cwd: opts.cwd ?? this.root, env: this.env, maxBuffer: 256 * 1024 * 1024, timeout: opts.timeoutMs ?? 600_000 },
+        (error, stdout, stderr) => {
+          if (error && typeof error.code !== "number") {
+            reject(new Error(`pulumi ${args.join(" ")}: ${error.message}\n${stderr}`));
+            return;
+          }
+          resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
+        },
+      );
+      child.stdin?.end(opts.input ?? "");
+    });
+  }
+
+  /** Like pulumi(), but a non-zero exit is an error that shows the command and its output. */
+  async pulumiOk(args: readonly string[], opts: { cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<string> {
+    const r = await this.pulumi(args, opts);
+    if (r.code !== 0) throw new Error(`pulumi ${args.join(" ")} exited ${r.code}:\n${r.stderr}\n${r.stdout}`);
+    return r.stdout;
+  }
+
+  dispose(): void {
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
