@@ -87,6 +87,7 @@ describe.skipIf(!avail.ok)(`disk steps through the engine model on a lab host${a
     lab = await startLab({
       prefix: PREFIX,
       subnet: SUBNET,
+      preinstalled: ["xfsprogs"], // a shortcut: no node preparation here; mkfs.xfs is what it would install
       hosts: [
         {
           name: HOST,
