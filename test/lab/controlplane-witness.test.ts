@@ -88,6 +88,16 @@ describe.skipIf(missing !== undefined)(`witness etcd member against a real etcd 
   };
   const witnessPeer = () => `https://${addr("w-1")}:2380`;
   const witnessEntries = (ms: Member[]) => ms.filter((m) => m.peerURLs.includes(witnessPeer()));
+  /** cp-1, cp-2 and w-1 all vote, and w-1's peer URL belongs to exactly one member (never a second, nameless one). */
+  const expectThreeVotersOneWitness = () => {
+    const list = members();
+    expect(list.map((m) => [m.name, m.isLearner ?? false]).sort()).toEqual([
+      ["cp-1", false],
+      ["cp-2", false],
+      ["w-1", false],
+    ]);
+    expect(witnessEntries(list)).toHaveLength(1);
+  };
   /** Polls the member list (without blocking the event loop) until stopped; every list seen. */
   const watchMembers = () => {
     const seen: Member[][] = [];
@@ -290,13 +300,7 @@ describe.skipIf(missing !== undefined)(`witness etcd member against a real etcd 
     );
     expect(bin.stdout).toBe(`/usr/local/lib/etcd-witness/v${ETCD_VERSION}/etcd\netcd\netcdctl\nv${ETCD_VERSION}\n0\n`);
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/BEGIN|PRIVATE KEY/);
-    const list = members();
-    expect(list.map((m) => [m.name, m.isLearner ?? false]).sort()).toEqual([
-      ["cp-1", false],
-      ["cp-2", false],
-      ["w-1", false],
-    ]);
-    expect(witnessEntries(list)).toHaveLength(1);
+    expectThreeVotersOneWitness();
     const unit = await ssh(
       "w-1",
       "systemctl is-enabled etcd-witness.service; systemctl is-active etcd-witness.service; grep ETCD_INITIAL_CLUSTER /etc/etcd-witness/etcd.env",
@@ -427,13 +431,7 @@ describe.skipIf(missing !== undefined)(`witness etcd member against a real etcd 
     expect(r.stderr).not.toContain("added to etcd as a learner (member");
     expect(r.stderr).toMatch(/w-1: promoted from learner to voting member \(member [0-9a-f]+\)\n/);
     expect(r.stderr).toContain("etcd member w-1 is healthy");
-    const list = members();
-    expect(list.map((m) => [m.name, m.isLearner ?? false]).sort()).toEqual([
-      ["cp-1", false],
-      ["cp-2", false],
-      ["w-1", false],
-    ]);
-    expect(witnessEntries(list)).toHaveLength(1);
+    expectThreeVotersOneWitness();
     // After the promotion a re-run does nothing.
     const again = await ssh("w-1", script, bundle);
     expect(again.stderr).toContain("already an etcd member with data here");
