@@ -6,7 +6,7 @@
 // - a new release (every script re-rendered): every step runs `update`, nothing is deleted, the disks
 //   stay mounted with their data;
 // - a changed mountpoint: an `update` whose create moves the disk, the old mount and fstab line go, the
-//   data stays; a changed hostDir of a Block class: an `update` whose create moves the links;
+//   data stays (a busy old mount fails the step, keeping its line, and the next run finishes); a changed hostDir of a Block class: an `update` whose create moves the links;
 // - a local Block disk given by kernel name (/dev/vdc) is linked to its stable by-id name, remembered,
 //   and a later run refuses when the kernel name points at another disk; by-path devices work like by-id,
 //   and a kernel name without a by-id link resolves to by-path.
@@ -204,6 +204,35 @@ describe.skipIf(!avail.ok)(`disk steps through the engine model on a lab host${a
     expect(again.commands, describeRun(again)).toEqual([]);
   });
 
+  it("a move whose old mount is busy fails the step and keeps the old fstab line; once free, the next run finishes the move", async () => {
+    const pid = (await sh(lab, HOST, "cd /srv/moved && { setsid sleep 300 </dev/null >/dev/null 2>&1 & echo $!; }")).trim();
+    mountpoint = "/srv/busy";
+    let r: RunRecord;
+    try {
+      r = await exec.up();
+      expect(r.failure?.message).toContain("moved to /srv/busy, but cannot unmount /srv/moved: something still uses it");
+      expect(r.commands.map((c) => c.op)).not.toContain("delete");
+      const fstab = await sh(lab, HOST, "cat /etc/fstab");
+      // both lines: the next run finds the old one and tries again
+      expect(fstab).toContain(" /srv/moved xfs");
+      expect(fstab).toContain(" /srv/busy xfs");
+      expect(await sh(lab, HOST, "cat /srv/busy/file")).toBe("precious\n");
+    } finally {
+      await sh(lab, HOST, `kill ${pid}; while kill -0 ${pid} 2>/dev/null; do sleep 0.1; done`);
+    }
+    r = await exec.up();
+    expect(r.failure, describeRun(r)).toBeUndefined();
+    expect(ops(r)).toEqual(["update k-1-disk-data"]);
+    expect(r.commands[0]?.stdout).toContain("moved from /srv/moved to /srv/busy");
+    expect((await lab.ssh(HOST, "mountpoint -q /srv/moved")).code).not.toBe(0);
+    const fstab = await sh(lab, HOST, "cat /etc/fstab");
+    expect(fstab).not.toContain("/srv/moved");
+    expect(fstab.match(/ \/srv\/busy xfs/g)).toHaveLength(1);
+    expect(await sh(lab, HOST, "cat /srv/busy/file")).toBe("precious\n");
+    const again = await exec.up();
+    expect(again.commands, describeRun(again)).toEqual([]);
+  });
+
   it("a changed hostDir of a Block class is an update that moves the links: new links in place, the old ones gone", async () => {
     hostDir = "/var/lib/disks/raw2";
     const r = await exec.up();
@@ -213,8 +242,8 @@ describe.skipIf(!avail.ok)(`disk steps through the engine model on a lab host${a
       `/dev/disk/by-id/lab-${HOST}-vdc\n/dev/disk/by-path/lab-${HOST}-vdd\n/dev/disk/by-path/lab-${HOST}-vde\n`,
     );
     expect(await sh(lab, HOST, "ls -A /var/lib/disks/raw")).toBe("");
-    // the mounted disk is not touched (mounted by its fstab line since the test above: the source shows the loop device)
-    expect(await sh(lab, HOST, "mountpoint -q /srv/moved && cat /srv/moved/file")).toBe("precious\n");
+    // the mounted disk is not touched
+    expect(await sh(lab, HOST, "mountpoint -q /srv/busy && cat /srv/busy/file")).toBe("precious\n");
     const again = await exec.up();
     expect(again.commands, describeRun(again)).toEqual([]);
   });
