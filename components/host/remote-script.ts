@@ -33,8 +33,9 @@ export function contentHash(...parts: string[]): string {
  * release would replace every such step, and the old disk deletes would unmount data disks and drop
  * their fstab lines right after the new creates kept them.
  *
- * How the engine treats it (pulumi/pulumi pkg/resource/deploy/step_generator.go, read for this):
- * when the resource has an old state, `processIgnoreChanges(inputs, oldInputs, goal.IgnoreChanges)`
+ * How the engine treats it (pulumi/pulumi pkg/resource/deploy/step_generator.go, read for this at
+ * commit 00285a9b, `continueStepsFromImport`; @pulumi/pulumi 3.248 sends the option as is,
+ * runtime/resource.js `setIgnorechangesList`): when the resource has an old state, `processIgnoreChanges(inputs, oldInputs, goal.IgnoreChanges)`
  * sets every ignored property back to its old value ("Set inputs back to their old values (if any)
  * for any \"ignored\" properties"; a property the old state lacks is dropped) before the provider's
  * Check and Diff, so a changed trigger is no difference at all: neither an update nor a replace
