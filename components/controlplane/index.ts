@@ -3,7 +3,7 @@ import * as command from "@pulumi/command";
 import * as kubernetes from "@pulumi/kubernetes";
 import type { ClusterSpec, HostSpec } from "../config/spec";
 import type { Host } from "../host/host";
-import { identityTriggers, remoteScript } from "../host/remote-script";
+import { identityTriggers, remoteScript, remoteStepOptions } from "../host/remote-script";
 import type { Topology } from "../topology";
 import { renderCniChart } from "./render-cni";
 import {
@@ -272,9 +272,10 @@ export class ControlPlane extends pulumi.ComponentResource {
   /**
    * One remote command. A changed script re-runs in place (`update` = `create`;
    * every script is guarded and idempotent). `triggers` holds only the step's
-   * identity, never the content: replacing a step runs the old one's delete
-   * after the new create, and for these steps that is kubeadm reset, etcd
-   * member remove or stopping keepalived.
+   * identity, never the content, and is ignored after creation like every
+   * remote step's (remoteStepOptions): replacing a step runs the old one's
+   * delete after the new create, and for these steps that is kubeadm reset,
+   * etcd member remove or stopping keepalived.
    */
   private step(name: string, on: Host, args: StepArgs, dependsOn: pulumi.Resource[]): command.remote.Command {
     const create = args.create !== undefined ? remoteScript(args.create, this.user) : undefined;
@@ -290,7 +291,7 @@ export class ControlPlane extends pulumi.ComponentResource {
         // The previous stdout may hold a secret; never send it back to the host as an environment variable.
         addPreviousOutputInEnv: false,
       },
-      { parent: this, dependsOn, ...(args.secretOutput ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}) },
+      remoteStepOptions({ parent: this, dependsOn, ...(args.secretOutput ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}) }),
     );
   }
 }

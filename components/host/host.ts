@@ -3,7 +3,7 @@ import * as command from "@pulumi/command";
 import type { ClusterSpec, HostSpec } from "../config/spec";
 import type { Topology } from "../topology";
 import { hostConnection } from "./connection";
-import { identityTriggers, remoteScript } from "./remote-script";
+import { identityTriggers, remoteScript, remoteStepOptions } from "./remote-script";
 import { diskSteps } from "./render-disks";
 import { needsLonghornPrereqs, renderInitiatorName, renderInitiatorNameDelete } from "./render-iscsi";
 import { renderNodePrep, renderNodePrepDelete, volumePluginDir } from "./render-node-prep";
@@ -83,13 +83,16 @@ export interface HostStepArgs {
   user: string;
   create: string;
   delete: string;
-  /** what the step acts on beyond host and suffix (a disk's device, mountpoint...): see identityTriggers */
+  /** what the step acts on beyond host and suffix (a disk's name and mountpoint...), for the triggers written at creation: see identityTriggers */
   identity?: string[];
 }
 
 /**
- * A host step: `<host>-<suffix>`. Only a change of its identity replaces it (new create, then the old
- * delete); a changed script runs `update` (= create: every script is idempotent) in place.
+ * A host step: `<host>-<suffix>`. Nothing replaces it: its `triggers` (what it acts on, written at
+ * creation) are ignored afterwards (remoteStepOptions), so a changed script, `wipe`, device or
+ * mountpoint runs `update` (= create: every script is idempotent and converges, e.g. a disk moves to
+ * its new mountpoint) in place, and a step whose state holds an older release's script digest is
+ * updated, not replaced (a replacement would run the old delete after the new create).
  */
 export function hostStep(a: HostStepArgs, opts: pulumi.CustomResourceOptions): command.remote.Command {
   return new command.remote.Command(
@@ -103,7 +106,7 @@ export function hostStep(a: HostStepArgs, opts: pulumi.CustomResourceOptions): c
       // Package installs print a lot; passing it back as an environment variable on the next run gains nothing.
       addPreviousOutputInEnv: false,
     },
-    opts,
+    remoteStepOptions(opts),
   );
 }
 

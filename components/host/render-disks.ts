@@ -178,6 +178,7 @@ ${FSTAB_REMOVE}${shVar("FSTYPE", disk.fsType)}
 ${shVar("MOUNTPOINT", disk.mountpoint)}
 ${shVar("MP_FSTAB", fstabField(disk.mountpoint))}
 ${shVar("MARK", fstabMark(host, `disk ${disk.name} (${mountedWhat(disk, true)})`))}
+${shVar("MARK_PREFIX", fstabMark(host, `disk ${disk.name} (`))}
 resolve_device "$DEVICE"
 here=$(mounted_dev "$MOUNTPOINT")
 if [ -n "$here" ] && [ "$here" != "$(devnum "$dev")" ]; then
@@ -198,18 +199,20 @@ else
     fail "mkfs.$FSTYPE ran but blkid finds no $FSTYPE filesystem on $dev"
   fi
 fi
-# Where this disk was mounted before (its mountpoint changed in the config): the program's own fstab
-# lines for this disk, with this filesystem, at another mountpoint. The disk moves: mounted at the new
-# mountpoint first, then the old line goes and the old mount is unmounted. The data stays on the disk.
+# Where this disk was mounted before (its mountpoint, or its class and so its hostDir, changed in the
+# config): the program's own fstab lines for this disk (under any of its marks), with this filesystem, at
+# another mountpoint. The disk moves in place: mounted at the new mountpoint first, then the old mount is
+# unmounted and its line goes. No old step's delete will do it: steps are never replaced (remoteStepOptions).
+# The data stays on the disk.
 previous=()
 while IFS= read -r p; do
   [ -z "$p" ] || previous+=("$p")
-done < <(MARK=$MARK UUID="UUID=$fs_uuid" MP=$MP_FSTAB awk 'after && $1 == ENVIRON["UUID"] && $2 != ENVIRON["MP"] { print $2 }
-  { after = ($0 == ENVIRON["MARK"]) }' /etc/fstab)
+done < <(PREFIX=$MARK_PREFIX UUID="UUID=$fs_uuid" MP=$MP_FSTAB awk 'mark != "" && $1 == ENVIRON["UUID"] && $2 != ENVIRON["MP"] { print mark "\\t" $2 }
+  { mark = (index($0, ENVIRON["PREFIX"]) == 1) ? $0 : "" }' /etc/fstab)
 is_previous() {
   local p
   for p in "\${previous[@]}"; do
-    [ "$(printf '%b' "$p")" != "$1" ] || return 0
+    [ "$(printf '%b' "\${p#*$'\\t'}")" != "$1" ] || return 0
   done
   return 1
 }
@@ -227,15 +230,15 @@ if [ -z "$here" ]; then
   changed=1
 fi
 for p in "\${previous[@]}"; do
-  old=$(printf '%b' "$p")
-  fstab_remove "$MARK" "$p"
+  old_mark=\${p%%$'\\t'*}
+  old_fstab=\${p#*$'\\t'}
+  old=$(printf '%b' "$old_fstab")
   if [ "$(mounted_dev "$old")" = "$(devnum "$dev")" ]; then
-    if umount "$old"; then
-      note "moved from $old to $MOUNTPOINT: unmounted $old (the data stays on the disk, now at $MOUNTPOINT)"
-    else
-      note "moved to $MOUNTPOINT; $old is still in use and stays mounted until what uses it stops (the old step's removal unmounts it)"
-    fi
+    # the old line stays until the old mount is gone, so that the next run finds it and tries again
+    umount "$old" || fail "moved to $MOUNTPOINT, but cannot unmount $old: something still uses it (see fuser -vm $old). Stop that, then run pulumi up again"
+    note "moved from $old to $MOUNTPOINT: unmounted $old (the data stays on the disk, now at $MOUNTPOINT)"
   fi
+  fstab_remove "$old_mark" "$old_fstab"
   changed=1
 done
 ${scriptFooter(`${disk.fsType} on ${disk.device} at ${disk.mountpoint}`)}`;
@@ -252,6 +255,7 @@ function renderBlockLink(host: HostSpec, disk: BlockLinkDisk): string {
 ${shVar("DISK", disk.name)}
 ${shVar("LINK", disk.linkPath)}
 ${shVar("STABLE_STATE", `${DISK_STATE_DIR}/${disk.name}.stable`)}
+${shVar("LINK_STATE", `${DISK_STATE_DIR}/${disk.name}.link`)}
 resolve_device "$DEVICE"
 num=$(devnum "$dev")
 # The provisioner only accepts stable names: a by-id or by-path link, never /dev/sdX.
@@ -285,12 +289,31 @@ remember() {
     note "$DEVICE is $target: remembered, later runs check that $DEVICE still names this disk"
   fi
 }
+# Where this disk was linked before (its class, and so its hostDir, changed in the config): the link
+# recorded at the last run goes once the new one is in place. No old step's delete will do it: steps are
+# never replaced (remoteStepOptions). A link there that now names another disk is left alone.
+move_link() {
+  local prev
+  prev=$(cat "$LINK_STATE" 2>/dev/null || true)
+  if [ -n "$prev" ] && [ "$prev" != "$LINK" ] && [ -L "$prev" ]; then
+    if [ ! -e "$prev" ] || [ "$(devnum "$prev")" = "$num" ]; then
+      rm -f "$prev"
+      note "moved from $prev to $LINK: removed $prev (the disk itself is untouched)"
+      changed=1
+    fi
+  fi
+  if [ "$prev" != "$LINK" ]; then
+    mkdir -p "$(dirname "$LINK_STATE")"
+    printf '%s\\n' "$LINK" >"$LINK_STATE"
+  fi
+}
 if [ -L "$LINK" ]; then
   if [ ! -e "$LINK" ] || [ "$(devnum "$LINK")" != "$num" ]; then
     fail "$LINK already points at $(readlink "$LINK"), not at $DEVICE: remove that link or choose another disk name"
   fi
   remember
-  note "$LINK -> $(readlink "$LINK"): already in place, nothing to do"
+  move_link
+  note "$LINK -> $(readlink "$LINK"): already in place"
   exit 0
 fi
 [ ! -e "$LINK" ] || fail "$LINK exists and is not a symlink: the provisioner needs a stable /dev/disk symlink there. Move it away and run again"
@@ -305,6 +328,7 @@ mkdir -p "$(dirname "$LINK")"
 ln -s "$target" "$LINK"
 note "linked $LINK -> $target"
 changed=1
+move_link
 ${scriptFooter(`block link ${disk.linkPath}`)}`;
 }
 
@@ -504,8 +528,8 @@ devnum() {
 }
 `;
   if (isMountedDisk(disk)) {
-    // Only this disk's own mount goes: after a replacement (a changed device or mountpoint), another
-    // filesystem may be mounted at the path by now, and its fstab line may carry the same mark.
+    // Only this disk's own mount goes: another filesystem may be mounted at the path by now (a stack
+    // whose step an older release replaced), and its fstab line may carry the same mark.
     return `${head}
 ${shVar("DEVICE", disk.device)}
 ${shVar("MOUNTPOINT", disk.mountpoint)}
@@ -528,6 +552,7 @@ fstab_remove "$MARK" "$MP_FSTAB"
 ${shVar("LINK", disk.linkPath)}
 ${shVar("DEVICE", disk.device)}
 ${shVar("STABLE_STATE", `${DISK_STATE_DIR}/${disk.name}.stable`)}
+${shVar("LINK_STATE", `${DISK_STATE_DIR}/${disk.name}.link`)}
 ${devnum}stable=$(cat "$STABLE_STATE" 2>/dev/null || true)
 if [ -L "$LINK" ] && [ -e "$LINK" ]; then
   for d in "$DEVICE" "$stable"; do
@@ -538,7 +563,7 @@ if [ -L "$LINK" ] && [ -e "$LINK" ]; then
     fi
   done
 fi
-rm -f "$STABLE_STATE"
+rm -f "$STABLE_STATE" "$LINK_STATE"
 `;
   }
   if (disk.use === "ceph") {
@@ -561,19 +586,20 @@ export interface DiskStep {
   create: string;
   delete: string;
   /**
-   * What the step acts on, for its `triggers` (identityTriggers): a change here replaces the step, so the
-   * old delete undoes the old mount, link or marker after the new create. Never script text or `wipe`.
+   * What the step acts on, for the `triggers` written when it is created (identityTriggers). Later changes
+   * are ignored (remoteStepOptions): a new mountpoint or link path is an in-place update, whose create
+   * moves the disk and undoes the old mount or link itself. Never script text or `wipe`.
    */
   identity: string[];
 }
 
 /**
- * The identity of one disk: the disk and the place its delete script undoes (the mount at its
- * mountpoint, the link at its link path, the ceph marker of its name). Not the device: writing the
- * same disk's by-id name instead of its kernel name must not replace the step, because the old
- * delete would then unmount or unlink the disk the new create has just kept. A device that changes
- * to another disk is an update, which refuses while the old disk still holds the place. Not `use`
- * among mounted disks: a disk that changes from `mount` to `longhorn` at the same place stays mounted.
+ * The identity of one disk, as written into its step's `triggers` at creation: the disk and the place
+ * its delete script undoes (the mount at its mountpoint, the link at its link path, the ceph marker of
+ * its name). Changes of it are ignored afterwards (remoteStepOptions): nothing about a disk replaces its
+ * step, since a replacement would run the old delete after the new create. A new mountpoint or link
+ * path is an update whose create moves the disk; a device that changes to another disk is an update,
+ * which refuses while the old disk still holds the place.
  */
 export function diskIdentity(d: DiskSpec): string[] {
   const where = isMountedDisk(d) ? `mountpoint=${d.mountpoint}` : isBlockLinkDisk(d) ? `link=${d.linkPath}` : `use=${d.use}`;

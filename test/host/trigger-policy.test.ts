@@ -1,10 +1,13 @@
-// One trigger policy for every remote step (issue 11, point 2): `triggers` name what a step acts on,
-// never its script. @pulumi/command 1.2.1 replaces a Command whose triggers change (create the new,
-// then run the OLD delete), so a script digest in triggers would make every new release of the
-// program unmount disks and reset kubeadm. A changed script must be an in-place `update`.
+// One trigger policy for every remote step (issue 11, point 2): no step is ever replaced because of
+// its `triggers`. @pulumi/command 1.2.1 replaces a Command whose triggers change (create the new,
+// then run the OLD delete), so every remote step ignores changes of its triggers (ignoreChanges): a
+// stack whose host steps hold an older release's script digest is updated in place, not replaced.
+// The triggers written at creation name what a step acts on, never its script. A changed script is
+// an in-place `update`.
 import { describe, expect, it, vi } from "vitest";
 import type * as Shell from "../../components/host/shell";
-import { replaces } from "../lab/executor";
+import { engineOp, ignoringChanges, replaces } from "../lab/executor";
+import { contentHash } from "../../components/host/remote-script";
 import { clone, loadStack, runProgram, type ProgramRun, type TestConfig } from "../harness";
 
 // A new release of the program, as the engine sees it: every rendered script differs. The line is
@@ -59,6 +62,29 @@ function withDisk(cfg: TestConfig, host: string, disk: string, change: (d: Disk)
 }
 
 describe("trigger policy of every remote step (dev stack)", () => {
+  it('registers every remote Command with ignoreChanges: ["triggers"], so no change of triggers replaces a step', async () => {
+    const cfg = loadStack("dev");
+    const run = await runProgram(cfg);
+    const cmds = run.resources.filter((r) => r.type === CMD);
+    expect(cmds.length).toBeGreaterThan(30);
+    expect(cmds.filter((r) => !r.ignoreChanges.includes("triggers")).map((r) => r.name)).toEqual([]);
+    // the reason it is needed: @pulumi/command adds replaceOnChanges for triggers to every Command
+    for (const r of cmds) expect(r.replaceOnChanges, r.name).toContain("triggers[*]");
+  });
+
+  it("updates (never replaces) every host step whose state holds an older release's script digest as triggers", async () => {
+    const run = await runProgram(loadStack("dev"));
+    const hostSteps = run.resources.filter((r) => r.type === CMD && /-(node-prep|disk-.+|ephemeral|iscsi)$/.test(r.name));
+    expect(hostSteps.length).toBeGreaterThan(10);
+    for (const r of hostSteps) {
+      // the previous release's state: triggers = a digest of the create script, and another script
+      const old = { ...r.plainInputs, create: "old", update: "old", triggers: [contentHash("old")] };
+      const inputs = ignoringChanges(r.ignoreChanges, old, r.plainInputs);
+      expect(engineOp(r, old, inputs), r.name).toBe("update");
+      expect(inputs.triggers, r.name).toEqual(old.triggers);
+    }
+  });
+
   it("gives every step with a script an `update` equal to its `create`, so a changed script re-runs in place", async () => {
     const steps = await evaluate(loadStack("dev"));
     expect(steps.size).toBeGreaterThan(30);
@@ -100,12 +126,20 @@ describe("trigger policy of every remote step (dev stack)", () => {
     for (const [name, b] of before) expect(after.get(name)?.triggers, name).toEqual(b.triggers);
   });
 
-  it("replaces a disk step deliberately when what it acts on changes (its mountpoint), and nothing else", async () => {
+  it("updates a disk step in place when its mountpoint changes: the triggers it would be created with differ, and are ignored", async () => {
     const cfg = loadStack("dev");
-    const before = await evaluate(cfg);
+    const run = await runProgram(cfg);
+    const before = commands(run);
     const after = await evaluate(withDisk(cfg, "cp-1", "backup", (d) => (d.mountpoint = "/srv/backup2")));
     const changed = [...before].filter(([name, b]) => JSON.stringify(after.get(name)?.triggers) !== JSON.stringify(b.triggers));
     expect(changed.map(([n]) => n)).toEqual(["cp-1-disk-backup"]);
+    const rec = run.resources.find((r) => r.name === "cp-1-disk-backup");
+    if (!rec) throw new Error("no cp-1-disk-backup step");
+    const old = before.get("cp-1-disk-backup") as Record<string, unknown>;
+    const now = after.get("cp-1-disk-backup") as Record<string, unknown>;
+    const inputs = ignoringChanges(rec.ignoreChanges, old, now);
+    expect(engineOp(rec, old, inputs)).toBe("update");
+    expect(inputs.create).toContain("/srv/backup2");
   });
 });
 
@@ -119,5 +153,28 @@ describe("the lab executor's diff, as the engine with @pulumi/command 1.2.1 does
     expect(replaces(["create"], old, { ...old, create: "b" })).toBe(true);
     expect(replaces(["connection.host"], { ...old, connection: { host: "a" } }, { ...old, connection: { host: "b" } })).toBe(true);
     expect(replaces(["*"], old, { ...old, delete: "e" })).toBe(true);
+  });
+});
+
+describe("the lab executor's ignoreChanges, as the engine's processIgnoreChanges", () => {
+  const old = { create: "a", update: "a", delete: "d", triggers: ["x"] };
+  it("diffs an ignored property with its old value: changed triggers alone are no change, with a changed script an update", () => {
+    const rec = { replaceOnChanges: ["triggers[*]"] };
+    const same = ignoringChanges(["triggers"], old, { ...old, triggers: ["y"] });
+    expect(engineOp(rec, old, same)).toBe("same");
+    const upd = ignoringChanges(["triggers"], old, { ...old, create: "b", update: "b", triggers: ["y"] });
+    expect(engineOp(rec, old, upd)).toBe("update");
+    // the state keeps the old value
+    expect(upd).toEqual({ ...old, create: "b", update: "b", triggers: ["x"] });
+    // without the option, the same change replaces
+    expect(engineOp(rec, old, ignoringChanges([], old, { ...old, create: "b", update: "b", triggers: ["y"] }))).toBe("replace");
+  });
+  it("drops an ignored property the old state lacks, and creates with the program's value when there is no old state", () => {
+    const { triggers: _t, ...noTriggers } = old;
+    expect(ignoringChanges(["triggers"], noTriggers, old)).toEqual(noTriggers);
+    expect(engineOp({ replaceOnChanges: [] }, undefined, old)).toBe("create");
+  });
+  it("refuses a nested path rather than model it wrongly", () => {
+    expect(() => ignoringChanges(["environment.X"], old, old)).toThrow(/top-level/);
   });
 });

@@ -2,7 +2,8 @@
 // carries out every command:remote:Command / CopyToRemote for real over SSH against the lab host
 // its connection names (host key pinned), as `pulumi up` would. Between runs it models the Pulumi
 // engine: a state of urn -> inputs/outputs, so an unchanged resource runs nothing, a changed one
-// runs its update (or create), a changed trigger replaces it, and resources gone from the program
+// runs its update (or create), a changed trigger replaces it unless the resource ignores changes of
+// its triggers (ignoreChanges: the old value is kept, as the engine does), and resources gone from the program
 // get their `delete` run in reverse dependency order. Helm releases and Kubernetes objects are
 // recorded, not applied. Every command lands in a run record with host, start, end and exit code.
 import { spawn } from "node:child_process";
@@ -245,6 +246,45 @@ export function replaces(replaceOnChanges: readonly string[], old: Record<string
   return [...keys].some((k) => !deepEqual(old[k], now[k]));
 }
 
+/**
+ * The inputs the engine diffs and stores for a resource with an old state: every property named by the
+ * `ignoreChanges` option set back to its old value, or dropped when the old state lacks it. pulumi/pulumi
+ * pkg/resource/deploy/step_generator.go does this (`processIgnoreChanges(inputs, oldInputs,
+ * goal.IgnoreChanges)`, "Set inputs back to their old values (if any) for any \"ignored\" properties")
+ * before the provider's Check and Diff, so an ignored change is neither an update nor a replace, and the
+ * new state keeps the old value. Only whole top-level properties are modelled (the program ignores no
+ * other path); any other path is refused rather than modelled wrongly.
+ */
+export function ignoringChanges(
+  ignoreChanges: readonly string[],
+  old: Record<string, unknown>,
+  now: Record<string, unknown>,
+): Record<string, unknown> {
+  if (ignoreChanges.length === 0) return now;
+  const out = { ...now };
+  for (const p of ignoreChanges) {
+    if (!/^[A-Za-z_$][\w$]*$/.test(p))
+      throw new Error(`ignoreChanges ${JSON.stringify(p)}: the lab executor models whole top-level properties only`);
+    if (p in old) out[p] = old[p];
+    else delete out[p];
+  }
+  return out;
+}
+
+/**
+ * What the engine does with one registration, given the inputs in its state (undefined: none) and the
+ * inputs after `ignoringChanges`: create, nothing (same), update in place, or replace.
+ */
+export function engineOp(
+  rec: Pick<RecordedResource, "replaceOnChanges">,
+  old: Record<string, unknown> | undefined,
+  inputs: Record<string, unknown>,
+): "create" | "same" | "update" | "replace" {
+  if (!old) return "create";
+  if (deepEqual(old, inputs)) return "same";
+  return replaces(rec.replaceOnChanges, old, inputs) ? "replace" : "update";
+}
+
 // ------------------------------------------------------------------ @pulumi/random outputs (stateful)
 const LOWER = "abcdefghijklmnopqrstuvwxyz";
 const UPPER = LOWER.toUpperCase();
@@ -471,8 +511,9 @@ export class Executor {
 
     const handler = async (args: MockResourceArgs, rec: RecordedResource): Promise<Record<string, unknown>> => {
       const urn = rec.urn || mockUrn(rec, o.stack ?? "lab");
-      const inputs = rec.plainInputs;
       const old = prior.get(urn);
+      // ignored properties keep their old values, in the diff and in the state (as the engine)
+      const inputs = old ? ignoringChanges(rec.ignoreChanges, old.inputs, rec.plainInputs) : rec.plainInputs;
       const entry = (outputs: Record<string, unknown>): StateEntry => ({
         urn,
         type: rec.type,
@@ -512,12 +553,7 @@ export class Executor {
         return secretOut(old?.outputs ?? { stdout: "", stderr: "" });
       }
       // the engine's diff
-      let op: "create" | "update" | "replace" | "same" = "create";
-      if (old) {
-        if (deepEqual(old.inputs, inputs)) op = "same";
-        else if (replaces(rec.replaceOnChanges, old.inputs, inputs)) op = "replace";
-        else op = "update";
-      }
+      const op = engineOp(rec, old?.inputs, inputs);
       if (op === "same") {
         record.unchanged.push(rec.name);
         next.set(urn, old as StateEntry);
