@@ -313,7 +313,11 @@ if [ -L "$LINK" ]; then
   fi
   remember
   move_link
-  note "$LINK -> $(readlink "$LINK"): already in place"
+  if [ "$changed" = 0 ]; then
+    note "$LINK -> $(readlink "$LINK"): already in place, nothing to do"
+  else
+    note "$LINK -> $(readlink "$LINK"): in place"
+  fi
   exit 0
 fi
 [ ! -e "$LINK" ] || fail "$LINK exists and is not a symlink: the provisioner needs a stable /dev/disk symlink there. Move it away and run again"
