@@ -145,6 +145,19 @@ steps_language_nodejs() {
   (cd "${src}" && go build -ldflags "${ldflags_base} ${sdk_version_ldflag}" -o "${out}" "${language_module}")
 }
 
+# The proxy refuses the language host's own module at every version (README "Real engines"). Until Pulumi v3.68.0 the
+# host was a package of the sdk/v3 module, which the proxy serves; v3.68.0 is the newest release that still carries it
+# (v3.69.0 to v3.94.0 were checked: no nodejs/cmd/pulumi-language-nodejs). An older language host is a supported pairing:
+# it is the host an older CLI bundles, running the project's own (newer) Node SDK, whose cmd/run it starts.
+language_fallback_version="3.68.0"
+steps_language_nodejs_from_sdk() {
+  local src="$1" out="$2" gomod sdk="github.com/pulumi/pulumi/sdk/v3"
+  gomod="$(fetch_module "${src}" "${sdk}" "v${language_fallback_version}")" || return
+  write_gomod "${src}" pulumi-language-nodejs "$(go_line "${gomod}")" "	${sdk} v${language_fallback_version}" "$(module_replaces "${gomod}")"
+  resolve "${src}" "${sdk}/nodejs/cmd/pulumi-language-nodejs@v${language_fallback_version}" || return
+  (cd "${src}" && go build     -ldflags "${ldflags_base} -X ${sdk}/go/common/version.Version=v${language_fallback_version}"     -o "${out}" "${sdk}/nodejs/cmd/pulumi-language-nodejs")
+}
+
 command_module="github.com/pulumi/pulumi-command/provider"
 steps_command() {
   local src="$1" out="$2" gomod
@@ -229,17 +242,30 @@ GO
 # --- Build ------------------------------------------------------------------------------------------------------------
 use_go
 build_component pulumi "${pulumi_version}" pulumi steps_pulumi
-build_component pulumi-language-nodejs "${pulumi_version}" pulumi-language-nodejs steps_language_nodejs
+# The language host of this release first; when the proxy refuses it (recorded under its version, so a warm run does not
+# ask again), the newest one the proxy serves.
+if [[ ! -f "${bin_dir}/pulumi-language-nodejs-v${pulumi_version}.unavailable" || -n "${BMK8S_TOOLS_RETRY:-}" ]]; then
+  rm -f "${bin_dir}/pulumi-language-nodejs.unavailable"
+  build_component pulumi-language-nodejs "${pulumi_version}" pulumi-language-nodejs steps_language_nodejs
+  if [[ -f "${bin_dir}/pulumi-language-nodejs.unavailable" ]]; then
+    mv "${bin_dir}/pulumi-language-nodejs.unavailable" "${bin_dir}/pulumi-language-nodejs-v${pulumi_version}.unavailable"
+  fi
+fi
+if [[ -f "${bin_dir}/pulumi-language-nodejs-v${pulumi_version}.unavailable" ]]; then
+  log "pulumi-language-nodejs v${pulumi_version} is refused by the proxy: building v${language_fallback_version} from the sdk/v3 module"
+  build_component pulumi-language-nodejs "${language_fallback_version}" pulumi-language-nodejs steps_language_nodejs_from_sdk
+fi
 build_component pulumi-resource-command "${command_version}" pulumi-resource-command steps_command
 build_component pulumi-resource-random "${random_version}" pulumi-resource-random steps_random
-# The kubernetes provider serves only the real preview, which needs the language host too: while that cannot be built
-# here, a cold cache skips this long build (BMK8S_TOOLS_ALL=1 makes it anyway); a complete one is always linked.
-if is_complete "$(component_dir pulumi-resource-kubernetes "v${kubernetes_version}")" || [[ -e "${bin_dir}/pulumi-language-nodejs" ]] ||
+# The kubernetes provider serves only the real preview of this program, which needs the command provider too: while that
+# cannot be built here, a cold cache skips this long build (BMK8S_TOOLS_ALL=1 makes it anyway); a complete one is always
+# linked.
+if is_complete "$(component_dir pulumi-resource-kubernetes "v${kubernetes_version}")" || [[ -e "${bin_dir}/pulumi-resource-command" ]] ||
   [[ -n "${BMK8S_TOOLS_ALL:-}" ]]; then
   rm -f "${bin_dir}/pulumi-resource-kubernetes.unavailable" # the skip below, recorded by an earlier run
   build_component pulumi-resource-kubernetes "${kubernetes_version}" pulumi-resource-kubernetes steps_kubernetes
 else
-  printf '%s %s\n' "not built on a cold cache while pulumi-language-nodejs is unavailable (only the real preview uses it);" \
+  printf '%s %s\n' "not built on a cold cache while pulumi-resource-command is unavailable (only the real preview uses it);" \
     "BMK8S_TOOLS_ALL=1 npm run -s tools builds it" >"${bin_dir}/pulumi-resource-kubernetes.unavailable"
   log "pulumi-resource-kubernetes: skipped: $(tr '\n' ' ' <"${bin_dir}/pulumi-resource-kubernetes.unavailable")"
 fi
