@@ -1,9 +1,9 @@
 // The images `kubeadm config images list` names, each built from the binary tools/engines/build-kubernetes.sh built,
 // laid out as the upstream image has it (the binary where the kubeadm manifests and the kube-proxy/CoreDNS
-// DaemonSet/Deployment call it), and written as OCI archives cached by their manifest digest.
+// DaemonSet/Deployment call it), and written as OCI archives cached by content (manifest digest and name).
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ociArchive, ociImage, type ImageSpec } from "./oci";
+import { ociArchive, ociImage, sha256, type ImageSpec } from "./oci";
 
 const PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const TMP = { path: "tmp", mode: 0o1777 };
@@ -56,7 +56,10 @@ export function componentOf(reference: string): string {
  */
 export function kubeadmImageSpec(reference: string, read: (binary: string) => Buffer): ImageSpec {
   const layout = layoutOf(componentOf(reference));
-  if (!layout) throw new Error(`no lab image for ${reference}: known are kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy, etcd, pause, coredns`);
+  if (!layout)
+    throw new Error(
+      `no lab image for ${reference}: known are kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy, etcd, pause, coredns`,
+    );
   return {
     name: reference,
     files: layout.binaries.map((b) => ({ path: b.at, data: read(b.name), mode: 0o755 })),
@@ -75,10 +78,13 @@ export interface BuiltImage {
   written: boolean;
 }
 
-/** Writes the archive of `spec` into `cacheDir` as `<manifest digest>.oci.tar`, unless that file is there already. */
+/**
+ * Writes the archive of `spec` into `cacheDir` as `<sha256 of its index.json>.oci.tar`, unless that file is there
+ * already. The index holds the manifest digest and the name: the same content under another tag is another archive.
+ */
 export function writeImage(spec: ImageSpec, cacheDir: string): BuiltImage {
   const image = ociImage(spec);
-  const tarPath = path.join(cacheDir, `${image.digest.replace(/^sha256:/, "")}.oci.tar`);
+  const tarPath = path.join(cacheDir, `${sha256(image.index)}.oci.tar`);
   if (fs.existsSync(tarPath)) return { name: spec.name, digest: image.digest, tarPath, written: false };
   fs.mkdirSync(cacheDir, { recursive: true });
   const tmp = `${tarPath}.${process.pid}.tmp`;
@@ -87,7 +93,15 @@ export function writeImage(spec: ImageSpec, cacheDir: string): BuiltImage {
   return { name: spec.name, digest: image.digest, tarPath, written: true };
 }
 
+/** Where the lab keeps the archives: beside the binaries they are made of, outside the work tree. */
+export const IMAGE_CACHE = path.join(process.env.BMK8S_TOOLS_CACHE ?? "/var/cache/baremetal-k8s/tools", "images");
+
 /** Every image of `references` (kubeadm's list) from the binaries in `binDir`, cached in `cacheDir`. */
 export function buildKubeadmImages(references: readonly string[], binDir: string, cacheDir: string): BuiltImage[] {
-  return references.map((r) => writeImage(kubeadmImageSpec(r, (b) => fs.readFileSync(path.join(binDir, b))), cacheDir));
+  const read = (b: string) => {
+    const file = path.join(binDir, b);
+    if (!fs.existsSync(file)) throw new Error(`no ${b} in ${binDir}: build it with tools/engines/build-kubernetes.sh (npm run -s tools)`);
+    return fs.readFileSync(file);
+  };
+  return references.map((r) => writeImage(kubeadmImageSpec(r, read), cacheDir));
 }
