@@ -46,7 +46,7 @@ const why = unavailable();
  * - /var/lib/containerd on tmpfs: overlayfs snapshots cannot stack on the lab's overlay /var.
  * - containerd: SystemdCgroup = false (no systemd in the lab host), and restrict_oom_score_adj = true: this VM's
  *   root has no CAP_SYS_RESOURCE, so runc cannot give the pod sandbox the -998 oom_score_adj containerd asks for
- *   ("nsexec: failed to update /proc/self/oom_score_adj: Permission denied"); kind sets the same when rootless.
+ *   ("nsexec: failed to update /proc/self/oom_score_adj: Permission denied"); kind sets it in a user namespace.
  * - kubelet: --cgroup-driver=cgroupfs in /etc/default/kubelet (read by kubeadm's drop-in): kubeadm's default
  *   KubeletConfiguration says systemd, and there is no systemd here. A flag overrides the config file.
  * - kubeadm: our kubeadm is built with Go 1.26, whose net/url refuses "https://[10.96.0.1]:1234/" (IPv4 in
