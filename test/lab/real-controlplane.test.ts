@@ -3,7 +3,7 @@
 // registry.k8s.io images kubeadm names built here from the real binaries (test/lab/images/): kubeadm init brings up
 // real etcd, kube-apiserver, kube-controller-manager and kube-scheduler as static pods, and kubectl answers through
 // the keepalived VIP. What the lab host lacks next to a real node (no systemd, a nested cgroup v1 tree, no
-// CAP_SYS_RESOURCE on this VM, a Go 1.26 build of kubeadm) is made up for HERE, in NESTED_NODE below, never in the
+// CAP_SYS_RESOURCE on this VM, a Go 1.26 build of kubeadm) is made up in the lab only (images/nested-node.ts), never in the
 // product: see test/lab/README.md, "Real images / real control plane".
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderInitConfig } from "../../components/controlplane/render-kubeadm";
@@ -15,6 +15,7 @@ import { TOOLS_BIN, missingTools } from "../controlplane/k8s-tools";
 import { IMAGE_CACHE, buildKubeadmImages } from "./images/k8s-images";
 import { LAB_CERT_KEY, LAB_TOKEN, kubeadmImageList } from "./images/kubeadm-list";
 import { labAvailable, startLab, type Lab } from "./lab";
+import { nestedNode } from "./images/nested-node";
 
 const PREFIX = process.env.LAB_PREFIX ?? "bi";
 const SUBNET = process.env.LAB_SUBNET ?? "10.250.70";
@@ -38,75 +39,6 @@ function unavailable(): string | undefined {
 }
 const why = unavailable();
 
-/**
- * Lab only: what a kubelet nested in a lab host needs that a node has (cf. kind's node image), and the packages
- * node preparation would install (rung 3 of issue 12 will bring them as .deb packages; until then copied in here).
- * - cgroups: the host's /sys is a fresh sysfs; mount the v1 controllers this VM has (no hugetlb) and the v2 tree.
- * - /dev/kmsg: the kubelet's OOM watcher reads it; the host's /dev is private.
- * - /var/lib/containerd on tmpfs: overlayfs snapshots cannot stack on the lab's overlay /var.
- * - containerd: SystemdCgroup = false (no systemd in the lab host), and restrict_oom_score_adj = true: this VM's
- *   root has no CAP_SYS_RESOURCE, so runc cannot give the pod sandbox the -998 oom_score_adj containerd asks for
- *   ("nsexec: failed to update /proc/self/oom_score_adj: Permission denied"); kind sets it in a user namespace.
- * - kubelet: --cgroup-driver=cgroupfs in /etc/default/kubelet (read by kubeadm's drop-in): kubeadm's default
- *   KubeletConfiguration says systemd, and there is no systemd here. A flag overrides the config file.
- * - kubeadm: our kubeadm is built with Go 1.26, whose net/url refuses "https://[10.96.0.1]:1234/" (IPv4 in
- *   brackets); kubeadm 1.33's HTTPProxyCIDR preflight check builds exactly that URL for the service and pod CIDRs
- *   and fails. Upstream's Go 1.24 build does not. /usr/local/bin/kubeadm adds --ignore-preflight-errors=HTTPProxyCIDR
- *   to init and join only; every other argument and the rendered configuration pass unchanged.
- * - net.ipv4.ip_forward=1: node preparation sets it on a real node; the lab host is a fresh network namespace.
- */
-function nestedNode(images: string[]): string {
-  return [
-    "set -euo pipefail",
-    `T=${TOOLS_BIN}`,
-    "if ! mountpoint -q /sys/fs/cgroup; then",
-    "  mount -t tmpfs -o mode=755 cgroup /sys/fs/cgroup",
-    "  for c in cpu cpuacct cpuset memory devices freezer blkio pids; do mkdir -p /sys/fs/cgroup/$c; mount -t cgroup -o $c cgroup /sys/fs/cgroup/$c; done",
-    "  mkdir -p /sys/fs/cgroup/systemd; mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd",
-    "  mkdir -p /sys/fs/cgroup/unified; mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified",
-    "fi",
-    "[[ -e /dev/kmsg ]] || mknod -m 644 /dev/kmsg c 1 11",
-    "mkdir -p /var/lib/containerd; mountpoint -q /var/lib/containerd || mount -t tmpfs -o size=2g containerd /var/lib/containerd",
-    "sysctl -qw net.ipv4.ip_forward=1",
-    "mkdir -p /etc/containerd",
-    "cat >/etc/containerd/config.toml <<'TOML'",
-    "version = 2",
-    '[plugins."io.containerd.grpc.v1.cri"]',
-    '  sandbox_image = "registry.k8s.io/pause:3.10"',
-    "  restrict_oom_score_adj = true",
-    '  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]',
-    '    runtime_type = "io.containerd.runc.v2"',
-    '    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]',
-    "      SystemdCgroup = false",
-    "TOML",
-    'for b in kubeadm kubelet kubectl; do install -m 755 "$T/$b" /usr/bin/$b; done',
-    "mkdir -p /lib/systemd/system /usr/lib/systemd/system/kubelet.service.d",
-    "printf '[Unit]\\nDescription=kubelet\\n[Service]\\nExecStart=/usr/bin/kubelet\\nRestart=always\\nRestartSec=2\\n[Install]\\nWantedBy=multi-user.target\\n' >/lib/systemd/system/kubelet.service",
-    "cat >/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf <<'CONF'",
-    "[Service]",
-    'Environment="KUBELET_KUBECONFIG_ARGS=--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf --kubeconfig=/etc/kubernetes/kubelet.conf"',
-    'Environment="KUBELET_CONFIG_ARGS=--config=/var/lib/kubelet/config.yaml"',
-    "EnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env",
-    "EnvironmentFile=-/etc/default/kubelet",
-    "ExecStart=",
-    "ExecStart=/usr/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS",
-    "CONF",
-    "echo 'KUBELET_EXTRA_ARGS=--cgroup-driver=cgroupfs' >/etc/default/kubelet",
-    "cat >/usr/local/bin/kubeadm <<'SH'",
-    "#!/bin/bash",
-    "# lab only (test/lab/real-controlplane.test.ts): a Go 1.26 build fails kubeadm's HTTPProxyCIDR preflight check",
-    'case ${1:-} in init | join) exec /usr/bin/kubeadm "$@" --ignore-preflight-errors=HTTPProxyCIDR ;; esac',
-    'exec /usr/bin/kubeadm "$@"',
-    "SH",
-    "chmod 755 /usr/local/bin/kubeadm",
-    "systemctl daemon-reload",
-    "systemctl enable --now containerd >/dev/null",
-    "for i in $(seq 100); do ctr version >/dev/null 2>&1 && break; sleep 0.1; done",
-    ...images.map((i) => `ctr -n k8s.io images import ${i} >/dev/null`),
-    "systemctl enable kubelet >/dev/null",
-  ].join("\n");
-}
-
 describe.skipIf(why !== undefined)(`a real kubeadm control plane in a lab host${why ? ` (skipped: ${why})` : ""}`, () => {
   let lab: Lab;
   const measured: Record<string, number> = {};
@@ -122,23 +54,39 @@ describe.skipIf(why !== undefined)(`a real kubeadm control plane in a lab host${
       hosts: lab.hosts.map((h) => ({ name: h.name, address: h.address, hostKey: h.hostKey, roles: ["control-plane"] })),
       sshPrivateKey: TEST_SSH_KEY,
     });
-  const sh = async (script: string, timeoutMs = 120_000) => {
-    const r = await lab.ssh("cp-1", script, { timeoutMs });
-    if (r.code !== 0) throw new Error(`cp-1: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+  const sh = async (script: string, timeoutMs = 120_000, host = "cp-1") => {
+    const r = await lab.ssh(host, script, { timeoutMs });
+    if (r.code !== 0) throw new Error(`${host}: exit ${r.code}\n${r.stdout}\n${r.stderr}`);
     return r.stdout;
   };
   const kubectl = (args: string) => sh(`kubectl --kubeconfig /etc/kubernetes/admin.conf ${args}`);
 
   beforeAll(async () => {
     let t = Date.now();
-    lab = await startLab({ prefix: PREFIX, subnet: SUBNET, hosts: [{ name: "cp-1" }], preinstalled: ["keepalived", "curl", "containerd"] });
+    lab = await startLab({
+      prefix: PREFIX,
+      subnet: SUBNET,
+      hosts: [{ name: "cp-1" }, { name: "cp-2" }],
+      preinstalled: ["keepalived", "curl", "containerd"],
+    });
     measured["lab up"] = (Date.now() - t) / 1000;
     const { spec, host } = cfg();
     t = Date.now();
     const images = buildKubeadmImages(kubeadmImageList(renderInitConfig(spec, host("cp-1"))), TOOLS_BIN, IMAGE_CACHE);
     measured["images (cached by content)"] = (Date.now() - t) / 1000;
     t = Date.now();
-    await sh(nestedNode(images.map((i) => i.tarPath)), 300_000);
+    await Promise.all(
+      ["cp-1", "cp-2"].map((h) =>
+        sh(
+          nestedNode(
+            images.map((i) => i.tarPath),
+            lab.gateway,
+          ),
+          300_000,
+          h,
+        ),
+      ),
+    );
     measured["nested node prep + image import"] = (Date.now() - t) / 1000;
   }, 600_000);
 
@@ -222,4 +170,45 @@ describe.skipIf(why !== undefined)(`a real kubeadm control plane in a lab host${
     expect(again.stderr).toContain("already initialised");
     expect(again.stdout).toContain(`server: https://${VIP}:6443`);
   }, 120_000);
+
+  it("cp-2 joins as a second control plane through the program's upload-certs and join scripts (rung 6's first step)", async () => {
+    const { spec, host } = cfg();
+    let t = Date.now();
+    const upload = await lab.ssh("cp-1", remoteScript(s.renderUploadCertsScript(host("cp-1"), host("cp-2")), "root"), {
+      stdin: `${LAB_TOKEN}\n${LAB_CERT_KEY}\n`,
+      timeoutMs: 120_000,
+    });
+    expect(upload.code, upload.stderr).toBe(0);
+    const caHash = upload.stdout.trim();
+    expect(caHash).toMatch(/^sha256:[a-f0-9]{64}$/);
+    measured["upload-certs script"] = (Date.now() - t) / 1000;
+    t = Date.now();
+    const join = await lab.ssh("cp-2", remoteScript(s.renderJoinScript(spec, host("cp-2")), "root"), {
+      stdin: `${LAB_TOKEN}\n${caHash}\n${LAB_CERT_KEY}\n`,
+      timeoutMs: 480_000,
+    });
+    measured["join script (real kubeadm join --control-plane)"] = (Date.now() - t) / 1000;
+    expect(join.code, `${join.stderr}\n${await sh("tail -n 40 /var/log/baremetal-k8s/kubeadm-join.log || true", 30_000, "cp-2")}`).toBe(0);
+    expect(join.stderr).toContain("joined the cluster as a control plane");
+    const ka = await lab.ssh("cp-2", remoteScript(s.renderKeepalivedScript(spec, { host: host("cp-2"), leader: false }), "root"), {
+      stdin: `${VRRP}\n`,
+      timeoutMs: 60_000,
+    });
+    expect(ka.code, ka.stderr).toBe(0);
+    expect(await kubectl("get nodes -o name")).toBe("node/cp-1\nnode/cp-2\n");
+    const members = await sh(
+      `ETCDCTL_API=3 ${TOOLS_BIN}/etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt ` +
+        "--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key member list",
+    );
+    expect(members).toMatch(/started, cp-1,/);
+    expect(members).toMatch(/started, cp-2,/);
+    // cp-2's own API server, on its own address, serves the same cluster
+    expect(
+      await sh(
+        "kubectl --kubeconfig /etc/kubernetes/admin.conf --server https://" + lab.hosts[1].address + ":6443 get cm bi-probe -o name",
+        60_000,
+        "cp-2",
+      ),
+    ).toBe("configmap/bi-probe\n");
+  }, 600_000);
 });
