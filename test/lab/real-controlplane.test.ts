@@ -51,7 +51,12 @@ describe.skipIf(why !== undefined)(`a real kubeadm control plane in a lab host${
         networking: { podSubnet: "10.244.0.0/16", serviceSubnet: "10.96.0.0/12", cni: "none" },
         faultTolerance: 0,
       },
-      hosts: lab.hosts.map((h) => ({ name: h.name, address: h.address, hostKey: h.hostKey, roles: ["control-plane"] })),
+      hosts: lab.hosts.map((h) => ({
+        name: h.name,
+        address: h.address,
+        hostKey: h.hostKey,
+        roles: h.name.startsWith("cp-") ? ["control-plane"] : ["worker"],
+      })),
       sshPrivateKey: TEST_SSH_KEY,
     });
   const sh = async (script: string, timeoutMs = 120_000, host = "cp-1") => {
@@ -66,7 +71,7 @@ describe.skipIf(why !== undefined)(`a real kubeadm control plane in a lab host${
     lab = await startLab({
       prefix: PREFIX,
       subnet: SUBNET,
-      hosts: [{ name: "cp-1" }, { name: "cp-2" }],
+      hosts: [{ name: "cp-1" }, { name: "cp-2" }, { name: "w-1" }],
       preinstalled: ["keepalived", "curl", "containerd"],
     });
     measured["lab up"] = (Date.now() - t) / 1000;
@@ -76,16 +81,18 @@ describe.skipIf(why !== undefined)(`a real kubeadm control plane in a lab host${
     measured["images (cached by content)"] = (Date.now() - t) / 1000;
     t = Date.now();
     await Promise.all(
-      ["cp-1", "cp-2"].map((h) =>
-        sh(
-          nestedNode(
-            images.map((i) => i.tarPath),
-            lab.gateway,
+      lab.hosts
+        .map((x) => x.name)
+        .map((h) =>
+          sh(
+            nestedNode(
+              images.map((i) => i.tarPath),
+              lab.gateway,
+            ),
+            300_000,
+            h,
           ),
-          300_000,
-          h,
         ),
-      ),
     );
     measured["nested node prep + image import"] = (Date.now() - t) / 1000;
   }, 600_000);
@@ -210,5 +217,25 @@ describe.skipIf(why !== undefined)(`a real kubeadm control plane in a lab host${
         "cp-2",
       ),
     ).toBe("configmap/bi-probe\n");
+  }, 600_000);
+
+  it("w-1 joins as a worker through the program's token and join scripts and waits for its own Node", async () => {
+    const { spec, host } = cfg();
+    const token = await lab.ssh("cp-1", remoteScript(s.renderJoinTokenScript(host("cp-1"), host("w-1")), "root"), {
+      stdin: `${LAB_TOKEN}\n`,
+      timeoutMs: 120_000,
+    });
+    expect(token.code, token.stderr).toBe(0);
+    const caHash = token.stdout.trim();
+    expect(caHash).toMatch(/^sha256:[a-f0-9]{64}$/);
+    const t = Date.now();
+    const join = await lab.ssh("w-1", remoteScript(s.renderJoinScript(spec, host("w-1")), "root"), {
+      stdin: `${LAB_TOKEN}\n${caHash}\n`,
+      timeoutMs: 480_000,
+    });
+    measured["worker join script (real kubeadm join)"] = (Date.now() - t) / 1000;
+    expect(join.code, `${join.stderr}\n${await sh("tail -n 40 /var/log/baremetal-k8s/kubeadm-join.log || true", 30_000, "w-1")}`).toBe(0);
+    expect(join.stderr).toMatch(/joined the cluster as a worker\n(.*\n)*w-1: Node w-1 is registered\n$/);
+    expect(await kubectl("get nodes -o name")).toBe("node/cp-1\nnode/cp-2\nnode/w-1\n");
   }, 600_000);
 });
