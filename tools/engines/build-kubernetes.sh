@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Builds the Kubernetes binaries at the version of the example stacks, from their Go modules, into
 # ${BMK8S_TOOLS_CACHE}/kubernetes-v<version>/bin and links each into ${BMK8S_TOOLS_CACHE}/bin:
-#   kubeadm, kubectl, kubelet, kube-apiserver, kube-controller-manager, kube-scheduler (k8s.io/kubernetes),
+#   kubeadm, kubectl, kubelet, kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy (k8s.io/kubernetes),
 #   etcd and etcdctl at the version kubeadm of that minor uses (read from kubeadm's constants),
+#   pause: k/k's build/pause/linux/pause.c compiled statically with gcc, stamped with kubeadm's PauseVersion,
+#   coredns at kubeadm's CoreDNSVersion (github.com/coredns/coredns),
 #   helm v3 (stamped with the Kubernetes version it assumes for charts).
-# Each binary is built into bin/ only when absent, and a completion marker is written last: a warm run does nothing
-# but re-link. Progress goes to stderr; stdout stays empty.
+# test/lab/images/ packs these into the registry.k8s.io images kubeadm names.
+# Each binary is built into bin/ only when absent, and a completion marker is written last: a warm run (marker and
+# every binary there) does nothing but re-link. Progress goes to stderr; stdout stays empty.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -42,7 +45,14 @@ minor="${minor%%.*}"
 dir="${cache}/kubernetes-v${version}"
 bin="${dir}/bin"
 marker="${dir}/.complete"
-binaries=(kubeadm kubectl kubelet kube-apiserver kube-controller-manager kube-scheduler etcd etcdctl helm)
+binaries=(kubeadm kubectl kubelet kube-apiserver kube-controller-manager kube-scheduler kube-proxy etcd etcdctl pause coredns helm)
+
+all_built() {
+  local b
+  for b in "${binaries[@]}"; do
+    [[ -x "${bin}/${b}" ]] || return 1
+  done
+}
 
 link_all() {
   mkdir -p "${cache}/bin"
@@ -52,7 +62,8 @@ link_all() {
   done
 }
 
-if [[ -f "${marker}" ]]; then
+# A binary added to the list after a cache was completed is built by the next run; the others are kept.
+if [[ -f "${marker}" ]] && all_built; then
   link_all
   exit 0
 fi
@@ -120,7 +131,7 @@ build_k8s() {
   (cd "${k8s_src}" && go build -ldflags "${k8s_ldflags}" -o "${bin}/$1.tmp" "k8s.io/kubernetes/cmd/$1")
   mv "${bin}/$1.tmp" "${bin}/$1"
 }
-for b in kubeadm kubectl kubelet kube-apiserver kube-controller-manager kube-scheduler; do
+for b in kubeadm kubectl kubelet kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
   timed_build "${b}" build_k8s "${b}"
 done
 
@@ -146,6 +157,33 @@ build_etcd() {
 timed_build etcd build_etcd etcd go.etcd.io/etcd/server/v3
 timed_build etcdctl build_etcd etcdctl go.etcd.io/etcd/etcdctl/v3
 
+# --- pause, from k/k's C source, at the tag kubeadm of this minor expects -------------------------------------------------
+pause_version="$(sed -n -E 's/^[[:space:]]*PauseVersion = "([0-9.]+)"$/\1/p' "${constants}")"
+[[ -n "${pause_version}" ]] || die "no PauseVersion in ${constants}"
+pause_c="${kk_dir}/build/pause/linux/pause.c"
+[[ -f "${pause_c}" ]] || die "no ${pause_c} in the k8s.io/kubernetes module"
+build_pause() {
+  command -v gcc >/dev/null || die "gcc is not installed; install gcc and libc6-dev (the static libc)"
+  # As k/k's build/pause/Makefile, with the module's version for the git revision it cannot know.
+  gcc -Os -Wall -Werror -static "-DVERSION=v${pause_version}-k8s-v${version}" -o "${bin}/pause.tmp" "${pause_c}"
+  mv "${bin}/pause.tmp" "${bin}/pause"
+}
+timed_build pause build_pause
+
+# --- CoreDNS at the version kubeadm of this minor deploys -------------------------------------------------------------
+coredns_version="$(sed -n -E 's/^[[:space:]]*CoreDNSVersion = "(v[0-9.]+)"$/\1/p' "${constants}")"
+[[ -n "${coredns_version}" ]] || die "no CoreDNSVersion in ${constants}"
+coredns_src="${dir}/src/coredns"
+mkdir -p "${coredns_src}"
+if [[ ! -f "${coredns_src}/go.mod" ]]; then
+  printf 'module bmk8s.local/coredns-build\n\ngo 1.23\n\nrequire github.com/coredns/coredns %s\n' "${coredns_version}" >"${coredns_src}/go.mod"
+fi
+build_coredns() {
+  (cd "${coredns_src}" && go build -ldflags "-s -w" -o "${bin}/coredns.tmp" github.com/coredns/coredns)
+  mv "${bin}/coredns.tmp" "${bin}/coredns"
+}
+timed_build coredns build_coredns
+
 # --- helm v3 ----------------------------------------------------------------------------------------------------------
 helm_src="${dir}/src/helm"
 if [[ ! -f "${helm_src}/go.mod" ]]; then
@@ -161,7 +199,8 @@ build_helm() {
 }
 timed_build helm build_helm
 
-printf 'kubernetes v%s\netcd v%s\nhelm %s\n' "${version}" "${etcd_version}" "${helm_version}" >"${dir}/versions"
+printf 'kubernetes v%s\netcd v%s\npause %s\ncoredns %s\nhelm %s\n' "${version}" "${etcd_version}" "${pause_version}" "${coredns_version}" \
+  "${helm_version}" >"${dir}/versions"
 touch "${marker}"
 link_all
 say "done: ${bin}"
