@@ -123,7 +123,7 @@ export class ControlPlane extends pulumi.ComponentResource {
         `${f}-upload-certs`,
         leader,
         {
-          create: renderUploadCertsScript(leader.spec, host.spec),
+          create: renderUploadCertsScript(spec, leader.spec, host.spec),
           stdin: pulumi.interpolate`${secrets.bootstrapToken}\n${secrets.certificateKey}\n`,
         },
         [

@@ -257,9 +257,13 @@ export function renderJoinTokenScript(leader: HostSpec, joiner: HostSpec): strin
 /**
  * On the leader, right before a control-plane join: the bootstrap token valid
  * again, the control-plane certificates re-uploaded (the uploaded copy expires
- * after 2 h), and the CA hash on stdout.
+ * after 2 h), and the CA hash on stdout. The upload reads the leader's own
+ * InitConfiguration (with the certificate key in it: kubeadm refuses
+ * `--certificate-key` next to `--config`): without one, kubeadm defaults an
+ * InitConfiguration whose advertise address comes from the default route, and
+ * fails on a host that has none (air-gapped, static routes only).
  */
-export function renderUploadCertsScript(leader: HostSpec, follower: HostSpec): string {
+export function renderUploadCertsScript(spec: ClusterSpec, leader: HostSpec, follower: HostSpec): string {
   return script(
     `on ${leader.name}: bootstrap token and fresh control-plane certificates for ${follower.name}'s join. stdin: bootstrap token, certificate key. stdout: the CA cert hash.`,
     leader.name,
@@ -269,8 +273,14 @@ export function renderUploadCertsScript(leader: HostSpec, follower: HostSpec): s
       "token_secret=${token#*.}",
       ...redactFn(tokenRedactions(true)),
       ...refreshTokenLines(),
+      "umask 077",
+      "work=$(mktemp -d); trap 'rm -rf \"$work\"' EXIT",
+      ...embed("template", renderInitConfig(spec, leader)),
+      `config=\${template//${PLACEHOLDER.token}/"$token"}`,
+      `config=\${config//${PLACEHOLDER.certificateKey}/"$cert_key"}`,
+      'printf \'%s\\n\' "$config" >"$work/kubeadm.yaml"',
       ...runLogged(
-        'kubeadm init phase upload-certs --upload-certs --certificate-key "$cert_key"',
+        'kubeadm init phase upload-certs --upload-certs --config "$work/kubeadm.yaml"',
         `upload-certs-${follower.name}.log`,
         `uploading the control-plane certificates for ${follower.name} failed: is ${leader.name}'s API server up?`,
       ),

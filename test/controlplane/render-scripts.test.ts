@@ -22,7 +22,7 @@ const scripts: Record<string, string> = {
   "kubeadm init delete": s.renderInitDeleteScript(cp1),
   "worker join token": s.renderJoinTokenScript(cp1, w2),
   "nothing to undo": s.renderNothingToUndoScript(cp1, "cp-2-upload-certs"),
-  "upload certs": s.renderUploadCertsScript(cp1, cp2),
+  "upload certs": s.renderUploadCertsScript(spec, cp1, cp2),
   "control-plane join": s.renderJoinScript(spec, cp2),
   "control-plane join delete": s.renderJoinDeleteScript(cp2),
   "worker join": s.renderJoinScript(spec, w2),
@@ -64,7 +64,10 @@ describe("control-plane host scripts", () => {
     expect(scripts["kubeadm init"]).toContain('kubeadm init --config "$work/kubeadm.yaml" --upload-certs');
     expect(scripts["control-plane join"]).toContain("if [[ -f /etc/kubernetes/manifests/kube-apiserver.yaml ]]; then say 'already joined");
     expect(scripts["worker join"]).toContain("if [[ -f /etc/kubernetes/kubelet.conf ]]; then say 'already joined");
-    expect(scripts["upload certs"]).toContain('kubeadm init phase upload-certs --upload-certs --certificate-key "$cert_key"');
+    // the leader's own InitConfiguration (certificate key inside: kubeadm refuses --certificate-key next to --config), so the
+    // upload does not need a default route for its advertise address
+    expect(scripts["upload certs"]).toContain('kubeadm init phase upload-certs --upload-certs --config "$work/kubeadm.yaml"');
+    expect(scripts["upload certs"]).toContain('config=${config//__CERTIFICATE_KEY__/"$cert_key"}');
     // A late join still finds a valid token: the one before each join refreshes it, without a last-applied annotation.
     for (const name of ["upload certs", "worker join token"]) {
       expect(scripts[name], name).toContain("kubectl apply --server-side --force-conflicts");

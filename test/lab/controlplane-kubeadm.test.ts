@@ -68,7 +68,7 @@ describe.skipIf(!avail.ok)(
 
     it("re-uploads the certificates, joins cp-2 as a control plane, then starts its keepalived", async () => {
       const { spec, host } = cfg();
-      const upload = await run("cp-1", s.renderUploadCertsScript(host("cp-1"), host("cp-2")), `${TOKEN}\n${CERT_KEY}\n`);
+      const upload = await run("cp-1", s.renderUploadCertsScript(spec, host("cp-1"), host("cp-2")), `${TOKEN}\n${CERT_KEY}\n`);
       caHash = upload.stdout.trim();
       expect(caHash).toMatch(/^sha256:[a-f0-9]{64}$/);
       const join = await run("cp-2", s.renderJoinScript(spec, host("cp-2")), `${TOKEN}\n${caHash}\n${CERT_KEY}\n`);

@@ -80,20 +80,7 @@ describe.skipIf(why !== undefined)(`a real kubeadm control plane in a lab host${
     const images = buildKubeadmImages(kubeadmImageList(renderInitConfig(spec, host("cp-1"))), TOOLS_BIN, IMAGE_CACHE);
     measured["images (cached by content)"] = (Date.now() - t) / 1000;
     t = Date.now();
-    await Promise.all(
-      lab.hosts
-        .map((x) => x.name)
-        .map((h) =>
-          sh(
-            nestedNode(
-              images.map((i) => i.tarPath),
-              lab.gateway,
-            ),
-            300_000,
-            h,
-          ),
-        ),
-    );
+    await Promise.all(lab.hosts.map((x) => x.name).map((h) => sh(nestedNode(images.map((i) => i.tarPath)), 300_000, h)));
     measured["nested node prep + image import"] = (Date.now() - t) / 1000;
   }, 600_000);
 
@@ -181,7 +168,7 @@ describe.skipIf(why !== undefined)(`a real kubeadm control plane in a lab host${
   it("cp-2 joins as a second control plane through the program's upload-certs and join scripts (rung 6's first step)", async () => {
     const { spec, host } = cfg();
     let t = Date.now();
-    const upload = await lab.ssh("cp-1", remoteScript(s.renderUploadCertsScript(host("cp-1"), host("cp-2")), "root"), {
+    const upload = await lab.ssh("cp-1", remoteScript(s.renderUploadCertsScript(spec, host("cp-1"), host("cp-2")), "root"), {
       stdin: `${LAB_TOKEN}\n${LAB_CERT_KEY}\n`,
       timeoutMs: 120_000,
     });

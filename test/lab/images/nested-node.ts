@@ -18,11 +18,11 @@ import { TOOLS_BIN } from "../../controlplane/k8s-tools";
  *   and fails. Upstream's Go 1.24 build does not. /usr/local/bin/kubeadm adds --ignore-preflight-errors=HTTPProxyCIDR
  *   to init and join (not their phases); every other argument and the rendered configuration pass unchanged.
  * - net.ipv4.ip_forward=1: node preparation sets it on a real node; the lab host is a fresh network namespace.
- * - a default route (via the lab's gateway, which routes nowhere): a node has one, a lab host has none, and
- *   `kubeadm init phase upload-certs` without --config (the program's upload-certs script) picks the API server's
- *   bind address from it: "cannot use "0.0.0.0" as the bind address for the API Server" without one.
+ * - no default route: lab hosts have none, like an air-gapped node with static routes only. (The program's
+ *   upload-certs script once ran `kubeadm init phase upload-certs` without --config, which takes the API server's
+ *   bind address from the default route: "cannot use "0.0.0.0" as the bind address for the API Server" without one.)
  */
-export function nestedNode(images: string[], gateway: string): string {
+export function nestedNode(images: string[]): string {
   return [
     "set -euo pipefail",
     `T=${TOOLS_BIN}`,
@@ -35,7 +35,6 @@ export function nestedNode(images: string[], gateway: string): string {
     "[[ -e /dev/kmsg ]] || mknod -m 644 /dev/kmsg c 1 11",
     "mkdir -p /var/lib/containerd; mountpoint -q /var/lib/containerd || mount -t tmpfs -o size=2g containerd /var/lib/containerd",
     "sysctl -qw net.ipv4.ip_forward=1",
-    `ip route show default | grep -q . || ip route add default via ${gateway}`,
     "mkdir -p /etc/containerd",
     "cat >/etc/containerd/config.toml <<'TOML'",
     "version = 2",
