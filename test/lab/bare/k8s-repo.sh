@@ -6,7 +6,7 @@
 #   k8s-repo.sh VERSION TOOLS_BIN   prints BASE: BASE/core:/stable:/vMAJOR.MINOR/deb/ is the flat repository
 #                                   (Packages, Release, Release.gpg, InRelease, Release.key, amd64/*.deb)
 #
-# Cached under ${BMK8S_TOOLS_CACHE}/lab-k8s-repo/vVERSION-KEY/ (KEY: this script and the binaries' hashes).
+# Cached under ${BMK8S_TOOLS_CACHE}/lab-k8s-repo/vVERSION-KEY/ (KEY: this script, the binaries' paths, sizes and times).
 # The packages follow the upstream packaging (kubernetes/release, cmd/krel/templates/latest) for 1.33:
 # kubelet ships /usr/lib/systemd/system/kubelet.service and /etc/default/kubelet, depends on kubernetes-cni,
 # mount and util-linux and recommends iptables; kubeadm ships the kubelet drop-in 10-kubeadm.conf and
@@ -30,9 +30,6 @@ MINOR=v${BASH_REMATCH[1]}.${BASH_REMATCH[2]}
 DEBVER=$VERSION-1.1
 CRICTL_VERSION=1.34.0
 for b in kubeadm kubelet kubectl; do [[ -x $BIN/$b ]] || die "$BIN/$b is missing: npm run -s tools builds it"; done
-[[ $("$BIN/kubeadm" version -o short) == "v$VERSION" ]] || die "$BIN/kubeadm is not v$VERSION"
-[[ $("$BIN/kubelet" --version) == "Kubernetes v$VERSION" ]] || die "$BIN/kubelet is not v$VERSION"
-"$BIN/kubectl" version --client | grep -qx "Client Version: v$VERSION" || die "$BIN/kubectl is not v$VERSION"
 
 # crictl: built once per version from the Go module proxy, with the machine's Go; a stand-in when that fails
 CRICTL=$BARE_CACHE/lab-k8s-repo/crictl-v$CRICTL_VERSION/crictl
@@ -54,7 +51,7 @@ fi
 [[ $CRICTL != */crictl-standin/* ]] ||
   crictl_desc="STAND-IN of the baremetal-k8s lab: a crictl that only says it is one (crictl could not be built here)"
 
-KEY=$({ cat "$SELF" "$(dirname "$SELF")/repo-lib.sh"; sha256sum "$BIN/kubeadm" "$BIN/kubelet" "$BIN/kubectl" "$CRICTL" | cut -d' ' -f1; } | sha256sum | cut -c1-16)
+KEY=$({ cat "$SELF" "$(dirname "$SELF")/repo-lib.sh"; stat -L -c '%n %s %Y' "$BIN/kubeadm" "$BIN/kubelet" "$BIN/kubectl" "$CRICTL"; } | sha256sum | cut -c1-16)
 OUT=$BARE_CACHE/lab-k8s-repo/v$VERSION-$KEY
 REPO=$OUT/core:/stable:/$MINOR/deb
 if [[ -f $OUT/.complete ]]; then echo "$OUT"; exit 0; fi
@@ -62,6 +59,9 @@ mkdir -p "$BARE_CACHE/lab-k8s-repo"
 exec 9> "$BARE_CACHE/lab-k8s-repo/.lock"; flock 9
 if [[ -f $OUT/.complete ]]; then echo "$OUT"; exit 0; fi
 t0=$SECONDS
+[[ $("$BIN/kubeadm" version -o short) == "v$VERSION" ]] || die "$BIN/kubeadm is not v$VERSION"
+[[ $("$BIN/kubelet" --version) == "Kubernetes v$VERSION" ]] || die "$BIN/kubelet is not v$VERSION"
+[[ $("$BIN/kubectl" version --client) == *"Client Version: v$VERSION"* ]] || die "$BIN/kubectl is not v$VERSION"
 rm -rf "$OUT"; mkdir -p "$REPO/amd64"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 
