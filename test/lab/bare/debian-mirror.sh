@@ -83,5 +83,6 @@ sign_release "$D/dists/$SUITE" debian -o APT::FTPArchive::Release::Origin=Debian
 cp "$(lab_key debian)/public.gpg" "$OUT/lab-debian-mirror.gpg"
 (cd "$D/pool/main" && ls) > "$OUT/packages.txt"
 touch "$OUT/.complete"
+find "$BARE_CACHE/lab-debian-mirror" -mindepth 1 -maxdepth 1 ! -name "$KEY" ! -name .lock -exec rm -rf {} +   # older builds
 log "built $D in $((SECONDS - t0)) s: $n packages ($(du -sh "$D" | cut -f1))"
 echo "$OUT"

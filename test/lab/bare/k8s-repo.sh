@@ -192,5 +192,6 @@ sign_release "$REPO" kubernetes -o APT::FTPArchive::Release::Origin=baremetal-k8
   -o APT::FTPArchive::Release::Label=baremetal-k8s-lab -o APT::FTPArchive::Release::Architectures=amd64
 cp "$(lab_key kubernetes)/public.asc" "$REPO/Release.key"
 touch "$OUT/.complete"
+find "$BARE_CACHE/lab-k8s-repo" -mindepth 1 -maxdepth 1 -name "v$VERSION-*" ! -name "v$VERSION-$KEY" -exec rm -rf {} +   # older builds of this version
 log "built $REPO in $((SECONDS - t0)) s: $(cd "$REPO/amd64" && echo *.deb)"
 echo "$OUT"
