@@ -113,8 +113,12 @@ mirrors_up() {   # the repositories, served over HTTP on the gateway address onl
   local k8s debian
   k8s=$("$HERE/k8s-repo.sh" "$K8S_VERSION" "$TOOLS_BIN")
   debian=$("$HERE/debian-mirror.sh" "$K8S_VERSION" "$TOOLS_BIN")
-  mkdir -p "$BASE/www"
+  # the same Debian mirror under two names: os/debian is where the hosts' OS was installed from (their own
+  # /etc/apt/sources.list), debian is what cluster.packageMirrors.distribution names; apt's "Get:" lines and
+  # this server's log tell which one a run used
+  mkdir -p "$BASE/www/os"
   ln -sfn "$debian/debian" "$BASE/www/debian"
+  ln -sfn "$debian/debian" "$BASE/www/os/debian"
   ln -sfn "$k8s" "$BASE/www/kubernetes"
   echo "$debian" > "$BASE/debian-mirror"
   setsid python3 -m http.server --bind "$NET.1" --directory "$BASE/www" "$PORT" > "$BASE/state/http.log" 2>&1 < /dev/null &
@@ -143,7 +147,7 @@ prepare_host() {   # what the installer writes per machine, into the host's uppe
     awk '{print $2, $1}' "$BASE/hosts.list"; } > "$E/hosts"
   install -m 600 "$BASE/keys/id_ed25519.pub" "$R/.ssh/authorized_keys"
   # apt: the OS was installed from the lab's mirror, whose key it trusts
-  echo "deb http://$NET.1:$PORT/debian bookworm main" > "$E/apt/sources.list"
+  echo "deb http://$NET.1:$PORT/os/debian bookworm main" > "$E/apt/sources.list"
   debian=$(cat "$BASE/debian-mirror")
   install -m 644 "$debian/lab-debian-mirror.gpg" "$E/apt/trusted.gpg.d/baremetal-k8s-lab-mirror.gpg"
   # lab shim: modules.builtin (this kernel has no module tree)
