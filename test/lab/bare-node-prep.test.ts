@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { validateConfig } from "../../components/config";
 import { renderNodePrep } from "../../components/host/render-node-prep";
 import { bareLabAvailable, startBareLab, type BareLab } from "./bare/bare-lab";
-import { hostOf, runScript, sh } from "./host-lab";
+import { remoteScript } from "../../components/host/remote-script";
+import { hostOf, sh } from "./host-lab";
 
 const PREFIX = process.env.LAB_PREFIX ?? "bb";
 const SUBNET = process.env.LAB_SUBNET ?? "10.250.60";
@@ -69,6 +70,10 @@ async function presence(lab: BareLab, pkgs: [string, string][]): Promise<string[
   );
   return out.trim().split("\n");
 }
+/** Node preparation of c-1 as the program runs it (`bash -c` over ssh, as root); apt on a bare host takes 1-2 minutes. */
+function nodePrep(lab: BareLab): ReturnType<BareLab["ssh"]> {
+  return lab.ssh("c-1", remoteScript(renderNodePrep(hostOf(spec, "c-1"), spec), "root"), { timeoutMs: 280_000 });
+}
 const ALL: [string, string][] = [...INSTALLED, ...ABSENT.map((p): [string, string] => [p, "iscsiadm"])];
 
 describe.skipIf(!avail.ok)(`node preparation on a bare Debian 12 host${avail.ok ? "" : ` (skipped: ${avail.reason})`}`, () => {
@@ -96,7 +101,7 @@ describe.skipIf(!avail.ok)(`node preparation on a bare Debian 12 host${avail.ok 
   });
 
   it("installs every package with the real apt from the lab's mirrors: dpkg, apt's history and the real kubeadm agree", async () => {
-    firstRun = await runScript(lab, "c-1", renderNodePrep(hostOf(spec, "c-1"), spec));
+    firstRun = await nodePrep(lab);
     expect(firstRun.code, `${firstRun.stdout}\n${firstRun.stderr}`).toBe(0);
     expect(await presence(lab, ALL)).toEqual([
       ...INSTALLED.map(([p]) => `${p} installed found`),
@@ -136,7 +141,7 @@ describe.skipIf(!avail.ok)(`node preparation on a bare Debian 12 host${avail.ok 
 
   it("changes nothing on a second run: no apt transaction, no restart", async () => {
     const before = await sh(lab, "c-1", "grep -c '^Start-Date' /var/log/apt/history.log; systemctl show -p MainPID --value containerd");
-    const again = await runScript(lab, "c-1", renderNodePrep(hostOf(spec, "c-1"), spec));
+    const again = await nodePrep(lab);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain("nothing to do");
     expect(again.stdout).not.toMatch(/installed|wrote|started|restarted/);
