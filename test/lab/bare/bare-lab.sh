@@ -200,7 +200,7 @@ wait_ssh() {   # sshd accepting a login (the ssh unit started), per host; the ti
       (( SECONDS - t0 < 60 )) || { log "$h: no ssh login after 60 s"; tail -n 30 "$BASE/state/$h.log" >&2; return 1; }
       sleep 0.1
     done
-    echo "$(date +%s.%N) - $(cat "$BASE/state/$h.started")" | bc > "$BASE/state/$h.ready"
+    printf '%.3f\n' "$(echo "$(date +%s.%N) - $(cat "$BASE/state/$h.started")" | bc)" > "$BASE/state/$h.ready"   # 0.950, never bc's .950 (not JSON)
   done
 }
 
