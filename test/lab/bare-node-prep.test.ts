@@ -3,6 +3,8 @@
 // ssh as the program runs it, with cluster.packageMirrors pointing at the lab's gateway, installs them for real
 // with apt: Debian's packages from the lab's Debian mirror, kubeadm/kubelet/kubectl (real 1.33.4 binaries, our
 // .debs) from the lab's pkgs.k8s.io-like repository. Real dpkg, real apt, real systemd: no stand-in on this path.
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { validateConfig } from "../../components/config";
 import { renderNodePrep } from "../../components/host/render-node-prep";
@@ -75,6 +77,46 @@ function nodePrep(lab: BareLab): ReturnType<BareLab["ssh"]> {
   return lab.ssh("c-1", remoteScript(renderNodePrep(hostOf(spec, "c-1"), spec), "root"), { timeoutMs: 280_000 });
 }
 const ALL: [string, string][] = [...INSTALLED, ...ABSENT.map((p): [string, string] => [p, "iscsiadm"])];
+
+/** Every distribution package node preparation installs on some Debian host: keepalived, Longhorn, Ceph, ext4 and RAID0 disks. */
+function everyDistributionPackage(): string[] {
+  const v = validateConfig({
+    cluster: {
+      name: "lab",
+      kubernetesVersion: "1.33.4",
+      endpoint: { address: `${SUBNET}.100`, keepalived: { enabled: true, interface: "eth0", virtualRouterId: 61 } },
+      ssh: { insecureIgnoreHostKey: true },
+    },
+    hosts: [
+      {
+        name: "all",
+        address: `${SUBNET}.11`,
+        roles: ["control-plane", "worker"],
+        os: "debian",
+        disks: [
+          { name: "lh", device: "/dev/disk/by-id/x-lh", use: "longhorn", fsType: "xfs" },
+          { name: "osd", device: "/dev/disk/by-id/x-osd", use: "ceph" },
+          { name: "m", device: "/dev/disk/by-id/x-m", use: "mount", fsType: "ext4", mountpoint: "/srv/m" },
+          { name: "e1", device: "/dev/disk/by-id/x-e1", use: "ephemeral" },
+          { name: "e2", device: "/dev/disk/by-id/x-e2", use: "ephemeral" },
+        ],
+      },
+    ],
+    storage: { longhorn: { enabled: true }, rookCeph: { enabled: true } },
+    sshPrivateKeySet: true,
+  });
+  if (!v.spec) throw new Error(`config refused: ${JSON.stringify(v.findings)}`);
+  const script = renderNodePrep(hostOf(v.spec, "all"), v.spec);
+  return [...new Set([...script.matchAll(/^\s*pkg_install (.+)$/gm)].flatMap((m) => m[1].trim().split(/\s+/)))].sort();
+}
+
+// Runs everywhere (no lab needed): the mirror must carry what the product installs, or bare hosts fail with apt's
+// "Unable to locate package" for configurations this file's host does not have.
+it("the lab's Debian mirror is built for every distribution package node preparation installs on Debian", () => {
+  const mirrorScript = fs.readFileSync(path.join(__dirname, "bare", "debian-mirror.sh"), "utf8");
+  const listed = /^DIST_PKGS="([^"]*)"$/m.exec(mirrorScript)?.[1].split(/\s+/).sort();
+  expect(listed).toEqual(everyDistributionPackage());
+});
 
 describe.skipIf(!avail.ok)(`node preparation on a bare Debian 12 host${avail.ok ? "" : ` (skipped: ${avail.reason})`}`, () => {
   let lab: BareLab;
