@@ -491,6 +491,7 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
       faultTolerance: cluster.faultTolerance ?? (controlPlanes >= 2 ? 1 : 0),
       ssh: cluster.ssh,
       kubelet: cluster.kubelet,
+      upgrade: cluster.upgrade,
     },
     hosts: resolvedHosts,
     storage: {

@@ -24,6 +24,15 @@ export interface ClusterSettings {
   faultTolerance: number;
   ssh: { user: string; port: number; insecureIgnoreHostKey: boolean };
   kubelet: { rootDir: string };
+  upgrade: UpgradeSettings;
+}
+
+/** How a raised kubernetesVersion is rolled out (components/upgrade). */
+export interface UpgradeSettings {
+  maxUnavailableWorkers: number;
+  waitForStorage: boolean;
+  /** x.y.z releases replacing the pinned newest patch of their minor as an intermediate hop. */
+  intermediateVersions: string[];
 }
 
 export type KeepalivedSettings = { enabled: false } | { enabled: true; interface: string; virtualRouterId: number };

@@ -8,6 +8,7 @@ import {
   PAUSE_TAG_BY_MINOR,
   renderNodePrep,
   renderNodePrepDelete,
+  renderSandboxImageFunction,
   sandboxImage,
   volumePluginDir,
 } from "../../components/host/render-node-prep";
@@ -56,23 +57,32 @@ describe("renderNodePrep", () => {
   it("installs the Kubernetes packages of the cluster's minor from pkgs.k8s.io, pinned and held, on apt hosts", () => {
     const s = render("debian");
     expect(s).toContain("K8S_VERSION='1.33.4'");
-    expect(s).toContain("K8S_REPO='https://pkgs.k8s.io/core:/stable:/v1.33/deb/'");
-    expect(s).toContain("deb [signed-by=$keyring] $K8S_REPO /");
-    expect(s).toContain('kube_pin() { printf \'%s=%s-*\' "$1" "$K8S_VERSION"; }');
+    // the repository of the version's minor, computed by the script: the text does not change with the version
+    expect(s).toContain('local repo="https://pkgs.k8s.io/core:/stable:/v${1%.*}/deb/"');
+    expect(s).toContain("deb [signed-by=$keyring] $repo /");
+    expect(s).toContain('for p in "$@"; do pins+=("$p=$v-*"); done');
+    expect(s).toContain('kube_repo "$K8S_VERSION"\n  kube_install "$K8S_VERSION" kubelet kubeadm kubectl');
     expect(s).toContain('apt-mark hold "${missing[@]}"');
     // one apt-mark run for the holds, none to unhold (each run reads the whole package cache)
     expect(s.match(/^\s*apt-mark (un)?hold/gm)).toHaveLength(1);
     expect(s).toContain("pkg_install containerd");
     const other = specWith([{ name: "n", os: "debian" }], { version: "1.34.2" });
-    expect(renderNodePrep(host(other, "n"), other)).toContain("https://pkgs.k8s.io/core:/stable:/v1.34/deb/");
+    const minor = spawnSync("bash", ["-c", 'v=$1; echo "v${v%.*}"', "-", other.cluster.kubernetesVersion], { encoding: "utf8" }).stdout;
+    expect(minor).toBe("v1.34\n");
+    // only the version line differs between two versions
+    const diff = renderNodePrep(host(other, "n"), other)
+      .split("\n")
+      .filter((l, i) => l !== s.split("\n")[i]);
+    expect(diff).toEqual(["K8S_VERSION='1.34.2'"]);
   });
 
   it("uses the rpm repository with an exclude as the hold on dnf hosts, and Docker's containerd.io on RHEL", () => {
     const f = render("fedora");
-    expect(f).toContain("baseurl=https://pkgs.k8s.io/core:/stable:/v1.33/rpm/");
+    expect(f).toContain('local repo="https://pkgs.k8s.io/core:/stable:/v${1%.*}/rpm/"');
+    expect(f).toContain("baseurl=$repo");
     expect(f).toContain("exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni");
     expect(f).toContain(
-      '--setopt=disable_excludes=kubernetes \\\n    "kubelet-$K8S_VERSION" "kubeadm-$K8S_VERSION" "kubectl-$K8S_VERSION"',
+      'for p in "$@"; do pkgs+=("$p-$v"); done\n  dnf install -y -q --setopt=disable_excludes=kubernetes "${pkgs[@]}"',
     );
     expect(f).toContain("setenforce 0");
     expect(f).not.toContain("apt-get");
@@ -94,12 +104,17 @@ describe("renderNodePrep", () => {
 
   it("sets the sandbox image kubeadm expects for the cluster's Kubernetes minor, in the table of config version 2 or 3", () => {
     const s = render("debian");
-    expect(s).toContain("SANDBOX_IMAGE='registry.k8s.io/pause:3.10'");
+    // the pause image of the kubelet installed here, else of K8S_VERSION (a cluster node keeps its version until its upgrade step)
+    expect(s).toContain('SANDBOX_IMAGE=$(sandbox_image_for "${node_version:-$K8S_VERSION}")');
     expect(s).toContain(`sandbox_table='[plugins."io.containerd.grpc.v1.cri"]'\n    sandbox_key=sandbox_image`);
     expect(s).toContain(`sandbox_table="[plugins.'io.containerd.cri.v1.images'.pinned_images]"\n    sandbox_key=sandbox`);
     expect(s).toContain('toml_set "$sandbox_table" "$sandbox_key" "$sandbox_value"');
     const v134 = specWith([{ name: "n", os: "debian" }], { version: "1.34.2" });
-    expect(renderNodePrep(host(v134, "n"), v134)).toContain("SANDBOX_IMAGE='registry.k8s.io/pause:3.10.1'");
+    for (const v of [v134.cluster.kubernetesVersion, "1.31.0", "1.33.4", "1.35.9", "1.36.0", "1.40.0", "1.30.2"]) {
+      const fn = renderSandboxImageFunction();
+      const out = spawnSync("bash", ["-c", `${fn}\nsandbox_image_for "$1"`, "-", v], { encoding: "utf8" }).stdout;
+      expect(out, v).toBe(`${sandboxImage(v)}\n`);
+    }
   });
 
   it("keeps one table of pause tags by minor, kubeadm's constants.PauseVersion of each release", () => {
