@@ -123,6 +123,7 @@ fi
 }
 
 const DRAIN_SECTION = `# Drain, honouring PodDisruptionBudgets (evictions), marked so that a re-run resumes here.
+DRAIN_TIMEOUT=${DRAIN_TIMEOUT_S}
 install -d -m 0755 "$(dirname "$MARKER")"
 printf '%s\\n' "$HOP" >"$MARKER"
 if ! k drain "$NODE" --ignore-daemonsets --delete-emptydir-data --timeout="\${DRAIN_TIMEOUT}s" >"$work/drain.log" 2>&1; then
@@ -240,7 +241,7 @@ export function renderUpgradeScript(a: UpgradeStepArgs): string {
     shVar("NODE", host.name),
     shVar("ROLE", role),
     shVar("MARKER", UPGRADING_MARKER),
-    `DRAIN_TIMEOUT=${DRAIN_TIMEOUT_S} READY_TIMEOUT=${READY_TIMEOUT_S}`,
+    `READY_TIMEOUT=${READY_TIMEOUT_S}`,
     "umask 077",
     "work=$(mktemp -d)",
     "trap 'rm -rf \"$work\"' EXIT",
