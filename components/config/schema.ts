@@ -139,7 +139,7 @@ export const clusterSchema = z.strictObject({
         }),
     })
     .prefault({})
-    .meta({ description: "How raising cluster.kubernetesVersion upgrades the nodes (see the Upgrades section of the README)." }),
+    .meta({ description: "How raising cluster.kubernetesVersion upgrades the nodes (README: Day two)." }),
   ssh: z
     .strictObject({
       user: checkedString(posixUserProblem)
