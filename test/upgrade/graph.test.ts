@@ -4,7 +4,10 @@ import { describe, expect, it } from "vitest";
 import { engineOp, ignoringChanges } from "../lab/executor";
 import { clone, loadStack, runProgram, runProgramExpectingError, toPulumiConfig, type ProgramRun, type TestConfig } from "../harness";
 import { runPlan } from "../../plan/plan";
-import { renderMarkdown } from "../../plan/markdown";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { renderMarkdown, renderUpgrade } from "../../plan/markdown";
+import { REPO_ROOT } from "../harness";
 
 const CMD = "command:remote:Command";
 
@@ -151,5 +154,22 @@ describe("version findings against the previous outputs", () => {
     expect(section).toContain("3. workers w-1, w-2 (batch of 2)");
     expect(section).toContain("4. workers w-3, w-4 (batch of 2)");
     expect(section).toContain("### Hop to 1.34.3\n\n5. cp-1 (leader");
+  });
+});
+
+describe("README, Day two", () => {
+  it("shows the real plan of the example lab raised from 1.33.4 to 1.35.2 with maxUnavailableWorkers: 2", async () => {
+    const { cfg } = await deployedThenRaised("1.33.4", "1.35.2", (c) => {
+      (c.cluster as { upgrade?: unknown }).upgrade = { maxUnavailableWorkers: 2 };
+    });
+    const { plan } = await runPlan({ ...toPulumiConfig(cfg), file: "Pulumi.dev.yaml" });
+    const readme = readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+    expect(readme).toContain(
+      `"upgrade": ${JSON.stringify(plan.upgrade)
+        .replace(/([:,])/g, "$1 ")
+        .replace(/^\{/, "{ ")
+        .replace(/\}$/, " }")}`,
+    );
+    expect(readme).toContain(renderUpgrade(plan).join("\n").trim());
   });
 });
