@@ -39,6 +39,7 @@ export class Upgrade extends pulumi.ComponentResource {
     if (problems.length > 0)
       throw new pulumi.ResourceError(`the upgrade order would break the Kubernetes version skew policy: ${problems.join("; ")}`, this);
     const nodes = new Set([...topology.controlPlanes, ...topology.workers]);
+    const witnesses = new Set(topology.witnesses);
     const moveVip = spec.cluster.endpoint.keepalived.enabled && topology.controlPlanes.length >= 2;
     this.steps = [];
     let before: pulumi.Resource[] = args.after;
@@ -53,7 +54,15 @@ export class Upgrade extends pulumi.ComponentResource {
             suffix: `upgrade-${stage.hop}`,
             connection: host.connection,
             user: spec.cluster.ssh.user,
-            create: renderUpgradeScript({ spec, host: host.spec, hop: stage.hop, role: stage.role, drain: nodes.size > 1, moveVip }),
+            create: renderUpgradeScript({
+              spec,
+              host: host.spec,
+              hop: stage.hop,
+              role: stage.role,
+              drain: nodes.size > 1,
+              moveVip,
+              witness: witnesses.has(n),
+            }),
             stdin: args.kubeconfig,
             identity: [stage.hop],
           },

@@ -1,5 +1,6 @@
 import type { ClusterSpec, HostSpec } from "../config/spec";
 import { CHECK_APISERVER, KEEPALIVED_CONF } from "../controlplane/render-keepalived";
+import { CLIENT_PORT, WITNESS } from "../controlplane/render-witness";
 import { shQuote } from "../host/remote-script";
 import { CONTAINERD_CONFIG_SECTION, installsPackages, kubePackageFunctions, renderSandboxImageFunction } from "../host/render-node-prep";
 import { TRACK_CHANGES, WRITE_FILE, scriptFooter, scriptHeader, shVar } from "../host/shell";
@@ -27,6 +28,8 @@ export interface UpgradeStepArgs {
   drain: boolean;
   /** Whether another control plane can take the VIP (keepalived enabled, two or more control planes). */
   moveVip: boolean;
+  /** Whether this host runs a witness etcd member, which follows the control planes' etcd version. */
+  witness?: boolean;
 }
 
 const FUNCTIONS = `version_ge() { [ "$(printf '%s\\n%s\\n' "$1" "$2" | sort -V | head -n 1)" = "$2" ]; }
@@ -249,6 +252,7 @@ export function renderUpgradeScript(a: UpgradeStepArgs): string {
     '[ -s "$work/admin.conf" ] || fail "expected the admin kubeconfig on stdin"',
     "",
     FUNCTIONS,
+    a.witness ? witnessSection() : "",
     DONE_CHECK,
     storageSection(spec),
     a.moveVip ? vipSection(spec) : "",
@@ -270,5 +274,54 @@ export function renderUpgradeScript(a: UpgradeStepArgs): string {
 /** The step leaving the program (the upgrade finished, or the next one began): an upgrade is not undone. */
 export function renderUpgradeDeleteScript(host: HostSpec): string {
   return `${scriptHeader("upgrade step: removal", host.name)}note "an upgrade step is not undone: nothing to do"
+`;
+}
+
+/**
+ * A witness etcd member follows the control planes' etcd: after they ran the hop (kubeadm upgrade apply moves
+ * their static etcd pods to the hop's etcd image), the witness takes etcd and etcdctl from that same image
+ * (content-addressed by containerd, as its first install did), restarts on them, and waits until healthy.
+ * Nothing happens when it already runs that version.
+ */
+function witnessSection(): string {
+  const pki = WITNESS.pkiDir;
+  return `# The witness etcd member follows the control planes' etcd version.
+etcd_image=$(k -n kube-system get pods -l component=etcd -o jsonpath='{.items[0].spec.containers[0].image}') ||
+  fail "cannot read the control planes' etcd image (kube-system pods with label component=etcd)"
+etcd_version=\${etcd_image##*:}
+etcd_version=\${etcd_version#v}
+etcd_version=\${etcd_version%%-*}
+re='^[0-9]+\\.[0-9]+\\.[0-9]+$'
+[[ $etcd_version =~ $re ]] || fail "cannot tell the etcd version from the image $etcd_image"
+etcd_running=$(${WITNESS.binDir}/etcd --version 2>/dev/null | sed -n 's/^etcd Version: //p' || true)
+if [ "$etcd_running" != "$etcd_version" ]; then
+  dir=${WITNESS.binDir}/v$etcd_version
+  if [ ! -x "$dir/etcd" ] || [ ! -x "$dir/etcdctl" ]; then
+    images=$(ctr -n k8s.io images ls -q) || fail "ctr cannot list containerd's images: is containerd running?"
+    if ! grep -qxF -- "$etcd_image" <<<"$images"; then
+      crictl --runtime-endpoint unix:///run/containerd/containerd.sock pull "$etcd_image" >/dev/null || fail "cannot pull $etcd_image"
+    fi
+    install -d -m 0700 "$work/image"
+    ctr -n k8s.io images mount "$etcd_image" "$work/image" >/dev/null || fail "cannot mount the image $etcd_image"
+    rm -rf "$dir.partial"
+    install -d -m 0755 "$dir.partial"
+    install -m 0755 "$work/image/usr/local/bin/etcd" "$work/image/usr/local/bin/etcdctl" "$dir.partial/"
+    ctr -n k8s.io images unmount --rm "$work/image" >/dev/null 2>&1 || true
+    got=$("$dir.partial/etcd" --version | sed -n 's/^etcd Version: //p')
+    [ "$got" = "$etcd_version" ] || fail "the etcd in $etcd_image is \${got:-unknown}, not $etcd_version: nothing was changed"
+    rm -rf "$dir"
+    mv -T "$dir.partial" "$dir"
+  fi
+  ln -sfn "$dir/etcd" ${WITNESS.binDir}/etcd
+  ln -sfn "$dir/etcdctl" ${WITNESS.binDir}/etcdctl
+  systemctl restart ${WITNESS.unit}
+  deadline=$((SECONDS + 60))
+  until ETCDCTL_API=3 ${WITNESS.binDir}/etcdctl --endpoints=https://127.0.0.1:${CLIENT_PORT} --cacert=${pki}/ca.crt --cert=${pki}/healthcheck-client.crt --key=${pki}/healthcheck-client.key --dial-timeout=5s endpoint health >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "the witness etcd member is not healthy a minute after moving to etcd $etcd_version: see journalctl -u ${WITNESS.unit}"
+    sleep 1
+  done
+  note "the witness etcd member runs etcd $etcd_version (was \${etcd_running:-unknown}), like the control planes"
+  changed=1
+fi
 `;
 }

@@ -22,16 +22,12 @@ describe("cluster.upgrade", () => {
   });
 
   it("refuses a maxUnavailableWorkers that is not an integer >= 1, and a waitForStorage that is not a boolean, naming the key", () => {
-    expect(withUpgrade({ maxUnavailableWorkers: 0 }).findings).toEqual([
-      expect.objectContaining({
-        severity: "error",
-        path: "cluster.upgrade.maxUnavailableWorkers",
-        message: expect.stringContaining("at least 1"),
-      }),
-    ]);
-    expect(withUpgrade({ maxUnavailableWorkers: 1.5 }).findings).toEqual([
-      expect.objectContaining({ path: "cluster.upgrade.maxUnavailableWorkers", message: expect.stringContaining("whole number") }),
-    ]);
+    const zero = withUpgrade({ maxUnavailableWorkers: 0 }).findings;
+    expect(zero.map((f) => [f.severity, f.path])).toEqual([["error", "cluster.upgrade.maxUnavailableWorkers"]]);
+    expect(zero[0].message).toContain("at least 1");
+    const half = withUpgrade({ maxUnavailableWorkers: 1.5 }).findings;
+    expect(half.map((f) => [f.severity, f.path])).toEqual([["error", "cluster.upgrade.maxUnavailableWorkers"]]);
+    expect(half[0].message).toContain("whole number");
     expect(withUpgrade({ waitForStorage: "yes" }).findings).toEqual([expect.objectContaining({ path: "cluster.upgrade.waitForStorage" })]);
   });
 });

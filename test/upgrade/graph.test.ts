@@ -46,6 +46,9 @@ describe("upgrade steps on the graph (dev stack: cp-1 leader, cp-2, workers w-1.
     expect(String(run.get("cp-1-upgrade-1.33.7").plainInputs.create)).toContain('kubeadm upgrade apply "v$HOP" --yes');
     expect(String(run.get("cp-2-upgrade-1.33.7").plainInputs.create)).not.toContain("kubeadm upgrade apply");
     expect(String(run.get("w-1-upgrade-1.34.3").plainInputs.create)).toContain("HOP='\\''1.34.3'\\''");
+    // the witness etcd member on w-1 follows the control planes' etcd in w-1's step, after every control plane of the hop
+    expect(String(run.get("w-1-upgrade-1.33.7").plainInputs.create)).toContain("The witness etcd member follows the control planes");
+    expect(String(run.get("w-2-upgrade-1.33.7").plainInputs.create)).not.toContain("witness etcd");
     // the admin kubeconfig reaches each step as a secret on stdin, never in the script
     expect(run.isSecretInput("w-1-upgrade-1.34.3", "stdin")).toBe(true);
     // nothing to undo when the steps leave the program: no session then

@@ -154,3 +154,57 @@ describe("a worker's upgrade step, run (stand-ins for kubelet, kubectl, kubeadm)
     expect(r.calls).toContain("drain w-2");
   });
 });
+
+describe("a witness host's upgrade step: the witness etcd member follows the control planes' etcd", () => {
+  it("takes etcd of the control planes' version from their image, restarts on it, and is done when it already runs it", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bk8s-witness-"));
+    const bin = path.join(dir, "bin");
+    const etcdDir = path.join(dir, "etcd-witness");
+    fs.mkdirSync(bin);
+    fs.mkdirSync(path.join(etcdDir, "v3.5.16"), { recursive: true });
+    const log = path.join(dir, "calls.log");
+    const write = (file: string, body: string) =>
+      fs.writeFileSync(file, `#!/usr/bin/env bash\necho "$(basename "$0") $*" >>${log}\n${body}\n`, { mode: 0o755 });
+    const etcdOf = (v: string) => `[ "$1" = --version ] && echo "etcd Version: ${v}"; exit 0`;
+    write(path.join(etcdDir, "v3.5.16", "etcd"), etcdOf("3.5.16"));
+    write(path.join(etcdDir, "v3.5.16", "etcdctl"), "exit 0");
+    fs.symlinkSync(path.join(etcdDir, "v3.5.16", "etcd"), path.join(etcdDir, "etcd"));
+    fs.symlinkSync(path.join(etcdDir, "v3.5.16", "etcdctl"), path.join(etcdDir, "etcdctl"));
+    write(path.join(bin, "kubelet"), 'echo "Kubernetes v1.34.3"');
+    write(path.join(bin, "kubectl"), 'for a in "$@"; do [ "$a" = pods ] && echo "registry.k8s.io/etcd:3.5.21-0"; done; exit 0');
+    write(path.join(bin, "crictl"), "exit 0");
+    write(path.join(bin, "systemctl"), "exit 0");
+    write(
+      path.join(bin, "ctr"),
+      `case "$3 $4" in
+  "images ls") echo registry.k8s.io/etcd:3.5.21-0 ;;
+  "images mount") mkdir -p "$6/usr/local/bin"; printf '#!/usr/bin/env bash\\n[ "$1" = --version ] && echo "etcd Version: 3.5.21"; exit 0\\n' >"$6/usr/local/bin/etcd"; printf '#!/usr/bin/env bash\\nexit 0\\n' >"$6/usr/local/bin/etcdctl"; chmod 0755 "$6/usr/local/bin/"* ;;
+esac`,
+    );
+    for (const tool of ["kubeadm", "curl", "gpg", "apt-get", "dpkg-query", "dnf"]) write(path.join(bin, tool), "exit 99");
+    const script = renderUpgradeScript({
+      spec,
+      host: host("w-1"),
+      hop: "1.34.3",
+      role: "worker",
+      drain: true,
+      moveVip: false,
+      witness: true,
+    })
+      .replaceAll("/usr/local/lib/etcd-witness", etcdDir)
+      .replace(`MARKER='${UPGRADING_MARKER}'`, `MARKER='${path.join(dir, "upgrading")}'`);
+    const run = () => spawnSync("bash", ["-c", script], { input: "kubeconfig\n", encoding: "utf8", env: { PATH: `${bin}:/usr/bin:/bin` } });
+    const first = run();
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toContain("the witness etcd member runs etcd 3.5.21 (was 3.5.16), like the control planes");
+    expect(fs.readlinkSync(path.join(etcdDir, "etcd"))).toBe(path.join(etcdDir, "v3.5.21", "etcd"));
+    expect(fs.readFileSync(log, "utf8")).toContain("systemctl restart etcd-witness.service");
+    fs.writeFileSync(log, "");
+    const again = run();
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).not.toContain("the witness etcd member runs");
+    expect(again.stdout).toContain("nothing to do");
+    expect(fs.readFileSync(log, "utf8")).not.toContain("restart");
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
