@@ -146,18 +146,25 @@ printf '%s\\n' "$HOP" >"$MARKER"
 note "the only node of the cluster: not drained (its pods have nowhere to go)"
 `;
 
+/** On a host that installs nothing: `check_baked PKG...` fails unless the image brings each at $HOP. */
+const CHECK_BAKED = `check_baked() {
+  local p got
+  for p in "$@"; do
+    case $p in
+      kubeadm) got=$(kubeadm version -o short 2>/dev/null | sed 's/^v//') ;;
+      kubelet) got=$(kubelet_version) ;;
+      kubectl) got=$(kubectl version --client -o yaml 2>/dev/null | sed -n 's/^ *gitVersion: v//p' | head -n 1) ;;
+    esac
+    [ "$got" = "$HOP" ] || fail "$p is \${got:-missing}, not $HOP, and this host installs no packages (packagesPreinstalled or immutableRoot): put $p $HOP into its image, then run pulumi up again"
+  done
+}
+`;
+
 function packagesSection(host: HostSpec, which: "kubeadm" | "kubelet kubectl"): string {
   const pkgs = which.split(" ");
   if (!installsPackages(host)) {
     return `# This host installs no packages: its image must bring ${which} $HOP.
-for p in ${which}; do
-  case $p in
-    kubeadm) got=$(kubeadm version -o short 2>/dev/null | sed 's/^v//') ;;
-    kubelet) got=$(kubelet_version) ;;
-    kubectl) got=$(kubectl version --client -o yaml 2>/dev/null | sed -n 's/^ *gitVersion: v//p' | head -n 1) ;;
-  esac
-  [ "$got" = "$HOP" ] || fail "$p is \${got:-missing}, not $HOP, and this host installs no packages (packagesPreinstalled or immutableRoot): put $p $HOP into its image, then run pulumi up again"
-done
+check_baked ${which}
 `;
   }
   return `if ${pkgs.map((p) => `[ "$(kube_version ${p})" != "$HOP" ]`).join(" || ")}; then
@@ -257,7 +264,7 @@ export function renderUpgradeScript(a: UpgradeStepArgs): string {
     storageSection(spec),
     a.moveVip ? vipSection(spec) : "",
     a.drain ? DRAIN_SECTION : NO_DRAIN_SECTION,
-    installsPackages(host) ? `${WRITE_FILE}\n${kubePackageFunctions(host)}` : "",
+    installsPackages(host) ? `${WRITE_FILE}\n${kubePackageFunctions(host)}` : CHECK_BAKED,
     packagesSection(host, "kubeadm"),
     kubeadmSection(role, hop),
     packagesSection(host, "kubelet kubectl"),

@@ -38,6 +38,9 @@ describe("renderUpgradeScript", () => {
         { spec: withStorage(spec, false, true), host: host("cp-2"), hop: "1.34.3", role: "control-plane", drain: true, moveVip: true },
         { spec: withStorage(spec, true, false), host: host("w-2"), hop: "1.34.3", role: "worker", drain: true, moveVip: false },
         { spec: withStorage(spec, false, false), host: host("w-1"), hop: "1.34.3", role: "worker", drain: false, moveVip: false },
+        { spec, host: { ...host("w-2"), os: "fedora" }, hop: "1.34.3", role: "worker", drain: true, moveVip: false },
+        { spec, host: { ...host("cp-2"), packagesPreinstalled: true }, hop: "1.34.3", role: "control-plane", drain: true, moveVip: true },
+        { spec, host: host("w-1"), hop: "1.34.3", role: "worker", drain: true, moveVip: false, witness: true },
       ];
       for (const v of variants) expect(shellcheck(renderUpgradeScript(v)), `${v.host.name} ${v.role}`).toBe("");
     },
