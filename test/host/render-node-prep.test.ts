@@ -81,9 +81,7 @@ describe("renderNodePrep", () => {
     expect(f).toContain('local repo="https://pkgs.k8s.io/core:/stable:/v${1%.*}/rpm/"');
     expect(f).toContain("baseurl=$repo");
     expect(f).toContain("exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni");
-    expect(f).toContain(
-      'for p in "$@"; do pkgs+=("$p-$v"); done\n  dnf install -y -q --setopt=disable_excludes=kubernetes "${pkgs[@]}"',
-    );
+    expect(f).toContain('for p in "$@"; do pkgs+=("$p-$v"); done\n  dnf install -y -q --setopt=disable_excludes=kubernetes "${pkgs[@]}"');
     expect(f).toContain("setenforce 0");
     expect(f).not.toContain("apt-get");
     expect(f).toContain(
