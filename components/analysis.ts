@@ -5,6 +5,8 @@ import { dataSafetyFindings, previousFootprint, storageFootprint, type StorageFo
 import { storageFindings } from "./storage/findings";
 import { analyzeTopology, type Topology } from "./topology";
 import { checkRemovals, parsePreviousTopology } from "./topology/removals";
+import { upgradeAnalysis } from "./upgrade/analysis";
+import type { UpgradePlan } from "./upgrade/versions";
 
 export interface Analysis {
   findings: Finding[];
@@ -17,6 +19,8 @@ export interface Analysis {
   topology?: Topology;
   /** What holds data in this config: compared with the previous one to catch data loss. */
   footprint?: StorageFootprint;
+  /** Set when the previous outputs name an older kubernetesVersion: the hops of the upgrade (components/upgrade). */
+  upgrade?: UpgradePlan;
 }
 
 /**
@@ -33,6 +37,7 @@ export function analyze(raw: RawConfig): Analysis {
   const t = analyzeTopology(spec);
   const footprint = storageFootprint(t.topology);
   const previous = previousFootprint(raw.previousTopology);
+  const versions = upgradeAnalysis(raw.previousTopology, spec);
   const all = [
     ...findings,
     ...t.findings,
@@ -40,8 +45,10 @@ export function analyze(raw: RawConfig): Analysis {
     ...againstDeployed(raw, spec, t.topology, t.findings),
     ...previous.findings,
     ...(previous.footprint ? dataSafetyFindings(previous.footprint, footprint) : []),
+    ...versions.findings,
   ];
-  return hasErrors(all) ? { findings: all, topology: t.topology, footprint } : { findings: all, spec, topology: t.topology, footprint };
+  if (hasErrors(all)) return { findings: all, topology: t.topology, footprint };
+  return { findings: all, spec, topology: t.topology, footprint, ...(versions.upgrade ? { upgrade: versions.upgrade } : {}) };
 }
 
 /** Checks against what the stack deployed before, when the config passes it (see `topology/removals.ts`). */

@@ -5,11 +5,15 @@ import { Host } from "./host/host";
 import { longhornNodesReady } from "./host/initiator-check";
 import { Storage } from "./storage";
 import type { Topology } from "./topology";
+import { Upgrade } from "./upgrade";
+import type { UpgradePlan } from "./upgrade/versions";
 
 export interface ClusterArgs {
   spec: ClusterSpec;
   topology: Topology;
   sshPrivateKey: pulumi.Input<string>;
+  /** Set when the previous outputs name an older kubernetesVersion: the upgrade's hops. */
+  upgrade?: UpgradePlan;
 }
 
 /** The whole cluster: hosts, control plane, CNI and storage, wired in bring-up order. */
@@ -23,6 +27,13 @@ export class Cluster extends pulumi.ComponentResource {
   readonly longhornNodesReady: pulumi.Output<Host[]>;
   readonly controlPlane: ControlPlane;
   readonly apiEndpoint: string;
+  /**
+   * The version the cluster runs once this update has finished: during an upgrade, known only when the last
+   * upgrade step has finished, so an update that fails midway keeps the previous output and the next update
+   * plans the same upgrade again (and resumes it).
+   */
+  readonly kubernetesVersion: pulumi.Output<string>;
+  readonly upgrade?: Upgrade;
 
   constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("baremetal-k8s:cluster:Cluster", name, {}, opts);
@@ -37,15 +48,38 @@ export class Cluster extends pulumi.ComponentResource {
     // Longhorn host has reported its name, before anything of Longhorn (which depends on this).
     this.longhornNodesReady = longhornNodesReady([...this.hosts.values()], this);
     this.controlPlane = new ControlPlane("control-plane", { spec, topology, hosts: this.hosts }, { parent: this });
+    let storage: Storage | undefined;
     if (spec.storage.longhorn.enabled || spec.storage.rookCeph.enabled || spec.storage.localStatic.enabled) {
       // Only the Longhorn release waits for the initiator-name check (longhornNodesReady); Ceph and local volumes do not use iSCSI.
-      new Storage(
+      storage = new Storage(
         "storage",
         { spec, topology, hosts: this.hosts, controlPlane: this.controlPlane, longhornNodesReady: this.longhornNodesReady },
         { parent: this },
       );
     }
     this.apiEndpoint = `https://${spec.cluster.endpoint.address}:${spec.cluster.endpoint.port}`;
+    if (args.upgrade) {
+      this.upgrade = new Upgrade(
+        "upgrade",
+        {
+          spec,
+          topology,
+          upgrade: args.upgrade,
+          hosts: this.hosts,
+          kubeconfig: this.controlPlane.kubeconfig,
+          after: [
+            ...this.hosts.values(), // node preparation and disks as configured (they install nothing on a node that runs Kubernetes)
+            ...this.controlPlane.nodes.values(), // every node has joined
+            ...this.controlPlane.clusterReady, // the CNI: drained pods must start elsewhere
+            ...(storage ? [storage] : []), // storage releases as configured, before waitForStorage reads their health
+          ],
+        },
+        { parent: this },
+      );
+      this.kubernetesVersion = this.upgrade.finished;
+    } else {
+      this.kubernetesVersion = pulumi.output(spec.cluster.kubernetesVersion);
+    }
     this.registerOutputs({});
   }
 }

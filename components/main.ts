@@ -120,12 +120,17 @@ export async function main() {
     throw new pulumi.RunError(`the stack config has problems; nothing was changed:\n${formatFindings(analysis.findings)}`);
   }
   const { spec, topology } = analysis;
-  const cluster = new Cluster(spec.cluster.name, { spec, topology, sshPrivateKey: cfg.requireSecret("sshPrivateKey") });
+  const cluster = new Cluster(spec.cluster.name, {
+    spec,
+    topology,
+    sshPrivateKey: cfg.requireSecret("sshPrivateKey"),
+    ...(analysis.upgrade ? { upgrade: analysis.upgrade } : {}),
+  });
   return {
     kubeconfig: cluster.controlPlane.kubeconfig,
     apiEndpoint: cluster.apiEndpoint,
-    // The version this update deploys: the next update compares with it.
-    kubernetesVersion: spec.cluster.kubernetesVersion,
+    // The version this update deploys (during an upgrade, once its last step has finished): the next update compares with it.
+    kubernetesVersion: cluster.kubernetesVersion,
     topology: {
       leader: topology.leader,
       controlPlanes: topology.controlPlanes,

@@ -85,6 +85,48 @@ export function renderStorage(s: StorageTopology, findings: readonly Finding[] =
   return lines;
 }
 
+/**
+ * The upgrade's order as the graph has it: the upgrade steps (`<host>-upgrade-<hop>`) of one stage share
+ * their dependencies (the previous stage), so steps grouped by dependencies are the stages, in order.
+ */
+export function renderUpgrade(plan: Plan): string[] {
+  const u = plan.upgrade;
+  if (!u) return [];
+  const lines = ["## Upgrade", "", `From **${u.from}** to **${u.to}**, through ${u.hops.map((h) => `${h}`).join(" then ")}.`, ""];
+  const steps = plan.resources.filter((r) => r.type === "command:remote:Command" && /-upgrade-\d+\.\d+\.\d+$/.test(r.name));
+  if (steps.length === 0) return lines;
+  const stages = new Map<string, PlanResource[]>();
+  for (const s of steps) {
+    const key = [...s.dependsOn].sort().join(" ");
+    stages.set(key, [...(stages.get(key) ?? []), s]);
+  }
+  const t = plan.topology;
+  const role = (h: string | null) =>
+    h === t?.leader
+      ? "leader: `kubeadm upgrade plan` and `apply`"
+      : t?.controlPlanes.includes(h ?? "")
+        ? "control plane: `kubeadm upgrade node`"
+        : "";
+  lines.push(
+    "Each step: wait for healthy storage, move the VIP away if held, drain, kubeadm, kubelet and kubectl of the hop, restart the kubelet, wait Ready, uncordon. One stage at a time:",
+    "",
+  );
+  let hop = "";
+  let n = 0;
+  for (const group of stages.values()) {
+    const h = /-upgrade-(\d+\.\d+\.\d+)$/.exec(group[0].name)?.[1] ?? "";
+    if (h !== hop) {
+      lines.push(...(hop ? [""] : []), `### Hop to ${h}`, "");
+      hop = h;
+    }
+    const hosts = group.map((g) => g.host ?? g.name);
+    const r = role(group[0].host);
+    lines.push(`${++n}. ${r ? `${hosts.join(", ")} (${r})` : `workers ${hosts.join(", ")} (batch of ${hosts.length})`}`);
+  }
+  lines.push("");
+  return lines;
+}
+
 /** The plan for people: findings, topology, bring-up steps per host, and a Mermaid graph of the components. */
 export function renderMarkdown(plan: Plan, recorded: readonly RecordedResource[], title: string): string {
   const lines: string[] = [`# Plan: ${title}`, ""];
@@ -110,6 +152,7 @@ export function renderMarkdown(plan: Plan, recorded: readonly RecordedResource[]
     lines.push("");
     lines.push(...renderStorage(t.storage, plan.findings));
   }
+  lines.push(...renderUpgrade(plan));
   if (plan.resources.length === 0) return lines.join("\n");
 
   const seq = new Map(recorded.map((r) => [r.urn, r.seq]));

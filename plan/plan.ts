@@ -2,6 +2,7 @@ import { analyze } from "../components/analysis";
 import type { Finding } from "../components/config";
 import { CONFIG_NAMESPACE, main, readRawConfig } from "../components/main";
 import type { Topology } from "../components/topology";
+import type { UpgradePlan } from "../components/upgrade/versions";
 import * as pulumi from "@pulumi/pulumi";
 import { evaluate, type RecordedResource } from "./evaluate";
 import { SECRET_PLACEHOLDER, type StackConfig } from "./stackfile";
@@ -29,6 +30,8 @@ export interface Plan {
   resources: PlanResource[];
   /** The stack outputs as `pulumi up` would export them, secrets as "[secret]"; empty when the config has errors. */
   outputs: Record<string, unknown>;
+  /** Present when the previous outputs name another kubernetesVersion: from, to and the hops between. */
+  upgrade?: UpgradePlan;
 }
 
 export interface PlanRun {
@@ -115,7 +118,13 @@ export async function runPlan(given: StackConfig): Promise<PlanRun> {
     inputs: r.inputs,
   }));
   return {
-    plan: { findings, topology, resources: planned, outputs: (exportedOutputs ?? {}) as Record<string, unknown> },
+    plan: {
+      findings,
+      topology,
+      resources: planned,
+      outputs: (exportedOutputs ?? {}) as Record<string, unknown>,
+      ...(analysis.upgrade ? { upgrade: analysis.upgrade } : {}),
+    },
     recorded: resources,
     exitCode: 0,
   };

@@ -497,6 +497,7 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
         ...(cluster.packageMirrors?.distribution !== undefined ? { distribution: mirrorBase(cluster.packageMirrors.distribution) } : {}),
         ...(cluster.packageMirrors?.kubernetes !== undefined ? { kubernetes: mirrorBase(cluster.packageMirrors.kubernetes) } : {}),
       },
+      upgrade: cluster.upgrade,
     },
     hosts: resolvedHosts,
     storage: {

@@ -140,6 +140,29 @@ export const clusterSchema = z.strictObject({
     description:
       "Node failures the control plane must survive; etcd then needs 2 * faultTolerance + 1 voters. Default: 1 with two or more control-plane hosts, else 0.",
   }),
+  upgrade: z
+    .strictObject({
+      maxUnavailableWorkers: z
+        .number()
+        .int()
+        .min(1)
+        .default(1)
+        .meta({ description: "Workers drained and upgraded at the same time when cluster.kubernetesVersion is raised (an integer >= 1)." }),
+      waitForStorage: z.boolean().default(true).meta({
+        description:
+          "Before each node's upgrade, wait until the Longhorn volumes are healthy and Ceph reports HEALTH_OK (only the enabled ones), so two storage nodes are never down together.",
+      }),
+      intermediateVersions: z
+        .array(z.string())
+        .default([])
+        .meta({
+          description:
+            "Patch releases to stop at when the version is raised by more than one minor (one per minor passed through); by default the program's pinned newest patch of each minor (components/upgrade/versions.ts).",
+          examples: [["1.34.6"]],
+        }),
+    })
+    .prefault({})
+    .meta({ description: "How raising cluster.kubernetesVersion upgrades the nodes (README: Day two)." }),
   ssh: z
     .strictObject({
       user: checkedString(posixUserProblem)

@@ -26,6 +26,7 @@ export interface ClusterSettings {
   kubelet: { rootDir: string };
   /** Package repositories that replace the public ones; URLs without a trailing slash. */
   packageMirrors: PackageMirrors;
+  upgrade: UpgradeSettings;
 }
 
 export interface PackageMirrors {
@@ -33,6 +34,14 @@ export interface PackageMirrors {
   distribution?: string;
   /** A base laid out like https://pkgs.k8s.io. */
   kubernetes?: string;
+}
+
+/** How a raised kubernetesVersion is rolled out (components/upgrade). */
+export interface UpgradeSettings {
+  maxUnavailableWorkers: number;
+  waitForStorage: boolean;
+  /** x.y.z releases replacing the pinned newest patch of their minor as an intermediate hop. */
+  intermediateVersions: string[];
 }
 
 export type KeepalivedSettings = { enabled: false } | { enabled: true; interface: string; virtualRouterId: number };

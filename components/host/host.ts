@@ -82,7 +82,10 @@ export interface HostStepArgs {
   connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
   user: string;
   create: string;
-  delete: string;
+  /** Absent: nothing runs when the step leaves the program (an upgrade step: nothing to undo, no session). */
+  delete?: string;
+  /** Read by the script on stdin (secrets go here, never into the script). */
+  stdin?: pulumi.Input<string>;
   /** what the step acts on beyond host and suffix (a disk's name and mountpoint...), for the triggers written at creation: see identityTriggers */
   identity?: string[];
 }
@@ -101,7 +104,8 @@ export function hostStep(a: HostStepArgs, opts: pulumi.CustomResourceOptions): c
       connection: a.connection,
       create: remoteScript(a.create, a.user),
       update: remoteScript(a.create, a.user),
-      delete: remoteScript(a.delete, a.user),
+      ...(a.delete !== undefined ? { delete: remoteScript(a.delete, a.user) } : {}),
+      ...(a.stdin !== undefined ? { stdin: a.stdin } : {}),
       triggers: identityTriggers("baremetal-k8s:host", a.host, a.suffix, ...(a.identity ?? [])),
       // Package installs print a lot; passing it back as an environment variable on the next run gains nothing.
       addPreviousOutputInEnv: false,

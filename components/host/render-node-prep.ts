@@ -1,4 +1,4 @@
-import { hasRole, type ClusterSpec, type HostSpec } from "../config/spec";
+import { hasRole, type ClusterSpec, type HostSpec, type PackageMirrors } from "../config/spec";
 import type { OperatingSystem } from "../config/schema";
 import { shQuote } from "./remote-script";
 import { needsCephPrereqs, needsLonghornPrereqs, needsRbd, renderMultipathSection } from "./render-iscsi";
@@ -303,84 +303,105 @@ export function kubernetesRepo(version: string, family: "deb" | "rpm", mirror: s
   return `${mirror ?? "https://pkgs.k8s.io"}/core:/stable:/${kubernetesMinor(version)}/${family}/`;
 }
 
-function kubePackagesApt(version: string, mirror: string | undefined): string {
-  return `# kubelet, kubeadm and kubectl from the pkgs.k8s.io repository of this minor (or its mirror), pinned and held.
-${shVar("K8S_REPO", kubernetesRepo(version, "deb", mirror))}
-keyring=/etc/apt/keyrings/kubernetes-apt-keyring.gpg
-apt_source kubernetes.list <<EOF
-deb [signed-by=$keyring] $K8S_REPO /
+/**
+ * kubelet, kubeadm and kubectl from the pkgs.k8s.io repository of a version's minor (under `$K8S_MIRROR`: pkgs.k8s.io
+ * or cluster.packageMirrors.kubernetes), as shell functions of that version: `kube_repo V` points the package manager
+ * at V's minor, `kube_install V PKG...` installs V of each, `kube_hold PKG...` keeps ordinary updates off them,
+ * `kube_version PKG` prints what is installed. The version is an argument, not rendered text: node preparation and
+ * the upgrade steps share them.
+ */
+const KUBE_PACKAGES_APT = `keyring=/etc/apt/keyrings/kubernetes-apt-keyring.gpg
+kube_repo() {
+  local repo="$K8S_MIRROR/core:/stable:/v\${1%.*}/deb/"
+  apt_source kubernetes.list <<EOF
+deb [signed-by=$keyring] $repo /
 EOF
-if [ "$wrote" = 1 ] || [ ! -s "$keyring" ]; then
-  install -d -m 0755 /etc/apt/keyrings
-  curl -fsSL "\${K8S_REPO}Release.key" | gpg --dearmor --batch --yes -o "$keyring"
-  chmod 0644 "$keyring"
-  note "added the signing key of $K8S_REPO"
-  apt_updated=0
-  changed=1
-fi
+  if [ "$wrote" = 1 ] || [ ! -s "$keyring" ]; then
+    install -d -m 0755 /etc/apt/keyrings
+    curl -fsSL "\${repo}Release.key" | gpg --dearmor --batch --yes -o "$keyring"
+    chmod 0644 "$keyring"
+    note "added the signing key of $repo"
+    apt_updated=0
+    changed=1
+  fi
+}
 kube_version() { { dpkg-query -W -f='\${Version}' "$1" 2>/dev/null || true; } | sed 's/-.*//'; }
-kube_pin() { printf '%s=%s-*' "$1" "$K8S_VERSION"; }
 # Every apt-get and apt-mark run reads the whole package cache (0.8-1 s each in the lab, on 2 server cores): one of each.
 # --allow-change-held-packages installs over a hold, so there is no unhold before it.
-kube_packages_install() {
+kube_install() {
+  local v=$1 p pins=()
+  shift
+  for p in "$@"; do pins+=("$p=$v-*"); done
   apt_update
-  DEBIAN_FRONTEND=noninteractive apt-get "\${APT_SOURCES[@]}" -o DPkg::Lock::Timeout=300 install -y -q --allow-downgrades --allow-change-held-packages \\
-    "$(kube_pin kubelet)" "$(kube_pin kubeadm)" "$(kube_pin kubectl)"
+  DEBIAN_FRONTEND=noninteractive apt-get "\${APT_SOURCES[@]}" -o DPkg::Lock::Timeout=300 install -y -q --allow-downgrades --allow-change-held-packages "\${pins[@]}"
 }
-kube_packages_hold() {
+kube_hold() {
   local held p missing=()
   held=$(apt-mark showhold)
-  for p in kubelet kubeadm kubectl; do
+  for p in "$@"; do
     printf '%s\\n' "$held" | grep -qx "$p" || missing+=("$p")
   done
   if [ "\${#missing[@]}" -gt 0 ]; then
     apt-mark hold "\${missing[@]}" >/dev/null
-    note "held \${missing[*]} at $K8S_VERSION"
+    note "held \${missing[*]}"
     changed=1
   fi
 }
 `;
-}
 
-function kubePackagesDnf(version: string, mirror: string | undefined): string {
-  const repo = kubernetesRepo(version, "rpm", mirror);
-  return `# kubelet, kubeadm and kubectl from the pkgs.k8s.io repository of this minor (or its mirror); the repository excludes them
-# from ordinary dnf transactions (that is the hold), the install below lifts the exclude once.
-write_file /etc/yum.repos.d/kubernetes.repo 0644 <<'EOF'
+/** The same for dnf: the repository excludes the packages from ordinary transactions (that is the hold); an install lifts the exclude once. */
+const KUBE_PACKAGES_DNF = `kube_repo() {
+  local repo="$K8S_MIRROR/core:/stable:/v\${1%.*}/rpm/"
+  write_file /etc/yum.repos.d/kubernetes.repo 0644 <<EOF
 [kubernetes]
 name=Kubernetes
-baseurl=${repo}
+baseurl=$repo
 enabled=1
 gpgcheck=1
-gpgkey=${repo}repodata/repomd.xml.key
+gpgkey=\${repo}repodata/repomd.xml.key
 exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni
 EOF
-kube_version() { rpm -q --qf '%{VERSION}' "$1" 2>/dev/null || true; }
-kube_packages_install() {
-  dnf install -y -q --setopt=disable_excludes=kubernetes \\
-    "kubelet-$K8S_VERSION" "kubeadm-$K8S_VERSION" "kubectl-$K8S_VERSION"
 }
-kube_packages_hold() { :; }
+kube_version() { rpm -q --qf '%{VERSION}' "$1" 2>/dev/null || true; }
+kube_install() {
+  local v=$1 p pkgs=()
+  shift
+  for p in "$@"; do pkgs+=("$p-$v"); done
+  dnf install -y -q --setopt=disable_excludes=kubernetes "\${pkgs[@]}"
+}
+kube_hold() { :; }
 `;
+
+/**
+ * The package functions of this host's family, with the apt/dnf helpers they use (see KUBE_PACKAGES_APT), pointed at
+ * the mirrors of cluster.packageMirrors: the Kubernetes base in `$K8S_MIRROR`, and on apt hosts the distribution
+ * mirror's own source list for every apt-get run.
+ */
+export function kubePackageFunctions(host: HostSpec, mirrors: PackageMirrors): string {
+  const base = shVar("K8S_MIRROR", mirrors.kubernetes ?? "https://pkgs.k8s.io");
+  if (packageFamily(host.os) === "dnf") return `${DNF_FUNCTIONS}\n${base}\n${KUBE_PACKAGES_DNF}`;
+  const dist = mirrors.distribution !== undefined ? `\n${distributionMirrorSection(mirrors.distribution, host.os)}` : "";
+  return `${APT_FUNCTIONS}${dist}\n${base}\n${KUBE_PACKAGES_APT}`;
 }
 
-const KUBE_PACKAGES_COMMON = `kube_ok=1
+// K8S_VERSION is installed only where no Kubernetes package is, or on a host that has not joined yet.
+const KUBE_PACKAGES_COMMON = `kube_ok=1 kube_installed=""
 for p in kubelet kubeadm kubectl; do
   have=$(kube_version "$p")
-  if [ "$have" != "$K8S_VERSION" ]; then
-    kube_ok=0
-    # A node that already joined is upgraded with kubeadm, in order; never by swapping packages under it.
-    if [ -n "$have" ] && [ -f /etc/kubernetes/kubelet.conf ]; then
-      fail "$p $have is installed and this host is already a cluster node, but cluster.kubernetesVersion is $K8S_VERSION: upgrading a running node is a kubeadm upgrade, not a package swap. Set cluster.kubernetesVersion back to $have, or upgrade the node with kubeadm first"
-    fi
-  fi
+  [ -z "$have" ] || kube_installed="$kube_installed $p $have"
+  [ "$have" = "$K8S_VERSION" ] || kube_ok=0
 done
-if [ "$kube_ok" = 0 ]; then
-  kube_packages_install
+if [ "$kube_ok" = 0 ] && [ -n "$kube_installed" ] && [ -f /etc/kubernetes/kubelet.conf ]; then
+  # A cluster node keeps the version it runs: a raised cluster.kubernetesVersion reaches it only through
+  # its ordered upgrade step (drain, kubeadm upgrade, uncordon), never by swapping packages here.
+  :
+elif [ "$kube_ok" = 0 ]; then
+  kube_repo "$K8S_VERSION"
+  kube_install "$K8S_VERSION" kubelet kubeadm kubectl
   note "installed kubelet, kubeadm and kubectl $K8S_VERSION"
   changed=1
 fi
-kube_packages_hold
+kube_hold kubelet kubeadm kubectl
 `;
 
 function verifySection(host: HostSpec, reqs: Requirement[], installs: boolean): string {
@@ -423,6 +444,36 @@ export const PAUSE_TAG_BY_MINOR: Readonly<Record<number, string>> = {
   36: "3.10.2",
 };
 
+/**
+ * `sandbox_image_for VERSION`: PAUSE_TAG_BY_MINOR as a shell function, so a script picks the pause image of
+ * the Kubernetes the host runs (on a cluster node that is not the configured version until its upgrade step).
+ */
+export function renderSandboxImageFunction(): string {
+  const minors = Object.keys(PAUSE_TAG_BY_MINOR)
+    .map(Number)
+    .sort((a, b) => a - b);
+  const byTag = new Map<string, number[]>();
+  for (const m of minors) byTag.set(PAUSE_TAG_BY_MINOR[m], [...(byTag.get(PAUSE_TAG_BY_MINOR[m]) ?? []), m]);
+  const first = PAUSE_TAG_BY_MINOR[minors[0]];
+  const last = PAUSE_TAG_BY_MINOR[minors[minors.length - 1]];
+  return `sandbox_image_for() {
+  local minor=\${1#*.} tag
+  minor=\${minor%%.*}
+  case $minor in
+${[...byTag].map(([tag, ms]) => `    ${ms.join(" | ")}) tag=${tag} ;;`).join("\n")}
+    *) if [ "$minor" -lt ${minors[0]} ]; then tag=${first}; else tag=${last}; fi ;;
+  esac
+  printf 'registry.k8s.io/pause:%s\\n' "$tag"
+}
+`;
+}
+
+/** Node preparation's sandbox image: that of the kubelet installed here, else of K8S_VERSION. */
+const NODE_SANDBOX_IMAGE = `# The sandbox image of the Kubernetes this host runs: a cluster node keeps its version until its upgrade step.
+node_version=$(kubelet --version 2>/dev/null | sed -n 's/^Kubernetes v//p') || true
+SANDBOX_IMAGE=$(sandbox_image_for "\${node_version:-$K8S_VERSION}")
+`;
+
 /** `registry.k8s.io/pause:<tag>` for a Kubernetes version `x.y.z`, per PAUSE_TAG_BY_MINOR. */
 export function sandboxImage(version: string): string {
   const minor = Number(kubernetesMinor(version).split(".")[1]);
@@ -433,7 +484,7 @@ export function sandboxImage(version: string): string {
   return `registry.k8s.io/pause:${PAUSE_TAG_BY_MINOR[m]}`;
 }
 
-const CONTAINERD_CONFIG_SECTION = `# containerd with the systemd cgroup driver, which kubeadm configures the kubelet for, and the sandbox
+export const CONTAINERD_CONFIG_SECTION = `# containerd with the systemd cgroup driver, which kubeadm configures the kubelet for, and the sandbox
 # (pause) image kubeadm expects for this Kubernetes version (kubeadm warns in preflight otherwise).
 # containerd 1.x reads config version 2, 2.x version 3; the tables differ. SystemdCgroup = true is
 # written explicitly (2.0/2.1 defaults omit the line).
@@ -599,7 +650,6 @@ export function renderNodePrep(host: HostSpec, spec: ClusterSpec): string {
     ),
     TRACK_CHANGES,
     shVar("K8S_VERSION", version),
-    shVar("SANDBOX_IMAGE", sandboxImage(version)),
     WRITE_FILE,
     MODULE_FUNCTIONS,
     SWAP_SECTION,
@@ -613,11 +663,9 @@ export function renderNodePrep(host: HostSpec, spec: ClusterSpec): string {
       ...reqs.map((r) => (fam === "apt" ? r.apt : r.dnf)),
     ]);
     parts.push(
-      fam === "apt" ? APT_FUNCTIONS : DNF_FUNCTIONS,
-      fam === "apt" && mirrors.distribution !== undefined ? distributionMirrorSection(mirrors.distribution, host.os) : "",
+      kubePackageFunctions(host, mirrors),
       `# Packages from the distribution.\npkg_install ${pkgs.join(" ")}\n`,
       containerdInstall(host),
-      fam === "apt" ? kubePackagesApt(version, mirrors.kubernetes) : kubePackagesDnf(version, mirrors.kubernetes),
       KUBE_PACKAGES_COMMON,
     );
   } else {
@@ -633,7 +681,7 @@ if [ -n "$kubelet_version" ] && [ "$kubelet_version" != "$K8S_VERSION" ]; then
 fi
 `);
   }
-  parts.push(CONTAINERD_CONFIG_SECTION);
+  parts.push(renderSandboxImageFunction(), NODE_SANDBOX_IMAGE, CONTAINERD_CONFIG_SECTION);
   if (host.immutableRoot) parts.push(immutableSection(), volumePluginSection(host));
   if (longhorn) parts.push(renderMultipathSection());
   if (rbd) parts.push(cephSection());

@@ -8,6 +8,7 @@ import {
   PAUSE_TAG_BY_MINOR,
   renderNodePrep,
   renderNodePrepDelete,
+  renderSandboxImageFunction,
   sandboxImage,
   volumePluginDir,
 } from "../../components/host/render-node-prep";
@@ -56,24 +57,33 @@ describe("renderNodePrep", () => {
   it("installs the Kubernetes packages of the cluster's minor from pkgs.k8s.io, pinned and held, on apt hosts", () => {
     const s = render("debian");
     expect(s).toContain("K8S_VERSION='1.33.4'");
-    expect(s).toContain("K8S_REPO='https://pkgs.k8s.io/core:/stable:/v1.33/deb/'");
-    expect(s).toContain("deb [signed-by=$keyring] $K8S_REPO /");
-    expect(s).toContain('kube_pin() { printf \'%s=%s-*\' "$1" "$K8S_VERSION"; }');
+    // the repository of the version's minor, computed by the script: the text does not change with the version
+    expect(s).toContain("K8S_MIRROR='https://pkgs.k8s.io'");
+    expect(s).toContain('local repo="$K8S_MIRROR/core:/stable:/v${1%.*}/deb/"');
+    expect(s).toContain("deb [signed-by=$keyring] $repo /");
+    expect(s).toContain('for p in "$@"; do pins+=("$p=$v-*"); done');
+    expect(s).toContain('kube_repo "$K8S_VERSION"\n  kube_install "$K8S_VERSION" kubelet kubeadm kubectl');
     expect(s).toContain('apt-mark hold "${missing[@]}"');
     // one apt-mark run for the holds, none to unhold (each run reads the whole package cache)
     expect(s.match(/^\s*apt-mark (un)?hold/gm)).toHaveLength(1);
     expect(s).toContain("pkg_install containerd");
     const other = specWith([{ name: "n", os: "debian" }], { version: "1.34.2" });
-    expect(renderNodePrep(host(other, "n"), other)).toContain("https://pkgs.k8s.io/core:/stable:/v1.34/deb/");
+    const minor = spawnSync("bash", ["-c", 'v=$1; echo "v${v%.*}"', "-", other.cluster.kubernetesVersion], { encoding: "utf8" }).stdout;
+    expect(minor).toBe("v1.34\n");
+    // only the version line differs between two versions
+    const diff = renderNodePrep(host(other, "n"), other)
+      .split("\n")
+      .filter((l, i) => l !== s.split("\n")[i]);
+    expect(diff).toEqual(["K8S_VERSION='1.34.2'"]);
   });
 
   it("uses the rpm repository with an exclude as the hold on dnf hosts, and Docker's containerd.io on RHEL", () => {
     const f = render("fedora");
-    expect(f).toContain("baseurl=https://pkgs.k8s.io/core:/stable:/v1.33/rpm/");
+    expect(f).toContain("K8S_MIRROR='https://pkgs.k8s.io'");
+    expect(f).toContain('local repo="$K8S_MIRROR/core:/stable:/v${1%.*}/rpm/"');
+    expect(f).toContain("baseurl=$repo");
     expect(f).toContain("exclude=kubelet kubeadm kubectl cri-tools kubernetes-cni");
-    expect(f).toContain(
-      '--setopt=disable_excludes=kubernetes \\\n    "kubelet-$K8S_VERSION" "kubeadm-$K8S_VERSION" "kubectl-$K8S_VERSION"',
-    );
+    expect(f).toContain('for p in "$@"; do pkgs+=("$p-$v"); done\n  dnf install -y -q --setopt=disable_excludes=kubernetes "${pkgs[@]}"');
     expect(f).toContain("setenforce 0");
     expect(f).not.toContain("apt-get");
     expect(f).toContain(
@@ -94,12 +104,17 @@ describe("renderNodePrep", () => {
 
   it("sets the sandbox image kubeadm expects for the cluster's Kubernetes minor, in the table of config version 2 or 3", () => {
     const s = render("debian");
-    expect(s).toContain("SANDBOX_IMAGE='registry.k8s.io/pause:3.10'");
+    // the pause image of the kubelet installed here, else of K8S_VERSION (a cluster node keeps its version until its upgrade step)
+    expect(s).toContain('SANDBOX_IMAGE=$(sandbox_image_for "${node_version:-$K8S_VERSION}")');
     expect(s).toContain(`sandbox_table='[plugins."io.containerd.grpc.v1.cri"]'\n    sandbox_key=sandbox_image`);
     expect(s).toContain(`sandbox_table="[plugins.'io.containerd.cri.v1.images'.pinned_images]"\n    sandbox_key=sandbox`);
     expect(s).toContain('toml_set "$sandbox_table" "$sandbox_key" "$sandbox_value"');
     const v134 = specWith([{ name: "n", os: "debian" }], { version: "1.34.2" });
-    expect(renderNodePrep(host(v134, "n"), v134)).toContain("SANDBOX_IMAGE='registry.k8s.io/pause:3.10.1'");
+    for (const v of [v134.cluster.kubernetesVersion, "1.31.0", "1.33.4", "1.35.9", "1.36.0", "1.40.0", "1.30.2"]) {
+      const fn = renderSandboxImageFunction();
+      const out = spawnSync("bash", ["-c", `${fn}\nsandbox_image_for "$1"`, "-", v], { encoding: "utf8" }).stdout;
+      expect(out, v).toBe(`${sandboxImage(v)}\n`);
+    }
   });
 
   it("keeps one table of pause tags by minor, kubeadm's constants.PauseVersion of each release", () => {
@@ -338,13 +353,16 @@ describe("cluster.packageMirrors in node preparation", () => {
 
   it("takes the Kubernetes packages from the mirror's copy of the pkgs.k8s.io layout, with its signing key, on apt and dnf hosts", () => {
     const deb = withMirrors("debian");
-    expect(deb).toContain("K8S_REPO='http://10.250.60.1:8080/pkgs.k8s.io/core:/stable:/v1.33/deb/'");
-    expect(deb).toContain('curl -fsSL "${K8S_REPO}Release.key"');
+    expect(deb).toContain("K8S_MIRROR='http://10.250.60.1:8080/pkgs.k8s.io'");
+    expect(deb).toContain('local repo="$K8S_MIRROR/core:/stable:/v${1%.*}/deb/"');
+    expect(deb).toContain('curl -fsSL "${repo}Release.key"');
     expect(deb).not.toContain("https://pkgs.k8s.io");
     const rpm = withMirrors("fedora");
-    expect(rpm).toContain("baseurl=http://10.250.60.1:8080/pkgs.k8s.io/core:/stable:/v1.33/rpm/");
-    expect(rpm).toContain("gpgkey=http://10.250.60.1:8080/pkgs.k8s.io/core:/stable:/v1.33/rpm/repodata/repomd.xml.key");
-    expect(rpm).not.toContain("pkgs.k8s.io/core:/stable:/v1.33/deb");
+    expect(rpm).toContain("K8S_MIRROR='http://10.250.60.1:8080/pkgs.k8s.io'");
+    expect(rpm).toContain('local repo="$K8S_MIRROR/core:/stable:/v${1%.*}/rpm/"');
+    expect(rpm).toContain("baseurl=$repo");
+    expect(rpm).toContain("gpgkey=${repo}repodata/repomd.xml.key");
+    expect(rpm).not.toContain("https://pkgs.k8s.io");
     // the distribution mirror is for apt hosts; dnf hosts keep their own repositories (a warning says so)
     expect(rpm).not.toContain("DIST_MIRROR");
   });
@@ -367,9 +385,11 @@ describe("cluster.packageMirrors in node preparation", () => {
       return i;
     };
     const header = lines.slice(0, at("# A module counts as present"));
+    // the package functions (with the distribution mirror's section), up to the first package install
     const apt = lines.slice(at("APT_SOURCES=()"), at("# Packages from the distribution."));
-    const kube = lines.slice(at("K8S_REPO="), at('if [ "$wrote" = 1 ] || [ ! -s "$keyring" ]'));
-    const body = [...header, ...apt, ...kube, 'note "changed=$changed"'].join("\n");
+    // the signing key is not fetched here: curl and gpg stand in, leaving a keyring file
+    const stubs = ["curl() { :; }", 'gpg() { echo key >"${@: -1}"; }'];
+    const body = [...header, ...apt, ...stubs, 'kube_repo "$K8S_VERSION"', 'note "changed=$changed"'].join("\n");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bk8s-apt-"));
     try {
       fs.writeFileSync(path.join(dir, "prep.sh"), body);

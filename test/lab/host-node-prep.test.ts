@@ -209,13 +209,16 @@ describe.skipIf(!avail.ok)(`node preparation on lab hosts${avail.ok ? "" : ` (sk
     expect(again.stdout).toContain("nothing to do");
   });
 
-  it("refuses to swap the packages of a node that already joined for another version", async () => {
+  it("leaves a node that already joined alone when the version is raised: no package, repository or containerd change", async () => {
     await sh(lab, "p-2", "mkdir -p /etc/kubernetes && touch /etc/kubernetes/kubelet.conf");
+    const before = await sh(lab, "p-2", "md5sum /etc/apt/sources.list.d/kubernetes.list /etc/containerd/config.toml");
     const newer = labSpec([{ name: "p-2", address: `${SUBNET}.12`, roles: ["control-plane"], os: "debian" }]);
+    // upgrades happen only in the ordered upgrade steps (components/upgrade), never in node preparation
     const upgraded = { ...newer, cluster: { ...newer.cluster, kubernetesVersion: "1.34.1" } };
     const r = await runScript(lab, "p-2", renderNodePrep(hostOf(upgraded, "p-2"), upgraded));
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain("this host is already a cluster node, but cluster.kubernetesVersion is 1.34.1");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("nothing to do");
     expect(await sh(lab, "p-2", "dpkg-query -W -f='${Version}' kubelet")).toMatch(/^1\.33\.4-/);
+    expect(await sh(lab, "p-2", "md5sum /etc/apt/sources.list.d/kubernetes.list /etc/containerd/config.toml")).toBe(before);
   });
 });

@@ -28,6 +28,7 @@ const cluster = {
   ssh: { user: "root", port: 22, insecureIgnoreHostKey: false },
   kubelet: { rootDir: "/var/lib/kubelet" },
   packageMirrors: {},
+  upgrade: { maxUnavailableWorkers: 1, waitForStorage: true, intermediateVersions: [] },
 };
 const host = {
   name: "cp-1",
