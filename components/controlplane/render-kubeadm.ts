@@ -102,13 +102,14 @@ function controllerManager(spec: ClusterSpec) {
   return immutable ? { controllerManager: { extraArgs: [{ name: "flex-volume-plugin-dir", value: volumePluginDir(immutable) }] } } : {};
 }
 
-export function renderClusterConfiguration(spec: ClusterSpec): string {
+/** `kubernetesVersion` defaults to the configured one; the upload-certs config passes a placeholder filled on the host. */
+export function renderClusterConfiguration(spec: ClusterSpec, kubernetesVersion = `v${spec.cluster.kubernetesVersion}`): string {
   const c = spec.cluster;
   return doc({
     apiVersion: KUBEADM_API,
     kind: "ClusterConfiguration",
     clusterName: c.name,
-    kubernetesVersion: `v${c.kubernetesVersion}`,
+    kubernetesVersion,
     controlPlaneEndpoint: endpointHostPort(spec),
     apiServer: { certSANs: apiServerCertSans(spec) },
     ...controllerManager(spec),
@@ -134,6 +135,25 @@ export function renderInitConfig(spec: ClusterSpec, leader: HostSpec): string {
     nodeRegistration: nodeRegistration(leader),
   });
   return `${init}---\n${renderClusterConfiguration(spec)}`;
+}
+
+/** Filled on the leader with `kubeadm version -o short`: the version the cluster's own kubeadm runs. */
+export const KUBEADM_VERSION_PLACEHOLDER = "__KUBEADM_VERSION__";
+
+/**
+ * The leader's configuration for `kubeadm init phase upload-certs`: its InitConfiguration (advertise address,
+ * certificate key) and the ClusterConfiguration at the version of the kubeadm installed there, so the text does not
+ * change when cluster.kubernetesVersion is raised (an upgrade re-runs nothing else).
+ */
+export function renderUploadCertsConfig(spec: ClusterSpec, leader: HostSpec): string {
+  const init = doc({
+    apiVersion: KUBEADM_API,
+    kind: "InitConfiguration",
+    certificateKey: PLACEHOLDER.certificateKey,
+    localAPIEndpoint: localApiEndpoint(spec, leader),
+    nodeRegistration: nodeRegistration(leader),
+  });
+  return `${init}---\n${renderClusterConfiguration(spec, KUBEADM_VERSION_PLACEHOLDER)}`;
 }
 
 /** JoinConfiguration for a control-plane follower (with `controlPlane`) or a worker (without). */

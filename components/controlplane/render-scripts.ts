@@ -1,6 +1,13 @@
 import type { ClusterSpec, HostSpec } from "../config/spec";
 import { contentHash, shQuote } from "../host/remote-script";
-import { PLACEHOLDER, renderInitConfig, renderJoinConfig, isControlPlane } from "./render-kubeadm";
+import {
+  KUBEADM_VERSION_PLACEHOLDER,
+  PLACEHOLDER,
+  renderInitConfig,
+  renderJoinConfig,
+  renderUploadCertsConfig,
+  isControlPlane,
+} from "./render-kubeadm";
 import {
   CHECK_APISERVER,
   KEEPALIVED_CONF,
@@ -275,9 +282,10 @@ export function renderUploadCertsScript(spec: ClusterSpec, leader: HostSpec, fol
       ...refreshTokenLines(),
       "umask 077",
       "work=$(mktemp -d); trap 'rm -rf \"$work\"' EXIT",
-      ...embed("template", renderInitConfig(spec, leader)),
-      `config=\${template//${PLACEHOLDER.token}/"$token"}`,
-      `config=\${config//${PLACEHOLDER.certificateKey}/"$cert_key"}`,
+      "kubeadm_version=$(kubeadm version -o short) || fail 'kubeadm version failed: is kubeadm installed?'",
+      ...embed("template", renderUploadCertsConfig(spec, leader)),
+      `config=\${template//${PLACEHOLDER.certificateKey}/"$cert_key"}`,
+      `config=\${config//${KUBEADM_VERSION_PLACEHOLDER}/"$kubeadm_version"}`,
       'printf \'%s\\n\' "$config" >"$work/kubeadm.yaml"',
       ...runLogged(
         'kubeadm init phase upload-certs --upload-certs --config "$work/kubeadm.yaml"',

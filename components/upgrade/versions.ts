@@ -15,13 +15,15 @@ export interface UpgradePlan {
  * the version is raised by more than one minor. One table; `cluster.upgrade.intermediateVersions` overrides
  * an entry (a newer patch, or one a package mirror carries). Only minors strictly between the deployed
  * version and the configured one are read from it: the last hop is always the configured version.
+ * Read on 2026-11-29 from the Go module proxy's version list of k8s.io/kubernetes (one tag per release:
+ * `go list -m -versions k8s.io/kubernetes`), the newest tag of each minor.
  */
 export const NEWEST_PATCH_BY_MINOR: Readonly<Record<number, string>> = {
   31: "1.31.14",
-  32: "1.32.11",
-  33: "1.33.7",
-  34: "1.34.3",
-  35: "1.35.2",
+  32: "1.32.13",
+  33: "1.33.13",
+  34: "1.34.4",
+  35: "1.35.4",
   36: "1.36.3",
 };
 

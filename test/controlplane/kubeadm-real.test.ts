@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { PLACEHOLDER } from "../../components/controlplane/render-kubeadm";
+import { KUBEADM_VERSION_PLACEHOLDER, PLACEHOLDER } from "../../components/controlplane/render-kubeadm";
 import { renderWitnessVersionEnv, type EtcdFlagSpelling } from "../../components/controlplane/render-witness";
 import { clone, loadStack, runProgram, type TestConfig } from "../harness";
 import { checkInvocation, helpOf, invocationsIn, missingTools, runTool, type FlagProblem, type Invocation } from "./k8s-tools";
@@ -77,8 +77,12 @@ const SCENARIOS: Record<string, () => TestConfig> = {
     }),
 };
 
-/** Shaped like the real secrets the scripts substitute (see render-scripts.ts' TOKEN_RE, CERT_KEY_RE, CA_HASH_RE). */
+/**
+ * Shaped like the real secrets the scripts substitute (see render-scripts.ts' TOKEN_RE, CERT_KEY_RE, CA_HASH_RE), and
+ * the installed kubeadm's version, which the upload-certs script fills in from `kubeadm version -o short`.
+ */
 const SECRETS: Record<string, string> = {
+  [KUBEADM_VERSION_PLACEHOLDER]: "v1.33.4",
   [PLACEHOLDER.token]: "abcdef.0123456789abcdef",
   [PLACEHOLDER.certificateKey]: "0123456789abcdef".repeat(4),
   [PLACEHOLDER.caCertHash]: `sha256:${"ab".repeat(32)}`,

@@ -67,7 +67,7 @@ describe("control-plane host scripts", () => {
     // the leader's own InitConfiguration (certificate key inside: kubeadm refuses --certificate-key next to --config), so the
     // upload does not need a default route for its advertise address
     expect(scripts["upload certs"]).toContain('kubeadm init phase upload-certs --upload-certs --config "$work/kubeadm.yaml"');
-    expect(scripts["upload certs"]).toContain('config=${config//__CERTIFICATE_KEY__/"$cert_key"}');
+    expect(scripts["upload certs"]).toContain('config=${template//__CERTIFICATE_KEY__/"$cert_key"}');
     // A late join still finds a valid token: the one before each join refreshes it, without a last-applied annotation.
     for (const name of ["upload certs", "worker join token"]) {
       expect(scripts[name], name).toContain("kubectl apply --server-side --force-conflicts");

@@ -37,18 +37,18 @@ describe("upgrade steps on the graph (dev stack: cp-1 leader, cp-2, workers w-1.
     const run = await runProgram(cfg);
     const names = upgradeSteps(run).map((r) => r.name);
     const order = ["cp-1", "cp-2", "w-1", "w-2", "w-3", "w-4"];
-    expect(names).toEqual([...order.map((h) => `${h}-upgrade-1.33.7`), ...order.map((h) => `${h}-upgrade-1.34.3`)]);
+    expect(names).toEqual([...order.map((h) => `${h}-upgrade-1.33.13`), ...order.map((h) => `${h}-upgrade-1.34.3`)]);
     const chain = names;
     for (let i = 1; i < chain.length; i++) run.assertAfter(chain[i], chain[i - 1]);
     // the first step waits for the cluster as configured: every node joined, CNI, storage
-    for (const dep of ["w-4-node", "cp-2-kubeadm-join", "cni-cilium", "cp-1-node-prep"]) run.assertAfter("cp-1-upgrade-1.33.7", dep);
+    for (const dep of ["w-4-node", "cp-2-kubeadm-join", "cni-cilium", "cp-1-node-prep"]) run.assertAfter("cp-1-upgrade-1.33.13", dep);
     // the leader is upgraded with kubeadm upgrade apply, the others with kubeadm upgrade node
-    expect(String(run.get("cp-1-upgrade-1.33.7").plainInputs.create)).toContain('kubeadm upgrade apply "v$HOP" --yes');
-    expect(String(run.get("cp-2-upgrade-1.33.7").plainInputs.create)).not.toContain("kubeadm upgrade apply");
+    expect(String(run.get("cp-1-upgrade-1.33.13").plainInputs.create)).toContain('kubeadm upgrade apply "v$HOP" --yes');
+    expect(String(run.get("cp-2-upgrade-1.33.13").plainInputs.create)).not.toContain("kubeadm upgrade apply");
     expect(String(run.get("w-1-upgrade-1.34.3").plainInputs.create)).toContain("HOP='\\''1.34.3'\\''");
     // the witness etcd member on w-1 follows the control planes' etcd in w-1's step, after every control plane of the hop
-    expect(String(run.get("w-1-upgrade-1.33.7").plainInputs.create)).toContain("The witness etcd member follows the control planes");
-    expect(String(run.get("w-2-upgrade-1.33.7").plainInputs.create)).not.toContain("witness etcd");
+    expect(String(run.get("w-1-upgrade-1.33.13").plainInputs.create)).toContain("The witness etcd member follows the control planes");
+    expect(String(run.get("w-2-upgrade-1.33.13").plainInputs.create)).not.toContain("witness etcd");
     // the admin kubeconfig reaches each step as a secret on stdin, never in the script
     expect(run.isSecretInput("w-1-upgrade-1.34.3", "stdin")).toBe(true);
     // nothing to undo when the steps leave the program: no session then
@@ -148,10 +148,10 @@ describe("version findings against the previous outputs", () => {
     });
     const { plan, recorded, exitCode } = await runPlan({ ...toPulumiConfig(cfg), file: "Pulumi.dev.yaml" });
     expect(exitCode).toBe(0);
-    expect(plan.upgrade).toEqual({ from: "1.32.9", to: "1.34.3", hops: ["1.33.7", "1.34.3"] });
+    expect(plan.upgrade).toEqual({ from: "1.32.9", to: "1.34.3", hops: ["1.33.13", "1.34.3"] });
     const md = renderMarkdown(plan, recorded, "dev");
-    expect(md).toContain("From **1.32.9** to **1.34.3**, through 1.33.7 then 1.34.3.");
-    const section = md.slice(md.indexOf("### Hop to 1.33.7"), md.indexOf("## Bring-up"));
+    expect(md).toContain("From **1.32.9** to **1.34.3**, through 1.33.13 then 1.34.3.");
+    const section = md.slice(md.indexOf("### Hop to 1.33.13"), md.indexOf("## Bring-up"));
     expect(section).toContain("1. cp-1 (leader");
     expect(section).toContain("2. cp-2 (control plane");
     expect(section).toContain("3. workers w-1, w-2 (batch of 2)");

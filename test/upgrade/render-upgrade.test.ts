@@ -92,7 +92,7 @@ describe("renderUpgradeScript", () => {
 
   it("installs the hop's packages with the family's package manager, and only verifies them on hosts that install nothing", () => {
     expect(worker()).toContain('kube_repo "$HOP"\n  kube_install "$HOP" kubeadm');
-    expect(worker()).toContain("apt-get -o DPkg::Lock::Timeout=300 install");
+    expect(worker()).toContain('apt-get "${APT_SOURCES[@]}" -o DPkg::Lock::Timeout=300 install');
     const fedora = { ...host("w-2"), os: "fedora" as const };
     expect(worker({ host: fedora })).toContain("dnf install -y -q --setopt=disable_excludes=kubernetes");
     const baked = worker({ host: { ...host("w-2"), packagesPreinstalled: true } });
