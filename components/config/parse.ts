@@ -350,15 +350,19 @@ function editDistance(a: string, b: string): number {
 function suggestKey(key: string): string {
   let best: string | undefined;
   let bestScore = Infinity;
+  let bestDistance = Infinity;
   for (const k of KNOWN_KEYS) {
     // A key that shares all but its last two letters with a known one ("replicas", replicaCount) counts as one edit away.
     let common = 0;
     while (common < Math.min(k.length, key.length) && k[common].toLowerCase() === key[common].toLowerCase()) common++;
     const prefix = common >= Math.max(4, key.length - 2);
-    const score = k.toLowerCase() === key.toLowerCase() ? 0 : prefix ? 1 : editDistance(k.toLowerCase(), key.toLowerCase());
-    if (score < bestScore) {
+    const distance = editDistance(k.toLowerCase(), key.toLowerCase());
+    const score = k.toLowerCase() === key.toLowerCase() ? 0 : prefix ? 1 : distance;
+    // Among equally good keys the nearest spelling wins ("kubernetess": kubernetes, not kubernetesVersion).
+    if (score < bestScore || (score === bestScore && distance < bestDistance)) {
       best = k;
       bestScore = score;
+      bestDistance = distance;
     }
   }
   return best !== undefined && bestScore <= Math.max(1, Math.floor(key.length / 4)) ? ` (did you mean ${best}?)` : "";

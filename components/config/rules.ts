@@ -3,7 +3,7 @@ import { type Finding, error, warning } from "./findings";
 import { type ParsedParts, STORAGE_SECTIONS } from "./parse";
 import { DEFAULT_KUBELET_ROOT_DIR, type DiskInput, type HostInput } from "./schema";
 import type { ClusterSpec, DiskSpec, HostSpec, KeepalivedSettings, LocalClassSpec } from "./spec";
-import { isKernelDeviceName, isStableDevicePath } from "./strings";
+import { isKernelDeviceName, isStableDevicePath, mirrorBase } from "./strings";
 import { networkFindings } from "./rules-network";
 
 /** The lowest Kubernetes minor whose kubeadm reads the `v1beta4` config we render. */
@@ -404,6 +404,8 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
     });
   });
 
+  if (cluster?.packageMirrors) findings.push(...packageMirrorFindings(cluster.packageMirrors, resolvedHosts));
+
   // --- storage systems against the disks that carry them
   const complete = parts.hosts !== undefined && parsedHosts.length === hosts.length;
   if (complete) {
@@ -499,6 +501,10 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
       faultTolerance: cluster.faultTolerance ?? (controlPlanes >= 2 ? 1 : 0),
       ssh: cluster.ssh,
       kubelet: cluster.kubelet,
+      packageMirrors: {
+        ...(cluster.packageMirrors?.distribution !== undefined ? { distribution: mirrorBase(cluster.packageMirrors.distribution) } : {}),
+        ...(cluster.packageMirrors?.kubernetes !== undefined ? { kubernetes: mirrorBase(cluster.packageMirrors.kubernetes) } : {}),
+      },
     },
     hosts: resolvedHosts,
     storage: {
@@ -510,6 +516,41 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
     ingress: parts.ingress,
   };
   return { spec, findings };
+}
+
+/** Where `cluster.packageMirrors` does not reach: hosts that install nothing, dnf hosts for the distribution mirror, RHEL's containerd.io. */
+function packageMirrorFindings(mirrors: { distribution?: string; kubernetes?: string }, hosts: HostSpec[]): Finding[] {
+  const out: Finding[] = [];
+  const installing = hosts.filter((h) => !h.packagesPreinstalled && !h.immutableRoot && h.os !== "flatcar");
+  const names = (hs: HostSpec[]) => hs.map((h) => h.name).join(", ");
+  if (installing.length === 0 && hosts.length > 0) {
+    out.push(
+      warning(
+        "cluster.packageMirrors",
+        "is set, but no host installs packages (every host has packagesPreinstalled or an immutable root): the mirrors are not used. Remove the key, or set packagesPreinstalled: false where the program should install",
+      ),
+    );
+    return out;
+  }
+  const dnfHosts = installing.filter((h) => h.os === "fedora" || h.os === "rhel");
+  if (mirrors.distribution !== undefined && dnfHosts.length > 0) {
+    out.push(
+      warning(
+        "cluster.packageMirrors.distribution",
+        `applies to apt hosts (ubuntu, debian) only; ${names(dnfHosts)} install${dnfHosts.length === 1 ? "s" : ""} with dnf from the repositories in /etc/yum.repos.d: point those at your mirror on the host`,
+      ),
+    );
+  }
+  const rhel = installing.filter((h) => h.os === "rhel");
+  if (rhel.length > 0) {
+    out.push(
+      warning(
+        "cluster.packageMirrors",
+        `RHEL ships no containerd: ${names(rhel)} get containerd.io from Docker's repository (download.docker.com) unless /etc/yum.repos.d/docker-ce.repo already exists. Behind a mirror, put a docker-ce.repo pointing at it there, or preinstall containerd`,
+      ),
+    );
+  }
+  return out;
 }
 
 function resolveDisks(

@@ -5,6 +5,7 @@ import {
   kubeletLabelProblem,
   labelKeyProblem,
   labelValueProblem,
+  mirrorUrlProblem,
   pathProblem,
   posixUserProblem,
   taintProblem,
@@ -136,6 +137,28 @@ export const clusterSchema = z.strictObject({
     .enum(CONTAINER_RUNTIMES)
     .default("containerd")
     .meta({ description: "Container runtime of every node: containerd, or CRI-O from the repository of the Kubernetes minor." }),
+  packageMirrors: z
+    .strictObject({
+      distribution: checkedString(mirrorUrlProblem)
+        .optional()
+        .meta({
+          description:
+            "A Debian or Ubuntu mirror (apt hosts): the program's own apt runs use it, with the host's release codename and the main component (main universe on Ubuntu), instead of the host's own sources, which stay as they are. The hosts must trust its signing key (a mirror of the distribution is signed by the distribution's key).",
+          examples: ["http://mirror.lan/debian"],
+        }),
+      kubernetes: checkedString(mirrorUrlProblem)
+        .optional()
+        .meta({
+          description:
+            "A mirror laid out like https://pkgs.k8s.io: the hosts use <url>/core:/stable:/v<minor>/deb/ (rpm/ on dnf hosts) and its Release.key (repodata/repomd.xml.key), as they would from pkgs.k8s.io.",
+          examples: ["http://mirror.lan/pkgs.k8s.io"],
+        }),
+    })
+    .optional()
+    .meta({
+      description:
+        "Package repositories for sites without access to the public ones (air-gapped or behind a proxy). Absent: the distribution's configured sources and https://pkgs.k8s.io.",
+    }),
   faultTolerance: z.number().int().min(0).max(3).optional().meta({
     description:
       "Node failures the control plane must survive; etcd then needs 2 * faultTolerance + 1 voters. Default: 1 with two or more control-plane hosts, else 0.",

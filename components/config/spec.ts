@@ -36,6 +36,15 @@ export interface ClusterSettings {
   faultTolerance: number;
   ssh: { user: string; port: number; insecureIgnoreHostKey: boolean };
   kubelet: { rootDir: string };
+  /** Package repositories that replace the public ones; URLs without a trailing slash. */
+  packageMirrors: PackageMirrors;
+}
+
+export interface PackageMirrors {
+  /** A Debian/Ubuntu mirror the program's apt runs use instead of the host's own sources (apt hosts only). */
+  distribution?: string;
+  /** A base laid out like https://pkgs.k8s.io. */
+  kubernetes?: string;
 }
 
 export interface LoadBalancerSpec {

@@ -210,3 +210,46 @@ export function taintProblem(taint: string): string | undefined {
   }
   return undefined;
 }
+
+/** Characters a repository URL may hold: inert in an apt sources line, a yum .repo file and a quoted shell word. */
+const MIRROR_URL_CHAR = /^[A-Za-z0-9._~:/%+[\]-]$/u;
+
+/**
+ * A package mirror's URL (`cluster.packageMirrors.*`): http or https, a host,
+ * no credentials (apt and dnf keep those in auth.conf / the .repo file, not in
+ * a sources line), no query or fragment (the program appends repository paths),
+ * and only characters that mean nothing in an apt sources line, a .repo file or
+ * shell. A trailing "/" is allowed; the program strips it.
+ */
+export function mirrorUrlProblem(value: string): string | undefined {
+  const shape = 'an http:// or https:// URL of the mirror, e.g. "http://mirror.lan/debian"';
+  if (value === "") return `is empty: give ${shape}`;
+  const bad = firstBadChar(value, MIRROR_URL_CHAR);
+  if (bad !== undefined) {
+    const why =
+      bad === "@"
+        ? "credentials do not belong in the URL (apt reads them from /etc/apt/auth.conf.d, dnf from the .repo file): remove the user part"
+        : bad === "?" || bad === "#"
+          ? "a query or fragment cannot take the repository paths the program appends: give the mirror's base URL"
+          : "a mirror URL may hold only letters, digits and . _ ~ : / % + - [ ] (no whitespace, quotes or shell characters; percent-encode anything else)";
+    return `contains ${describeChar(bad)}: ${why}`;
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `${JSON.stringify(value)} is not a URL: give ${shape}`;
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    return `${JSON.stringify(value)} uses ${url.protocol.replace(/:$/, "")}: the hosts fetch packages and signing keys over http or https; give ${shape}`;
+  }
+  if (url.hostname === "") return `${JSON.stringify(value)} names no host: give ${shape}`;
+  if (!value.toLowerCase().startsWith(`${url.protocol}//`))
+    return `${JSON.stringify(value)} must start with ${url.protocol}//: give ${shape}`;
+  return undefined;
+}
+
+/** A mirror URL without its trailing slashes, so repository paths join with exactly one "/". */
+export function mirrorBase(url: string): string {
+  return url.replace(/\/+$/, "");
+}

@@ -203,12 +203,32 @@ if [ -f /etc/selinux/config ] && grep -q '^SELINUX=enforcing' /etc/selinux/confi
 fi
 `;
 
-const APT_FUNCTIONS = `apt_updated=0
+/**
+ * apt's functions. `APT_SOURCES` holds the options of every apt-get run of this script: empty, or (with
+ * cluster.packageMirrors.distribution) a source list and parts directory of the program's own, so an air-gapped
+ * host never asks sources it cannot reach. `apt_source NAME` writes a repository's list (stdin) where the host's
+ * own apt reads it and, with a distribution mirror, where this script's runs read it too.
+ */
+const APT_FUNCTIONS = `APT_SOURCES=()
+APT_PARTS=""
+apt_updated=0
 apt_update() {
   if [ "$apt_updated" = 0 ]; then
-    apt-get -o DPkg::Lock::Timeout=300 update -q
+    apt-get "\${APT_SOURCES[@]}" -o DPkg::Lock::Timeout=300 update -q
     apt_updated=1
   fi
+}
+apt_source() {
+  local name=$1 content any=0
+  content=$(cat)
+  write_file "/etc/apt/sources.list.d/$name" 0644 <<<"$content"
+  [ "$wrote" = 0 ] || any=1
+  if [ -n "$APT_PARTS" ]; then
+    write_file "$APT_PARTS/$name" 0644 <<<"$content"
+    [ "$wrote" = 0 ] || any=1
+  fi
+  wrote=$any
+  [ "$any" = 0 ] || apt_updated=0
 }
 pkg_install() {
   local missing=() p
@@ -217,12 +237,35 @@ pkg_install() {
   done
   if [ "\${#missing[@]}" -gt 0 ]; then
     apt_update
-    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "\${missing[@]}"
+    DEBIAN_FRONTEND=noninteractive apt-get "\${APT_SOURCES[@]}" -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends "\${missing[@]}"
     note "installed \${missing[*]}"
     changed=1
   fi
 }
 `;
+
+/**
+ * cluster.packageMirrors.distribution on an apt host: this script's apt runs read only the program's own list (the
+ * mirror at the host's release codename) and parts directory; the host's own sources stay as they are.
+ */
+function distributionMirrorSection(url: string, os: OperatingSystem): string {
+  const components = os === "ubuntu" ? "main universe" : "main";
+  return `# The distribution's packages from the mirror in cluster.packageMirrors.distribution, for this program's apt runs
+# only: an air-gapped host cannot reach its own sources, which stay as they are.
+${shVar("DIST_MIRROR", url)}
+codename=$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release 2>/dev/null | tr -d "\\"'" | head -n 1)
+case $codename in
+  "" | *[!a-z0-9.-]*) fail "/etc/os-release names no usable VERSION_CODENAME ('$codename'): cannot tell which release to take from $DIST_MIRROR" ;;
+esac
+APT_PARTS=/etc/apt/baremetal-k8s/sources.list.d
+APT_SOURCES=(-o "Dir::Etc::SourceList=/etc/apt/baremetal-k8s/distribution.list" -o "Dir::Etc::SourceParts=$APT_PARTS")
+mkdir -p "$APT_PARTS"
+write_file /etc/apt/baremetal-k8s/distribution.list 0644 <<EOF
+deb $DIST_MIRROR $codename ${components}
+EOF
+[ "$wrote" = 0 ] || apt_updated=0
+`;
+}
 
 const DNF_FUNCTIONS = `pkg_install() {
   local missing=() p
@@ -255,12 +298,16 @@ fi
 `;
 }
 
-function kubePackagesApt(version: string): string {
-  const repo = `https://pkgs.k8s.io/core:/stable:/${kubernetesMinor(version)}/deb/`;
-  return `# kubelet, kubeadm and kubectl from the pkgs.k8s.io repository of this minor, pinned and held.
-${shVar("K8S_REPO", repo)}
+/** The pkgs.k8s.io repository of this minor for a package family, or the same path under cluster.packageMirrors.kubernetes. */
+export function kubernetesRepo(version: string, family: "deb" | "rpm", mirror: string | undefined): string {
+  return `${mirror ?? "https://pkgs.k8s.io"}/core:/stable:/${kubernetesMinor(version)}/${family}/`;
+}
+
+function kubePackagesApt(version: string, mirror: string | undefined): string {
+  return `# kubelet, kubeadm and kubectl from the pkgs.k8s.io repository of this minor (or its mirror), pinned and held.
+${shVar("K8S_REPO", kubernetesRepo(version, "deb", mirror))}
 keyring=/etc/apt/keyrings/kubernetes-apt-keyring.gpg
-write_file /etc/apt/sources.list.d/kubernetes.list 0644 <<EOF
+apt_source kubernetes.list <<EOF
 deb [signed-by=$keyring] $K8S_REPO /
 EOF
 if [ "$wrote" = 1 ] || [ ! -s "$keyring" ]; then
@@ -277,7 +324,7 @@ kube_pin() { printf '%s=%s-*' "$1" "$K8S_VERSION"; }
 # --allow-change-held-packages installs over a hold, so there is no unhold before it.
 kube_packages_install() {
   apt_update
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q --allow-downgrades --allow-change-held-packages \\
+  DEBIAN_FRONTEND=noninteractive apt-get "\${APT_SOURCES[@]}" -o DPkg::Lock::Timeout=300 install -y -q --allow-downgrades --allow-change-held-packages \\
     "$(kube_pin kubelet)" "$(kube_pin kubeadm)" "$(kube_pin kubectl)"
 }
 kube_packages_hold() {
@@ -295,9 +342,9 @@ kube_packages_hold() {
 `;
 }
 
-function kubePackagesDnf(version: string): string {
-  const repo = `https://pkgs.k8s.io/core:/stable:/${kubernetesMinor(version)}/rpm/`;
-  return `# kubelet, kubeadm and kubectl from the pkgs.k8s.io repository of this minor; the repository excludes them
+function kubePackagesDnf(version: string, mirror: string | undefined): string {
+  const repo = kubernetesRepo(version, "rpm", mirror);
+  return `# kubelet, kubeadm and kubectl from the pkgs.k8s.io repository of this minor (or its mirror); the repository excludes them
 # from ordinary dnf transactions (that is the hold), the install below lifts the exclude once.
 write_file /etc/yum.repos.d/kubernetes.repo 0644 <<'EOF'
 [kubernetes]
@@ -543,6 +590,7 @@ export function renderNodePrep(host: HostSpec, spec: ClusterSpec): string {
   const longhorn = needsLonghornPrereqs(host, spec);
   const rbd = needsRbd(host, spec);
   const version = spec.cluster.kubernetesVersion;
+  const mirrors = spec.cluster.packageMirrors;
   const parts: string[] = [
     // No config text in comments: the host's name, OS and version reach the script only as quoted values.
     scriptHeader(
@@ -566,9 +614,10 @@ export function renderNodePrep(host: HostSpec, spec: ClusterSpec): string {
     ]);
     parts.push(
       fam === "apt" ? APT_FUNCTIONS : DNF_FUNCTIONS,
+      fam === "apt" && mirrors.distribution !== undefined ? distributionMirrorSection(mirrors.distribution, host.os) : "",
       `# Packages from the distribution.\npkg_install ${pkgs.join(" ")}\n`,
       containerdInstall(host),
-      fam === "apt" ? kubePackagesApt(version) : kubePackagesDnf(version),
+      fam === "apt" ? kubePackagesApt(version, mirrors.kubernetes) : kubePackagesDnf(version, mirrors.kubernetes),
       KUBE_PACKAGES_COMMON,
     );
   } else {

@@ -59,6 +59,7 @@ interface Cfg extends TestConfig {
     networking: { podSubnet: string; serviceSubnet: string };
     ssh: { user: string };
     kubelet?: { rootDir: string };
+    packageMirrors?: { distribution?: string; kubernetes?: string };
   };
   hosts: {
     name: string;
@@ -116,6 +117,16 @@ const KEYS: readonly FreeTextKey[] = [
   },
   { path: "cluster.ssh.user", wrap: [RAW, (s) => `ops${s}`], set: (c, v) => (c.cluster.ssh.user = v) },
   { path: "cluster.kubelet.rootDir", wrap: [(s) => `/var/lib/kubelet${s}`], set: (c, v) => (c.cluster.kubelet = { rootDir: v }) },
+  {
+    path: "cluster.packageMirrors.distribution",
+    wrap: [RAW, (s) => `http://mirror.lan/debian${s}`, (s) => `http://mirror.lan/${s}/debian`, (s) => `http://${s}/debian`],
+    set: (c, v) => (c.cluster.packageMirrors = { distribution: v, kubernetes: "http://mirror.lan/k8s" }),
+  },
+  {
+    path: "cluster.packageMirrors.kubernetes",
+    wrap: [RAW, (s) => `http://mirror.lan/k8s${s}`, (s) => `https://mirror.lan/${s}/k8s`, (s) => `https://${s}`],
+    set: (c, v) => (c.cluster.packageMirrors = { distribution: "http://mirror.lan/debian", kubernetes: v }),
+  },
   { path: "hosts[0].name", wrap: [RAW, (s) => `cp-1${s}`], set: (c, v) => (c.hosts[0].name = v) },
   { path: "hosts[0].address", wrap: [RAW, (s) => `192.168.10.11${s}`], set: (c, v) => (c.hosts[0].address = v) },
   { path: "hosts[0].hostKey", wrap: [RAW, (s) => `${KEY} ${s}`, (s) => `${KEY}${s}`], set: (c, v) => (c.hosts[0].hostKey = v) },

@@ -327,3 +327,108 @@ echo "$cfg_version"
     expect(configure("containerd github.com/containerd/containerd/v3 v3.0.0 x", V3_DEFAULT).code).not.toBe(0);
   });
 });
+
+describe("cluster.packageMirrors in node preparation", () => {
+  const MIRRORS = { distribution: "http://10.250.60.1:8080/debian", kubernetes: "http://10.250.60.1:8080/pkgs.k8s.io" };
+  const withMirrors = (os: "debian" | "ubuntu" | "fedora") => {
+    const spec = specWith([{ name: "n", os }]);
+    spec.cluster.packageMirrors = MIRRORS;
+    return renderNodePrep(host(spec, "n"), spec);
+  };
+
+  it("takes the Kubernetes packages from the mirror's copy of the pkgs.k8s.io layout, with its signing key, on apt and dnf hosts", () => {
+    const deb = withMirrors("debian");
+    expect(deb).toContain("K8S_REPO='http://10.250.60.1:8080/pkgs.k8s.io/core:/stable:/v1.33/deb/'");
+    expect(deb).toContain('curl -fsSL "${K8S_REPO}Release.key"');
+    expect(deb).not.toContain("https://pkgs.k8s.io");
+    const rpm = withMirrors("fedora");
+    expect(rpm).toContain("baseurl=http://10.250.60.1:8080/pkgs.k8s.io/core:/stable:/v1.33/rpm/");
+    expect(rpm).toContain("gpgkey=http://10.250.60.1:8080/pkgs.k8s.io/core:/stable:/v1.33/rpm/repodata/repomd.xml.key");
+    expect(rpm).not.toContain("pkgs.k8s.io/core:/stable:/v1.33/deb");
+    // the distribution mirror is for apt hosts; dnf hosts keep their own repositories (a warning says so)
+    expect(rpm).not.toContain("DIST_MIRROR");
+  });
+
+  it.skipIf(!HAS_SHELLCHECK)("is shellcheck-clean with mirrors on apt and dnf hosts", () => {
+    for (const os of ["debian", "ubuntu", "fedora"] as const) expect(shellcheck(withMirrors(os)), os).toBe("");
+  });
+
+  const IS_ROOT = process.getuid?.() === 0;
+  const HAS_APT = spawnSync("sh", ["-c", "command -v apt-get && command -v unshare"]).status === 0;
+  /**
+   * The script's own apt source handling, run by bash against the real apt-get in a private mount namespace whose
+   * /etc/apt is an empty tmpfs (the machine's is untouched): what apt would fetch, without fetching it.
+   */
+  function aptUris(script: string, runs: number): { uris: string[]; notes: string[]; code: number; stderr: string } {
+    const lines = script.split("\n");
+    const at = (marker: string) => {
+      const i = lines.findIndex((l) => l.startsWith(marker));
+      expect(i, marker).toBeGreaterThan(0);
+      return i;
+    };
+    const header = lines.slice(0, at("# A module counts as present"));
+    const apt = lines.slice(at("APT_SOURCES=()"), at("# Packages from the distribution."));
+    const kube = lines.slice(at("K8S_REPO="), at('if [ "$wrote" = 1 ] || [ ! -s "$keyring" ]'));
+    const body = [...header, ...apt, ...kube, 'note "changed=$changed"'].join("\n");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bk8s-apt-"));
+    try {
+      fs.writeFileSync(path.join(dir, "prep.sh"), body);
+      fs.mkdirSync(path.join(dir, "lists", "partial"), { recursive: true });
+      const driver = `set -euo pipefail
+mount -t tmpfs bk8s-apt /etc/apt
+# the host's own sources, one-line and deb822 style, which an air-gapped host cannot reach
+mkdir -p /etc/apt/sources.list.d
+echo "deb http://deb.debian.org/debian bookworm main" >/etc/apt/sources.list
+printf 'Types: deb\\nURIs: http://security.debian.org/debian-security\\nSuites: bookworm-security\\nComponents: main\\n' >/etc/apt/sources.list.d/debian.sources
+for i in $(seq ${runs}); do bash "$DIR/prep.sh"; done
+source <(sed -n '/^APT_SOURCES=()/,/^}/p; /^DIST_MIRROR=/,/^APT_SOURCES=(-o/p' "$DIR/prep.sh" | grep -E '^(APT_SOURCES|APT_PARTS|DIST_MIRROR)=')
+apt-get "\${APT_SOURCES[@]}" -o Dir::State::Lists="$DIR/lists" -o Debug::NoLocking=1 update --print-uris | awk '{ print $1 }' | tr -d "'"
+`;
+      const r = spawnSync("unshare", ["-m", "--propagation", "private", "bash", "-c", driver], {
+        encoding: "utf8",
+        env: { ...process.env, DIR: dir },
+      });
+      const out = r.stdout.split("\n").filter((l) => l !== "");
+      return {
+        uris: out.filter((l) => l.startsWith("http")),
+        notes: out.filter((l) => l.startsWith("n: ")),
+        code: r.status ?? -1,
+        stderr: r.stderr,
+      };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it.skipIf(!IS_ROOT || !HAS_APT)(
+    "makes the real apt-get read only the mirrors, at the host's release codename, and a second run writes nothing",
+    () => {
+      const codename = /^VERSION_CODENAME=(.*)$/m.exec(fs.readFileSync("/etc/os-release", "utf8"))?.[1] ?? "";
+      const once = aptUris(withMirrors("debian"), 1);
+      expect(once.code, once.stderr).toBe(0);
+      expect(once.uris).toContain(`http://10.250.60.1:8080/debian/dists/${codename}/InRelease`);
+      expect(once.uris).toContain("http://10.250.60.1:8080/pkgs.k8s.io/core:/stable:/v1.33/deb/InRelease");
+      // nothing else: not the machine's own sources, which an air-gapped host could not reach
+      expect(once.uris.filter((u) => !u.startsWith("http://10.250.60.1:8080/"))).toEqual([]);
+      expect(once.notes).toContain("n: wrote /etc/apt/baremetal-k8s/distribution.list");
+      expect(once.notes).toContain("n: wrote /etc/apt/sources.list.d/kubernetes.list");
+      expect(once.notes).toContain("n: changed=1");
+      const twice = aptUris(withMirrors("debian"), 2);
+      expect(twice.code, twice.stderr).toBe(0);
+      expect(twice.notes.slice(-1)).toEqual(["n: changed=0"]);
+    },
+  );
+
+  it.skipIf(!IS_ROOT || !HAS_APT)(
+    "without a distribution mirror, apt reads the host's own sources and the kubernetes list as before",
+    () => {
+      const spec = specWith([{ name: "n", os: "debian" }]);
+      const r = aptUris(renderNodePrep(host(spec, "n"), spec), 1);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.uris).toContain("https://pkgs.k8s.io/core:/stable:/v1.33/deb/InRelease");
+      expect(r.uris).toContain("http://deb.debian.org/debian/dists/bookworm/InRelease");
+      expect(r.uris).toContain("http://security.debian.org/debian-security/dists/bookworm-security/InRelease");
+      expect(r.notes).not.toContain("n: wrote /etc/apt/baremetal-k8s/distribution.list");
+    },
+  );
+});

@@ -27,6 +27,7 @@ const cluster = {
   faultTolerance: 0,
   ssh: { user: "root", port: 22, insecureIgnoreHostKey: false },
   kubelet: { rootDir: "/var/lib/kubelet" },
+  packageMirrors: {},
 };
 const host = {
   name: "cp-1",
