@@ -5,6 +5,7 @@ import { DEFAULT_KUBELET_ROOT_DIR, type DiskInput, type HostInput } from "./sche
 import type { ClusterSpec, DiskSpec, HostSpec, KeepalivedSettings, LocalClassSpec } from "./spec";
 import { isKernelDeviceName, isStableDevicePath, mirrorBase } from "./strings";
 import { networkFindings } from "./rules-network";
+import { runtimeFindings } from "./rules-runtime";
 
 /** The lowest Kubernetes minor whose kubeadm reads the `v1beta4` config we render. */
 export const MIN_KUBERNETES_MINOR = 31;
@@ -405,6 +406,8 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
   });
 
   if (cluster?.packageMirrors) findings.push(...packageMirrorFindings(cluster.packageMirrors, resolvedHosts));
+  // Indexed like hosts[] only when every host parsed (resolvedHosts skips the broken ones).
+  if (cluster && resolvedHosts.length === hosts.length) findings.push(...runtimeFindings(cluster.containerRuntime, resolvedHosts));
 
   // --- storage systems against the disks that carry them
   const complete = parts.hosts !== undefined && parsedHosts.length === hosts.length;

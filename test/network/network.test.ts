@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { METALLB_ADDRESS_ANNOTATION } from "../../components/network/charts";
 import {
   GATEWAY_API_CRDS,
   GATEWAY_API_VERSION,
@@ -35,7 +34,7 @@ describe("MetalLB, Traefik and the Gateway API in the real program", () => {
     run.assertAfter("traefik", "metallb-l2advertisement");
     run.assertAfter("traefik", "cp-1-gateway-api-crds");
     const values = valuesOf(run, "traefik") as { service: Record<string, unknown>; providers?: unknown };
-    expect(values.service).toEqual({ spec: { type: "LoadBalancer" }, annotations: { [METALLB_ADDRESS_ANNOTATION]: "192.168.10.200" } });
+    expect(values.service).toEqual({ spec: { type: "LoadBalancer" }, annotations: { "metallb.io/loadBalancerIPs": "192.168.10.200" } });
     expect(values.providers).toEqual({ kubernetesGateway: { enabled: true } });
   });
 
