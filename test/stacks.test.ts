@@ -13,6 +13,7 @@ const EXPECTED: Record<string, { controlPlanes: number; voters: number; toleranc
   dev: { controlPlanes: 2, voters: 3, tolerance: 1 },
   prod: { controlPlanes: 3, voters: 3, tolerance: 1, workers: 6 },
   mini: { controlPlanes: 1, voters: 1, tolerance: 0, workers: 0 },
+  fedora: { controlPlanes: 1, voters: 1, tolerance: 0, workers: 2 },
 };
 
 function stackName(file: string): string {
@@ -33,7 +34,7 @@ function exampleStackFiles(dir: string): string[] {
 const stackFiles = exampleStackFiles(REPO_ROOT);
 
 describe("example stacks", () => {
-  it("are all there: dev, prod and mini, each with an expected topology", () => {
+  it("are all there: dev, prod, mini and fedora, each with an expected topology", () => {
     expect(stackFiles.map(stackName)).toEqual(Object.keys(EXPECTED).sort());
   });
 
@@ -64,6 +65,19 @@ describe("example stacks", () => {
       expect(plan.resources.length).toBeGreaterThan(0);
     });
   }
+
+  it("fedora: CRI-O on immutable hosts (verified, configured, kubeadm pointed at it); dev: MetalLB, Traefik and the Gateway API", async () => {
+    const fedora = await runPlan(readStackConfig(path.join(REPO_ROOT, "Pulumi.fedora.yaml")));
+    const create = (name: string) => String(fedora.plan.resources.find((r) => r.name === name)?.inputs.create ?? "");
+    expect(create("cp-1-node-prep")).toContain('lacking="$lacking crio(cri-o)"');
+    expect(create("cp-1-node-prep")).toContain('storage_driver = "overlay"');
+    expect(create("cp-1-kubeadm-init")).toContain("criSocket: unix:///var/run/crio/crio.sock");
+    expect(fedora.plan.resources.map((r) => r.name)).toEqual(expect.arrayContaining(["metallb", "metallb-pool", "traefik"]));
+    const dev = await runPlan(readStackConfig(path.join(REPO_ROOT, "Pulumi.dev.yaml")));
+    expect(dev.plan.resources.map((r) => r.name)).toEqual(
+      expect.arrayContaining(["metallb", "metallb-pool", "metallb-l2advertisement", "traefik", "cp-1-gateway-api-crds"]),
+    );
+  });
 
   it("prod: Ceph on three dedicated storage hosts, three copies; mini: the control plane is also the only worker, local storage only", async () => {
     const prod = await runPlan(readStackConfig(path.join(REPO_ROOT, "Pulumi.prod.yaml")));
