@@ -68,7 +68,10 @@ describe("example stacks", () => {
 
   it("fedora: CRI-O on immutable hosts (verified, configured, kubeadm pointed at it); dev: MetalLB, Traefik and the Gateway API", async () => {
     const fedora = await runPlan(readStackConfig(path.join(REPO_ROOT, "Pulumi.fedora.yaml")));
-    const create = (name: string) => String(fedora.plan.resources.find((r) => r.name === name)?.inputs.create ?? "");
+    const create = (name: string): string => {
+      const v = fedora.plan.resources.find((r) => r.name === name)?.inputs.create;
+      return typeof v === "string" ? v : "";
+    };
     expect(create("cp-1-node-prep")).toContain('lacking="$lacking crio(cri-o)"');
     expect(create("cp-1-node-prep")).toContain('storage_driver = "overlay"');
     expect(create("cp-1-kubeadm-init")).toContain("criSocket: unix:///var/run/crio/crio.sock");
