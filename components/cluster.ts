@@ -3,6 +3,7 @@ import type { ClusterSpec } from "./config/spec";
 import { ControlPlane } from "./controlplane";
 import { Host } from "./host/host";
 import { longhornNodesReady } from "./host/initiator-check";
+import { Network } from "./network";
 import { Storage } from "./storage";
 import type { Topology } from "./topology";
 import { Upgrade } from "./upgrade";
@@ -48,6 +49,9 @@ export class Cluster extends pulumi.ComponentResource {
     // Longhorn host has reported its name, before anything of Longhorn (which depends on this).
     this.longhornNodesReady = longhornNodesReady([...this.hosts.values()], this);
     this.controlPlane = new ControlPlane("control-plane", { spec, topology, hosts: this.hosts }, { parent: this });
+    if (spec.cluster.networking.loadBalancer || spec.ingress?.traefik.enabled) {
+      new Network("network", { spec, controlPlane: this.controlPlane }, { parent: this });
+    }
     let storage: Storage | undefined;
     if (spec.storage.longhorn.enabled || spec.storage.rookCeph.enabled || spec.storage.localStatic.enabled) {
       // Only the Longhorn release waits for the initiator-name check (longhornNodesReady); Ceph and local volumes do not use iSCSI.

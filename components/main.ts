@@ -32,6 +32,7 @@ export function readRawConfig(cfg: pulumi.Config = new pulumi.Config(CONFIG_NAME
     cluster: readStructured(cfg, "cluster"),
     hosts: readStructured(cfg, "hosts"),
     storage: readStructured(cfg, "storage"),
+    ingress: readStructured(cfg, "ingress"),
     previousTopology: readStructured(cfg, "previousTopology"),
     sshPrivateKeySet: cfg.getSecret("sshPrivateKey") !== undefined,
     // Classified here, so the key text itself never enters validation.

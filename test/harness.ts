@@ -12,6 +12,8 @@ export interface TestConfig {
   cluster?: unknown;
   hosts?: unknown;
   storage?: unknown;
+  /** `baremetal-k8s:ingress`. */
+  ingress?: unknown;
   /** The previous stack outputs, as `baremetal-k8s:previousTopology` (checks against the deployed cluster). */
   previousTopology?: unknown;
   sshPrivateKey?: string;
@@ -27,7 +29,14 @@ export function loadStack(name: string): TestConfig {
     const v = config[`${CONFIG_NAMESPACE}:${k}`];
     return v === undefined ? undefined : (JSON.parse(v) as unknown);
   };
-  return { cluster: get("cluster"), hosts: get("hosts"), storage: get("storage"), sshPrivateKey: TEST_SSH_KEY };
+  const ingress = get("ingress");
+  return {
+    cluster: get("cluster"),
+    hosts: get("hosts"),
+    storage: get("storage"),
+    ...(ingress !== undefined ? { ingress } : {}),
+    sshPrivateKey: TEST_SSH_KEY,
+  };
 }
 
 /** A deep copy to mutate in a test. */
@@ -44,7 +53,7 @@ export function clone<T>(v: T): T {
 
 export function toPulumiConfig(cfg: TestConfig): { config: Record<string, string>; secretKeys: string[] } {
   const config: Record<string, string> = {};
-  for (const k of ["cluster", "hosts", "storage", "previousTopology"] as const) {
+  for (const k of ["cluster", "hosts", "storage", "ingress", "previousTopology"] as const) {
     if (cfg[k] !== undefined) config[`${CONFIG_NAMESPACE}:${k}`] = JSON.stringify(cfg[k]);
   }
   const secretKeys: string[] = [];

@@ -13,6 +13,7 @@ const EXPECTED: Record<string, { controlPlanes: number; voters: number; toleranc
   dev: { controlPlanes: 2, voters: 3, tolerance: 1 },
   prod: { controlPlanes: 3, voters: 3, tolerance: 1, workers: 6 },
   mini: { controlPlanes: 1, voters: 1, tolerance: 0, workers: 0 },
+  fedora: { controlPlanes: 1, voters: 1, tolerance: 0, workers: 2 },
 };
 
 function stackName(file: string): string {
@@ -33,7 +34,7 @@ function exampleStackFiles(dir: string): string[] {
 const stackFiles = exampleStackFiles(REPO_ROOT);
 
 describe("example stacks", () => {
-  it("are all there: dev, prod and mini, each with an expected topology", () => {
+  it("are all there: dev, prod, mini and fedora, each with an expected topology", () => {
     expect(stackFiles.map(stackName)).toEqual(Object.keys(EXPECTED).sort());
   });
 
@@ -64,6 +65,22 @@ describe("example stacks", () => {
       expect(plan.resources.length).toBeGreaterThan(0);
     });
   }
+
+  it("fedora: CRI-O on immutable hosts (verified, configured, kubeadm pointed at it); dev: MetalLB, Traefik and the Gateway API", async () => {
+    const fedora = await runPlan(readStackConfig(path.join(REPO_ROOT, "Pulumi.fedora.yaml")));
+    const create = (name: string): string => {
+      const v = fedora.plan.resources.find((r) => r.name === name)?.inputs.create;
+      return typeof v === "string" ? v : "";
+    };
+    expect(create("cp-1-node-prep")).toContain('lacking="$lacking crio(cri-o)"');
+    expect(create("cp-1-node-prep")).toContain('storage_driver = "overlay"');
+    expect(create("cp-1-kubeadm-init")).toContain("criSocket: unix:///var/run/crio/crio.sock");
+    expect(fedora.plan.resources.map((r) => r.name)).toEqual(expect.arrayContaining(["metallb", "metallb-pool", "traefik"]));
+    const dev = await runPlan(readStackConfig(path.join(REPO_ROOT, "Pulumi.dev.yaml")));
+    expect(dev.plan.resources.map((r) => r.name)).toEqual(
+      expect.arrayContaining(["metallb", "metallb-pool", "metallb-l2advertisement", "traefik", "cp-1-gateway-api-crds"]),
+    );
+  });
 
   it("prod: Ceph on three dedicated storage hosts, three copies; mini: the control plane is also the only worker, local storage only", async () => {
     const prod = await runPlan(readStackConfig(path.join(REPO_ROOT, "Pulumi.prod.yaml")));
@@ -128,7 +145,10 @@ describe("the ESC environment example", () => {
     for (const file of stackFiles) {
       const cfg = readStackConfig(path.join(REPO_ROOT, file));
       const cluster = clusterSchema.parse(JSON.parse(cfg.config["baremetal-k8s:cluster"] ?? "{}")) as Record<string, unknown>;
-      for (const [k, v] of Object.entries(shared)) expect(cluster[k], `${file} cluster.${k}`).toEqual(v);
+      // A stack may add to a shared map (dev adds MetalLB and the Gateway API under networking), never change what it holds.
+      for (const [k, v] of Object.entries(shared))
+        if (v !== null && typeof v === "object") expect(cluster[k], `${file} cluster.${k}`).toMatchObject(v);
+        else expect(cluster[k], `${file} cluster.${k}`).toEqual(v);
     }
   });
 

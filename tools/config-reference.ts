@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as prettier from "prettier";
 import { z } from "zod";
-import { clusterSchema, hostsSchema, storageSchema } from "../components/config/schema";
+import { clusterSchema, hostsSchema, ingressSchema, storageSchema } from "../components/config/schema";
 
 /**
  * Writes docs/CONFIG-REFERENCE.md from the zod schema (descriptions, examples,
@@ -138,6 +138,7 @@ export async function renderConfigReference(): Promise<string> {
     ["baremetal-k8s:cluster", "The cluster as a whole: name, version, API endpoint, networks, SSH access. Required.", clusterSchema],
     ["baremetal-k8s:hosts", "The machines. Required, at least one control-plane host.", hostsSchema],
     ["baremetal-k8s:storage", "In-cluster storage. Optional: absent means none.", storageSchema],
+    ["baremetal-k8s:ingress", "Ingress controller. Optional: absent means none.", ingressSchema],
   ];
   const parts = [
     "# Stack config reference",

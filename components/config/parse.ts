@@ -1,12 +1,22 @@
 import type { z } from "zod";
 import { type Finding, error, formatPath, type PathSegment } from "./findings";
-import { type ClusterInput, DISK_USES, clusterSchema, type HostInput, hostSchema, type StorageInput, storageSchema } from "./schema";
+import {
+  type ClusterInput,
+  DISK_USES,
+  clusterSchema,
+  type HostInput,
+  hostSchema,
+  type IngressInput,
+  ingressSchema,
+  type StorageInput,
+  storageSchema,
+} from "./schema";
 import { OFFLINE_SECRET_PLACEHOLDER, type SshPrivateKeyShape, sshPrivateKeyFindings } from "./ssh-key";
 
 /** The program's config namespace (the Pulumi project name). */
 const NAMESPACE = "baremetal-k8s";
 /** The keys the program reads in its namespace; any other is a typo or a leftover. */
-export const CONFIG_KEYS = ["sshPrivateKey", "cluster", "hosts", "storage", "previousTopology"] as const;
+export const CONFIG_KEYS = ["sshPrivateKey", "cluster", "hosts", "storage", "ingress", "previousTopology"] as const;
 /** Names people reach for instead of a key's real one. */
 const KEY_SYNONYMS: Record<string, string> = {
   nodes: "hosts",
@@ -33,6 +43,8 @@ export interface RawConfig {
   cluster?: unknown;
   hosts?: unknown;
   storage?: unknown;
+  /** `baremetal-k8s:ingress` (Traefik). */
+  ingress?: unknown;
   /** The stack's previous outputs (`baremetal-k8s:previousTopology`), for the checks against the deployed cluster. */
   previousTopology?: unknown;
   /** Whether `sshPrivateKey` is set; its value never enters validation. */
@@ -50,6 +62,8 @@ export interface ParsedParts {
   /** One entry per listed host; undefined where that host has a shape error. */
   hosts?: (HostInput | undefined)[];
   storage: StorageInput;
+  /** Undefined when `ingress` failed to parse (its findings are reported). */
+  ingress?: IngressInput;
   /**
    * The parts of the config that failed to parse: the rules skip checks that
    * depend on them, so one mistake is not reported again as false errors elsewhere.
@@ -100,10 +114,12 @@ export function parseParts(raw: RawConfig): ParsedParts {
     .filter((a): a is string => typeof a === "string");
 
   const { storage, broken: storageBroken } = parseStorage(raw.storage, findings);
+  const ingress = check(ingressSchema, raw.ingress ?? {}, ["ingress"], findings);
   return {
     cluster,
     hosts,
     storage,
+    ingress,
     broken: { cluster: raw.cluster !== undefined && cluster === undefined, storage: storageBroken },
     hostAddresses,
     findings: onePerPath(findings),
@@ -185,7 +201,7 @@ function secretFindings(raw: RawConfig): Finding[] {
   const out: Finding[] = [];
   const message =
     "is a secret (secure:), but this value is written in plain text onto the hosts and into the cluster (scripts, node labels, kubeadm config), where encryption protects nothing. Write it as plain text";
-  for (const key of ["cluster", "hosts", "storage"] as const) {
+  for (const key of ["cluster", "hosts", "storage", "ingress"] as const) {
     const found: string[] = [];
     const walk = (v: unknown, at: PathSegment[]): void => {
       if (v === OFFLINE_SECRET_PLACEHOLDER) found.push(formatPath(at));
@@ -314,7 +330,7 @@ const KNOWN_KEYS: ReadonlySet<string> = (() => {
     for (const inner of [def.innerType, def.element, def.in, def.out]) walk(inner);
     if (Array.isArray(def.options)) def.options.forEach(walk);
   };
-  [clusterSchema, hostSchema, storageSchema].forEach(walk);
+  [clusterSchema, hostSchema, storageSchema, ingressSchema].forEach(walk);
   return keys;
 })();
 

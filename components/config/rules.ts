@@ -4,6 +4,8 @@ import { type ParsedParts, STORAGE_SECTIONS } from "./parse";
 import { DEFAULT_KUBELET_ROOT_DIR, type DiskInput, type HostInput } from "./schema";
 import type { ClusterSpec, DiskSpec, HostSpec, KeepalivedSettings, LocalClassSpec } from "./spec";
 import { isKernelDeviceName, isStableDevicePath, mirrorBase } from "./strings";
+import { networkFindings } from "./rules-network";
+import { runtimeFindings } from "./rules-runtime";
 
 /** The lowest Kubernetes minor whose kubeadm reads the `v1beta4` config we render. */
 export const MIN_KUBERNETES_MINOR = 31;
@@ -261,6 +263,12 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
     }
   }
 
+  // --- MetalLB's pool, Traefik's address, the Gateway API (rules-network.ts)
+  if (cluster) {
+    const indexed = hosts.flatMap((h, index) => (h ? [{ host: h, index }] : []));
+    findings.push(...networkFindings({ cluster, ingress: parts.ingress, hosts: indexed }));
+  }
+
   // --- hosts
   const seenName = new Map<string, number>();
   const seenAddress = new Map<string, number>();
@@ -398,6 +406,8 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
   });
 
   if (cluster?.packageMirrors) findings.push(...packageMirrorFindings(cluster.packageMirrors, resolvedHosts));
+  // Indexed like hosts[] only when every host parsed (resolvedHosts skips the broken ones).
+  if (cluster && resolvedHosts.length === hosts.length) findings.push(...runtimeFindings(cluster.containerRuntime, resolvedHosts));
 
   // --- storage systems against the disks that carry them
   const complete = parts.hosts !== undefined && parsedHosts.length === hosts.length;
@@ -479,7 +489,7 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
     }
   }
 
-  if (!cluster || !complete || findings.some((f) => f.severity === "error")) {
+  if (!cluster || !complete || !parts.ingress || findings.some((f) => f.severity === "error")) {
     return { findings };
   }
 
@@ -490,6 +500,7 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
       kubernetesVersion: cluster.kubernetesVersion,
       endpoint: { address: cluster.endpoint.address, port: cluster.endpoint.port, keepalived },
       networking: cluster.networking,
+      containerRuntime: cluster.containerRuntime,
       faultTolerance: cluster.faultTolerance ?? (controlPlanes >= 2 ? 1 : 0),
       ssh: cluster.ssh,
       kubelet: cluster.kubelet,
@@ -506,6 +517,7 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
       rookCeph: storage.rookCeph,
       localStatic: { enabled: storage.localStatic.enabled, version: storage.localStatic.version, classes: storage.localStatic.classes },
     },
+    ingress: parts.ingress,
   };
   return { spec, findings };
 }

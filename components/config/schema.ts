@@ -22,6 +22,7 @@ export const OPERATING_SYSTEMS = ["ubuntu", "debian", "fedora", "rhel", "flatcar
 export const DISK_USES = ["mount", "longhorn", "ceph", "local", "ephemeral"] as const;
 export const FS_TYPES = ["ext4", "xfs"] as const;
 export const CNIS = ["cilium", "calico", "none"] as const;
+export const CONTAINER_RUNTIMES = ["containerd", "crio"] as const;
 export const DEFAULT_KUBELET_ROOT_DIR = "/var/lib/kubelet";
 
 const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, {
@@ -111,9 +112,31 @@ export const clusterSchema = z.strictObject({
         .default("10.96.0.0/12")
         .meta({ description: "Service network (CIDR); must not overlap the pod network or the hosts' network." }),
       cni: z.enum(CNIS).default("cilium").meta({ description: "Pod network plugin, or none to install your own." }),
+      loadBalancer: z
+        .strictObject({
+          addresses: z
+            .array(z.string())
+            .min(1, { error: 'lists no address: give at least one range "a-b" or CIDR on the hosts\' network' })
+            .meta({
+              description:
+                "Addresses MetalLB hands to LoadBalancer Services: ranges a-b or CIDRs on the hosts' network, outside the endpoint, the hosts' own addresses and the pod and service networks.",
+              examples: [["192.168.10.200-192.168.10.220"], ["192.168.10.192/28"]],
+            }),
+          version: chartVersion.default("0.15.3").meta({ description: "MetalLB chart version (exact)." }),
+        })
+        .optional()
+        .meta({ description: "MetalLB in L2 mode, which gives LoadBalancer Services an address. Absent: no LoadBalancer implementation." }),
+      gatewayApi: z.boolean().default(false).meta({
+        description:
+          "Install the Gateway API standard-channel CRDs (a pinned release); with cni: cilium, Cilium's Gateway API controller is switched on, with Traefik its Gateway provider.",
+      }),
     })
     .prefault({})
     .meta({ description: "Cluster networks and the CNI." }),
+  containerRuntime: z
+    .enum(CONTAINER_RUNTIMES)
+    .default("containerd")
+    .meta({ description: "Container runtime of every node: containerd, or CRI-O from the repository of the Kubernetes minor." }),
   packageMirrors: z
     .strictObject({
       distribution: checkedString(mirrorUrlProblem)
@@ -367,6 +390,27 @@ export const storageSchema = z.strictObject({
     .meta({ description: "local-static-provisioner: disks with use: local become node-local PersistentVolumes (no replication)." }),
 });
 
+export const ingressSchema = z.strictObject({
+  traefik: z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(false)
+        .meta({ description: "Install Traefik as ingress controller, behind a Service of type LoadBalancer." }),
+      version: chartVersion.default("41.3.0").meta({ description: "Traefik chart version (exact)." }),
+      loadBalancerIP: z
+        .string()
+        .optional()
+        .meta({
+          description:
+            "The address Traefik's Service asks MetalLB for; must lie in cluster.networking.loadBalancer.addresses. Default: any free one.",
+          examples: ["192.168.10.200"],
+        }),
+    })
+    .prefault({})
+    .meta({ description: "Traefik ingress controller." }),
+});
+
 export const hostsSchema = z
   .array(hostSchema)
   .min(1, { error: "lists no host: add at least one control-plane host" })
@@ -377,6 +421,8 @@ export type HostInput = z.output<typeof hostSchema>;
 export type DiskInput = z.output<typeof diskSchema>;
 export type StorageInput = z.output<typeof storageSchema>;
 export type LocalClass = z.output<typeof localClassSchema>;
+export type IngressInput = z.output<typeof ingressSchema>;
+export type ContainerRuntime = (typeof CONTAINER_RUNTIMES)[number];
 export type Role = (typeof ROLES)[number];
 export type OperatingSystem = (typeof OPERATING_SYSTEMS)[number];
 export type DiskUse = (typeof DISK_USES)[number];

@@ -1,4 +1,4 @@
-import type { Cni, FsType, OperatingSystem, Role } from "./schema";
+import type { Cni, ContainerRuntime, FsType, OperatingSystem, Role } from "./schema";
 
 /**
  * The validated cluster description every other layer works from: defaults
@@ -9,6 +9,8 @@ export interface ClusterSpec {
   cluster: ClusterSettings;
   hosts: HostSpec[];
   storage: StorageSpec;
+  /** `baremetal-k8s:ingress`; absent in specs made by hand means none. */
+  ingress?: IngressSpec;
 }
 
 export interface ClusterSettings {
@@ -19,7 +21,17 @@ export interface ClusterSettings {
     port: number;
     keepalived: KeepalivedSettings;
   };
-  networking: { podSubnet: string; serviceSubnet: string; cni: Cni };
+  networking: {
+    podSubnet: string;
+    serviceSubnet: string;
+    cni: Cni;
+    /** MetalLB (L2); absent: no LoadBalancer implementation. */
+    loadBalancer?: LoadBalancerSpec;
+    /** Gateway API standard-channel CRDs; absent means false. */
+    gatewayApi?: boolean;
+  };
+  /** Absent in specs made by hand means containerd. */
+  containerRuntime?: ContainerRuntime;
   /** Node failures the control plane must survive (default resolved). */
   faultTolerance: number;
   ssh: { user: string; port: number; insecureIgnoreHostKey: boolean };
@@ -42,6 +54,16 @@ export interface UpgradeSettings {
   waitForStorage: boolean;
   /** x.y.z releases replacing the pinned newest patch of their minor as an intermediate hop. */
   intermediateVersions: string[];
+}
+
+export interface LoadBalancerSpec {
+  /** As written: ranges "a-b" or CIDRs, validated. */
+  addresses: string[];
+  version: string;
+}
+
+export interface IngressSpec {
+  traefik: { enabled: boolean; version: string; loadBalancerIP?: string };
 }
 
 export type KeepalivedSettings = { enabled: false } | { enabled: true; interface: string; virtualRouterId: number };
@@ -88,6 +110,10 @@ export interface StorageSpec {
   longhorn: { enabled: boolean; version: string; dataPath: string; replicaCount?: number };
   rookCeph: { enabled: boolean; version: string; monCount?: number; poolSize?: number };
   localStatic: { enabled: boolean; version: string; classes: LocalClassSpec[] };
+}
+
+export function containerRuntimeOf(spec: ClusterSpec): ContainerRuntime {
+  return spec.cluster.containerRuntime ?? "containerd";
 }
 
 export function hasRole(host: HostSpec, role: Role): boolean {

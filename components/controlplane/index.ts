@@ -4,6 +4,7 @@ import * as kubernetes from "@pulumi/kubernetes";
 import type { ClusterSpec, HostSpec } from "../config/spec";
 import type { Host } from "../host/host";
 import { identityTriggers, remoteScript, remoteStepOptions } from "../host/remote-script";
+import { renderGatewayApiCrdsDeleteScript, renderGatewayApiCrdsScript } from "../network/gateway-api";
 import type { Topology } from "../topology";
 import { renderCniChart } from "./render-cni";
 import {
@@ -62,6 +63,8 @@ export class ControlPlane extends pulumi.ComponentResource {
   readonly provider: kubernetes.Provider;
   /** Per host name: the step after which that host is a registered Kubernetes node (init, a control plane's join, a worker's `-node`). */
   readonly nodes: Map<string, pulumi.Resource>;
+  /** `<leader>-gateway-api-crds`, when `networking.gatewayApi`: the Gateway API CRDs exist once it has run. */
+  readonly gatewayApiCrds?: pulumi.Resource;
 
   private readonly user: string;
 
@@ -240,6 +243,17 @@ export class ControlPlane extends pulumi.ComponentResource {
 
     this.provider = new kubernetes.Provider("kubernetes", { kubeconfig: this.kubeconfig }, { parent: this });
 
+    if (spec.cluster.networking.gatewayApi) {
+      this.gatewayApiCrds = this.step(
+        `${leaderName}-gateway-api-crds`,
+        leader,
+        { create: renderGatewayApiCrdsScript(leader.spec), delete: renderGatewayApiCrdsDeleteScript(leader.spec) },
+        [
+          init, // the API server and the leader's admin.conf exist
+        ],
+      );
+    }
+
     const chart = renderCniChart(spec);
     if (chart) {
       const cni = new kubernetes.helm.v3.Release(
@@ -259,12 +273,14 @@ export class ControlPlane extends pulumi.ComponentResource {
           provider: this.provider,
           dependsOn: [
             init, // the API server exists (the provider's kubeconfig comes from it)
+            // Cilium's operator looks for the Gateway API CRDs when it starts and leaves its Gateway controller off without them.
+            ...(this.gatewayApiCrds ? [this.gatewayApiCrds] : []),
           ],
         },
       );
       this.clusterReady = [cni];
     } else {
-      this.clusterReady = [init];
+      this.clusterReady = [init, ...(this.gatewayApiCrds ? [this.gatewayApiCrds] : [])];
     }
     this.registerOutputs({ kubeconfig: this.kubeconfig });
   }

@@ -37,6 +37,9 @@ export function renderCniChart(spec: ClusterSpec): CniChart | undefined {
           k8sServiceHost: c.endpoint.address,
           k8sServicePort: c.endpoint.port,
           operator: { replicas: Math.min(2, spec.hosts.length) },
+          // Gateway API (CRDs installed before this release): Cilium's controller needs kube-proxy replacement or its
+          // NodePort support; kube-proxy stays (kubeadm's), so NodePort support it is (a finding on gatewayApi says so).
+          ...(c.networking.gatewayApi ? { gatewayAPI: { enabled: true }, nodePort: { enabled: true } } : {}),
         },
       };
     case "calico":

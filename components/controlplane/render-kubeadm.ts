@@ -1,5 +1,6 @@
 import { stringify } from "yaml";
-import type { ClusterSpec, HostSpec } from "../config/spec";
+import { containerRuntimeOf, type ClusterSpec, type HostSpec } from "../config/spec";
+import { CRIO_SOCKET } from "../host/render-crio";
 import { isIp } from "../config/rules";
 import { volumePluginDir } from "../host/render-node-prep";
 
@@ -17,6 +18,11 @@ export const PLACEHOLDER = {
 
 export const KUBEADM_API = "kubeadm.k8s.io/v1beta4";
 export const CRI_SOCKET = "unix:///var/run/containerd/containerd.sock";
+
+/** The runtime's socket kubeadm and the kubelet talk to: containerd's, or CRI-O's with `containerRuntime: crio`. */
+export function criSocket(spec: ClusterSpec): string {
+  return containerRuntimeOf(spec) === "crio" ? CRIO_SOCKET : CRI_SOCKET;
+}
 export const CONTROL_PLANE_TAINT = { key: "node-role.kubernetes.io/control-plane", effect: "NoSchedule" } as const;
 /** How long the bootstrap token kubeadm init creates stays valid; the leader refreshes it before later joins. */
 export const BOOTSTRAP_TOKEN_TTL = "24h0m0s";
@@ -52,7 +58,7 @@ export function endpointHostPort(spec: ClusterSpec): string {
   return `${address.includes(":") ? `[${address}]` : address}:${port}`;
 }
 
-function nodeRegistration(host: HostSpec) {
+function nodeRegistration(spec: ClusterSpec, host: HostSpec) {
   const extraArgs: { name: string; value: string }[] = [];
   const labels = Object.keys(host.labels)
     .sort()
@@ -63,7 +69,7 @@ function nodeRegistration(host: HostSpec) {
   if (host.immutableRoot) extraArgs.push({ name: "volume-plugin-dir", value: volumePluginDir(host) });
   return {
     name: host.name,
-    criSocket: CRI_SOCKET,
+    criSocket: criSocket(spec),
     // An explicit list, even empty: when taints is absent kubeadm adds the control-plane taint on its own.
     taints: nodeTaints(host),
     ...(extraArgs.length > 0 ? { kubeletExtraArgs: extraArgs.sort((a, b) => a.name.localeCompare(b.name)) } : {}),
@@ -132,7 +138,7 @@ export function renderInitConfig(spec: ClusterSpec, leader: HostSpec): string {
     ],
     certificateKey: PLACEHOLDER.certificateKey,
     localAPIEndpoint: localApiEndpoint(spec, leader),
-    nodeRegistration: nodeRegistration(leader),
+    nodeRegistration: nodeRegistration(spec, leader),
   });
   return `${init}---\n${renderClusterConfiguration(spec)}`;
 }
@@ -151,7 +157,7 @@ export function renderUploadCertsConfig(spec: ClusterSpec, leader: HostSpec): st
     kind: "InitConfiguration",
     certificateKey: PLACEHOLDER.certificateKey,
     localAPIEndpoint: localApiEndpoint(spec, leader),
-    nodeRegistration: nodeRegistration(leader),
+    nodeRegistration: nodeRegistration(spec, leader),
   });
   return `${init}---\n${renderClusterConfiguration(spec, KUBEADM_VERSION_PLACEHOLDER)}`;
 }
@@ -168,7 +174,7 @@ export function renderJoinConfig(spec: ClusterSpec, host: HostSpec): string {
         caCertHashes: [PLACEHOLDER.caCertHash],
       },
     },
-    nodeRegistration: nodeRegistration(host),
+    nodeRegistration: nodeRegistration(spec, host),
     ...(isControlPlane(host)
       ? { controlPlane: { certificateKey: PLACEHOLDER.certificateKey, localAPIEndpoint: localApiEndpoint(spec, host) } }
       : {}),

@@ -1,4 +1,5 @@
-import { hasRole, type ClusterSpec, type HostSpec, type PackageMirrors } from "../config/spec";
+import { containerRuntimeOf, hasRole, type ClusterSpec, type HostSpec, type PackageMirrors } from "../config/spec";
+import { CRIO_CONFIG_SECTION, crioInstallApt, crioInstallDnf, crioRepo } from "./render-crio";
 import type { OperatingSystem } from "../config/schema";
 import { shQuote } from "./remote-script";
 import { needsCephPrereqs, needsLonghornPrereqs, needsRbd, renderMultipathSection } from "./render-iscsi";
@@ -404,12 +405,17 @@ fi
 kube_hold kubelet kubeadm kubectl
 `;
 
-function verifySection(host: HostSpec, reqs: Requirement[], installs: boolean): string {
+function verifySection(host: HostSpec, reqs: Requirement[], installs: boolean, crio: boolean): string {
   const fam = packageFamily(host.os);
   const pkgOf = (r: Requirement) => (fam === "dnf" ? r.dnf : r.apt);
   const entries = [
-    ["containerd", "containerd"],
-    ["runc", "runc"],
+    // CRI-O's packages bring their own OCI runtimes (crun, runc) under /usr/libexec/crio.
+    ...(crio
+      ? [["crio", "cri-o"]]
+      : [
+          ["containerd", "containerd"],
+          ["runc", "runc"],
+        ]),
     ...KUBE_COMMANDS.map((c) => [c, c]),
     ...reqs.map((r) => [r.command, pkgOf(r)]),
   ];
@@ -642,6 +648,7 @@ export function renderNodePrep(host: HostSpec, spec: ClusterSpec): string {
   const rbd = needsRbd(host, spec);
   const version = spec.cluster.kubernetesVersion;
   const mirrors = spec.cluster.packageMirrors;
+  const crio = containerRuntimeOf(spec) === "crio";
   const parts: string[] = [
     // No config text in comments: the host's name, OS and version reach the script only as quoted values.
     scriptHeader(
@@ -665,7 +672,11 @@ export function renderNodePrep(host: HostSpec, spec: ClusterSpec): string {
     parts.push(
       kubePackageFunctions(host, mirrors),
       `# Packages from the distribution.\npkg_install ${pkgs.join(" ")}\n`,
-      containerdInstall(host),
+      crio
+        ? fam === "apt"
+          ? crioInstallApt(crioRepo(kubernetesMinor(version), "deb", mirrors.kubernetes))
+          : crioInstallDnf(crioRepo(kubernetesMinor(version), "rpm", mirrors.kubernetes))
+        : containerdInstall(host),
       KUBE_PACKAGES_COMMON,
     );
   } else {
@@ -673,7 +684,7 @@ export function renderNodePrep(host: HostSpec, spec: ClusterSpec): string {
       `note ${shQuote(host.packagesPreinstalled ? "packagesPreinstalled: installing nothing, verifying what the image brings" : "immutable root: installing nothing, verifying what the image brings")}\n`,
     );
   }
-  parts.push(verifySection(host, reqs, installs));
+  parts.push(verifySection(host, reqs, installs, crio));
   if (!installs) {
     parts.push(`kubelet_version=$(kubelet --version 2>/dev/null | sed -n 's/^Kubernetes v//p')
 if [ -n "$kubelet_version" ] && [ "$kubelet_version" != "$K8S_VERSION" ]; then
@@ -681,7 +692,7 @@ if [ -n "$kubelet_version" ] && [ "$kubelet_version" != "$K8S_VERSION" ]; then
 fi
 `);
   }
-  parts.push(renderSandboxImageFunction(), NODE_SANDBOX_IMAGE, CONTAINERD_CONFIG_SECTION);
+  parts.push(renderSandboxImageFunction(), NODE_SANDBOX_IMAGE, crio ? CRIO_CONFIG_SECTION : CONTAINERD_CONFIG_SECTION);
   if (host.immutableRoot) parts.push(immutableSection(), volumePluginSection(host));
   if (longhorn) parts.push(renderMultipathSection());
   if (rbd) parts.push(cephSection());

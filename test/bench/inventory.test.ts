@@ -19,11 +19,12 @@ function check(cfg: InventoryConfig) {
 
 describe("synthetic inventories", () => {
   it.each([3, 4, 10, 50, 100, 250])(
-    "%i hosts: three control planes (Ceph OSDs), the rest workers (local disks), two disks each, all storage on, no finding at all",
+    "%i hosts: three control planes (Ceph OSDs), the rest workers (local disks), two disks each, all storage on, no finding but the example lab's Gateway API note",
     (n) => {
       const cfg = syntheticInventory(base, n);
       const a = check(cfg);
-      expect(a.findings).toEqual([]);
+      // The example lab's cluster settings carry one warning: Cilium's Gateway API without kube-proxy replacement.
+      expect(a.findings.filter((f) => f.path !== "cluster.networking.gatewayApi")).toEqual([]);
       const t = a.topology;
       expect(t?.controlPlanes).toEqual(["cp-1", "cp-2", "cp-3"]);
       expect(t?.etcdVoters).toHaveLength(3);
@@ -75,7 +76,7 @@ describe("synthetic inventories", () => {
     expect(gone).toBe("w-4");
     const minus = withoutHost(cfg, gone);
     expect((minus.hosts as SyntheticHost[]).map((h) => h.name)).not.toContain(gone);
-    expect(check(minus).findings).toEqual([]);
+    expect(check(minus).findings.filter((f) => f.path !== "cluster.networking.gatewayApi")).toEqual([]);
     const replicas = withLonghornReplicas(cfg, 2);
     expect(check(replicas).topology?.storage.longhorn?.replicaCount).toBe(2);
     expect(() => withoutHost(cfg, "nope")).toThrow(/no host named nope/);

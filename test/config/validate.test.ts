@@ -30,7 +30,13 @@ describe("validateConfig defaults (CONFIG.md)", () => {
     expect(findings).toEqual([]);
     expect(spec?.cluster.endpoint.port).toBe(6443);
     expect(spec?.cluster.endpoint.keepalived).toEqual({ enabled: true, interface: "eth0", virtualRouterId: 51 });
-    expect(spec?.cluster.networking).toEqual({ podSubnet: "10.244.0.0/16", serviceSubnet: "10.96.0.0/12", cni: "cilium" });
+    expect(spec?.cluster.networking).toEqual({
+      podSubnet: "10.244.0.0/16",
+      serviceSubnet: "10.96.0.0/12",
+      cni: "cilium",
+      gatewayApi: false,
+    });
+    expect(spec?.cluster.containerRuntime).toBe("containerd");
     expect(spec?.cluster.ssh).toEqual({ user: "root", port: 22, insecureIgnoreHostKey: false });
     expect(spec?.cluster.kubelet.rootDir).toBe("/var/lib/kubelet");
     expect(spec?.cluster.faultTolerance).toBe(0);

@@ -22,7 +22,7 @@ describe("the plan command's paths", { timeout: 180_000 }, () => {
     const res = plan(["--stack", "nosuch"]);
     expect(res.status).toBe(2);
     expect(res.stderr).toMatch(/^plan: there is no stack "nosuch"/);
-    expect(res.stderr).toContain("The stacks there: dev, mini, prod");
+    expect(res.stderr).toContain("The stacks there: dev, fedora, mini, prod");
     expect(res.stderr).not.toContain("ENOENT");
   });
 

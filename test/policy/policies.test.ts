@@ -200,6 +200,14 @@ describe("helm-chart-version-pinned", () => {
       expect(v[0]).toContain("exact");
     });
   }
+  it("covers the network releases: MetalLB and Traefik of the dev example pass pinned, and fail with a range", async () => {
+    const run = await runProgram(loadStack("dev"));
+    for (const name of ["metallb", "traefik"]) {
+      const r = run.get(name, "kubernetes:helm.sh/v3:Release");
+      expect(await violations(p, r), name).toEqual([]);
+      expect(await violations(p, { ...r, plainInputs: { ...r.plainInputs, version: "0.15.x" } }), name).toHaveLength(1);
+    }
+  });
   it("checks helm v4 Chart components as well", async () => {
     const chart = recorded("kubernetes:helm.sh/v4:Chart", "cilium", { chart: "oci://quay.io/cilium/charts/cilium" }, { custom: false });
     expect(await violations(p, chart)).toHaveLength(1);

@@ -4,6 +4,7 @@ import { loadStack } from "../harness";
 import { renderLocalStaticValues } from "../../components/storage/values-local-static";
 import { renderLonghornValues } from "../../components/storage/values-longhorn";
 import { renderRookClusterValues, renderRookOperatorValues } from "../../components/storage/values-rook";
+import { renderMetallbValues, renderTraefikValues } from "../../components/network/values";
 import { loadChartKeys, unknownPaths } from "./chart-keys/keys";
 import { specOf } from "./helpers";
 import { cephControlPlanesSeed, longhornWorkersSeed, talosLocalSeed, twoNodeCeph } from "./seeds";
@@ -63,5 +64,40 @@ describe("every Helm value set exists in its chart's published values or documen
       "cephClusterSpec.storage.nodes[].disks[].name",
     ]);
     expect(unknownPaths({ cephBlockPools: [{ storageClass: { parameters: { "csi.storage.k8s.io/fstype": "ext4" } } }] }, rook)).toEqual([]);
+  });
+});
+
+describe("every network chart value exists in its chart's published values", () => {
+  const variants: [string, () => TestConfig][] = [
+    ["the example lab (MetalLB, Traefik at an address, Gateway API)", () => loadStack("dev")],
+    [
+      "Traefik without an address or Gateway API",
+      () => {
+        const cfg = structuredClone(loadStack("dev"));
+        (cfg.ingress as { traefik: Record<string, unknown> }).traefik = { enabled: true };
+        (cfg.cluster as { networking: Record<string, unknown> }).networking.gatewayApi = false;
+        return cfg;
+      },
+    ],
+  ];
+  for (const [name, make] of variants) {
+    it(name, () => {
+      const { spec } = specOf(make());
+      expect(unknownPaths(renderMetallbValues(), loadChartKeys("metallb"))).toEqual([]);
+      expect(unknownPaths(renderTraefikValues(spec), loadChartKeys("traefik"))).toEqual([]);
+    });
+  }
+
+  it("the key files match the versions the program installs by default", () => {
+    const { spec } = specOf(loadStack("dev"));
+    expect(loadChartKeys("metallb").version).toBe(spec.cluster.networking.loadBalancer?.version);
+    expect(loadChartKeys("traefik").version).toBe(spec.ingress?.traefik.version);
+  });
+
+  it("catches a key the pinned chart does not have", () => {
+    expect(unknownPaths({ speaker: { frr: { enable: false } } }, loadChartKeys("metallb"))).toEqual(["speaker.frr.enable"]);
+    expect(
+      unknownPaths({ providers: { kubernetesGateway: { enabled: true } }, service: { loadBalancerIP: "x" } }, loadChartKeys("traefik")),
+    ).toEqual(["service.loadBalancerIP"]);
   });
 });

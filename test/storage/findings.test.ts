@@ -91,7 +91,8 @@ describe("local class directories on immutable roots", () => {
   });
 
   it("accepts any hostDir on ordinary hosts", () => {
-    expect(findingsOf(loadStack("dev"))).toEqual([]);
+    // The dev example's one warning is about Cilium's Gateway API prerequisites (cluster.networking.gatewayApi), not storage.
+    expect(findingsOf(loadStack("dev")).filter((f) => f.path !== "cluster.networking.gatewayApi")).toEqual([]);
   });
 });
 

@@ -10,7 +10,7 @@ export const NODE_PATCH = "kubernetes:core/v1:NodePatch";
 
 /** The validated spec and topology of a config; throws listing the findings when it has errors. */
 export function specOf(cfg: TestConfig): { spec: ClusterSpec; topology: Topology } {
-  const a = analyze({ cluster: cfg.cluster, hosts: cfg.hosts, storage: cfg.storage, sshPrivateKeySet: true });
+  const a = analyze({ cluster: cfg.cluster, hosts: cfg.hosts, storage: cfg.storage, ingress: cfg.ingress, sshPrivateKeySet: true });
   if (!a.spec || !a.topology) throw new Error(`config has errors:\n${a.findings.map((f) => `${f.path}: ${f.message}`).join("\n")}`);
   return { spec: a.spec, topology: a.topology };
 }

@@ -64,7 +64,8 @@ describe("plan --previous checks storage against the deployed stack's outputs", 
     expect(json.resources).toEqual([]);
     const same = await planOf(loadStack("dev"), undefined, outputs);
     expect(same.exitCode).toBe(0);
-    expect(same.plan.findings).toEqual([]);
+    // Nothing about storage; the dev example's one warning concerns Cilium's Gateway API prerequisites.
+    expect(same.plan.findings.filter((f) => f.path !== "cluster.networking.gatewayApi")).toEqual([]);
   });
 
   it("takes an earlier plan's JSON (its outputs) as the previous outputs", async () => {

@@ -48,8 +48,16 @@ describe("the plan's storage section", () => {
     const resources = json.resources as Record<string, unknown>[];
     for (const r of resources) expect(Object.keys(r).sort()).toEqual(["dependsOn", "host", "inputs", "name", "parent", "type", "urn"]);
     const releases = resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release").map((r) => r.name);
-    // One per storage chart, beside the control plane's CNI.
-    expect(releases.sort()).toEqual(["cni-cilium", "local-static-provisioner", "longhorn", "rook-ceph", "rook-ceph-cluster"]);
+    // One per storage chart, beside the control plane's CNI and the network's MetalLB and Traefik.
+    expect(releases.sort()).toEqual([
+      "cni-cilium",
+      "local-static-provisioner",
+      "longhorn",
+      "metallb",
+      "rook-ceph",
+      "rook-ceph-cluster",
+      "traefik",
+    ]);
     const topology = json.topology as { storage: { rookCeph: { disks: unknown[] } } };
     expect(topology.storage.rookCeph.disks).toHaveLength(3);
   });
