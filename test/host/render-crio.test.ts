@@ -1,8 +1,9 @@
+import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { validateConfig } from "../../components/config";
 import { renderInitConfig, renderJoinConfig } from "../../components/controlplane/render-kubeadm";
 import { CRIO_DROP_IN, CRIO_SOCKET } from "../../components/host/render-crio";
-import { renderNodePrep, sandboxImage } from "../../components/host/render-node-prep";
+import { renderNodePrep, renderSandboxImageFunction, sandboxImage } from "../../components/host/render-node-prep";
 import { HAS_SHELLCHECK, host, shellcheck, specWith } from "./scripts";
 
 function crioSpec(hosts: Record<string, unknown>[], version = "1.33.4") {
@@ -49,7 +50,12 @@ describe("containerRuntime: crio in node preparation", () => {
   it("configures the systemd cgroup manager, kubeadm's pause image and overlay storage on /var, and starts crio", () => {
     for (const version of ["1.33.4", "1.35.0"]) {
       const s = prep("debian", {}, version);
-      expect(s).toContain(`SANDBOX_IMAGE='${sandboxImage(version)}'`);
+      // kubeadm's pause image of the Kubernetes the host runs (its installed kubelet, else the configured version)
+      expect(s).toContain('SANDBOX_IMAGE=$(sandbox_image_for "${node_version:-$K8S_VERSION}")');
+      const image = spawnSync("bash", ["-c", `${renderSandboxImageFunction()}\nsandbox_image_for "$1"`, "-", version], {
+        encoding: "utf8",
+      });
+      expect(image.stdout.trim()).toBe(sandboxImage(version));
       const dropIn = new RegExp(`write_file ${CRIO_DROP_IN} 0644 <<EOF\\n([\\s\\S]*?)\\nEOF`).exec(s)?.[1];
       expect(dropIn).toContain('cgroup_manager = "systemd"');
       expect(dropIn).toContain('pause_image = "$SANDBOX_IMAGE"');
