@@ -294,8 +294,9 @@ describe("real pulumi preview of the example stacks", () => {
 
         // The stack outputs: every value the preview knows is the plan's; the plan shows "[secret]" for the kubeconfig,
         // which the preview cannot know yet (it comes from the first control plane).
-        const outputs = events.find((e) => e.resOutputsEvent?.metadata.type === "pulumi:pulumi:Stack")?.resOutputsEvent?.metadata.new
-          ?.outputs;
+        // The last outputs event of the stack (the first, when the stack is registered, is empty).
+        const outputs = events.filter((e) => e.resOutputsEvent?.metadata.type === "pulumi:pulumi:Stack").at(-1)?.resOutputsEvent?.metadata
+          .new?.outputs;
         expect(outputs, "the stack's outputs").toBeDefined();
         const known = Object.fromEntries(Object.entries(outputs ?? {}).filter(([, v]) => v !== UNKNOWN));
         const unknown = Object.keys(outputs ?? {}).filter((k) => outputs?.[k] === UNKNOWN);
