@@ -133,10 +133,28 @@ async function resolveAssets(value: unknown): Promise<unknown> {
 }
 
 /** A mock monitor that also keeps what the stock one drops: parent, dependencies and options. */
+/**
+ * The URN the engine gives a resource: its type prefixed with the parent's whole qualified type (the `$`-joined chain,
+ * without the root stack's type). The SDK's MockMonitor prefixes only the parent's last type, so a grandchild of the stack
+ * got `ControlPlane$command:remote:Command` where the real preview shows `Cluster$ControlPlane$command:remote:Command`.
+ */
+export function qualifiedUrn(mockUrn: string, type: string, parentUrn: string | null): string {
+  const parts = mockUrn.split("::");
+  const parentType = parentUrn ? (parentUrn.split("::")[2] ?? "") : "";
+  const qualified = parentType && parentType !== "pulumi:pulumi:Stack" ? `${parentType}$${type}` : type;
+  return [...parts.slice(0, 2), qualified, ...parts.slice(3)].join("::");
+}
+
 class RecordingMonitor extends MockMonitor {
   readonly recorded: RecordedResource[] = [];
   private seq = 0;
   private readonly pending = new Map<string, RecordedResource>();
+  /** The SDK mock's URN of each resource (what the program sees) to the engine's (qualifiedUrn). */
+  private readonly engineUrns = new Map<string, string>();
+
+  private engineUrn(mockUrn: string): string {
+    return this.engineUrns.get(mockUrn) ?? mockUrn;
+  }
 
   constructor(mocks: Mocks) {
     super(mocks);
@@ -149,14 +167,14 @@ class RecordingMonitor extends MockMonitor {
     const secretPaths: string[] = [];
     const inputs = unwrapSecrets(deserialized, "", secretPaths, true) as Record<string, unknown>;
     const plainInputs = unwrapSecrets(deserialized, "", [], false) as Record<string, unknown>;
-    const parent = req.getParent() || null;
+    const parent = req.getParent() ? this.engineUrn(req.getParent()) : null;
     const rec: RecordedResource = {
       urn: "",
       type: req.getType(),
       name: req.getName(),
       custom: req.getCustom(),
       parent,
-      dependsOn: [...new Set(req.getDependenciesList())].sort(),
+      dependsOn: [...new Set(req.getDependenciesList().map((u) => this.engineUrn(u)))].sort(),
       inputs,
       plainInputs,
       secretPaths,
@@ -171,7 +189,9 @@ class RecordingMonitor extends MockMonitor {
     this.pending.set(`${rec.type}::${rec.name}::${parent ?? ""}`, rec);
     return super.registerResource(req, (err, res) => {
       if (!err && res && typeof (res as { getUrn?: unknown }).getUrn === "function") {
-        rec.urn = (res as { getUrn(): string }).getUrn();
+        const mockUrn = (res as { getUrn(): string }).getUrn();
+        rec.urn = qualifiedUrn(mockUrn, rec.type, parent);
+        this.engineUrns.set(mockUrn, rec.urn);
         this.recorded.push(rec);
       }
       callback(err, res);

@@ -3,7 +3,7 @@
  * and an isolated environment to run the Pulumi CLI in (file backend, temporary PULUMI_HOME, no plugin downloads).
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 
@@ -97,12 +97,15 @@ export class Engine {
   }
 
   /** Runs `pulumi ARGS` in CWD; resolves with the exit code and outputs, never rejects on a non-zero exit. */
-  pulumi(args: readonly string[], opts: { cwd?: string; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  pulumi(
+    args: readonly string[],
+    opts: { cwd?: string; input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+  ): Promise<RunResult> {
     return new Promise((resolve, reject) => {
       const child = execFile(
         path.join(this.binDir, "pulumi"),
         args,
-        { cwd: opts.cwd ?? this.root, env: this.env, maxBuffer: 256 * 1024 * 1024, timeout: opts.timeoutMs ?? 600_000 },
+        { cwd: opts.cwd ?? this.root, env: { ...this.env, ...opts.env }, maxBuffer: 256 * 1024 * 1024, timeout: opts.timeoutMs ?? 600_000 },
         (error, stdout, stderr) => {
           if (error && typeof error.code !== "number") {
             reject(new Error(`pulumi ${args.join(" ")}: ${error.message}\n${stderr}`));
@@ -125,4 +128,66 @@ export class Engine {
   dispose(): void {
     rmSync(this.root, { recursive: true, force: true });
   }
+}
+
+const REPO = path.resolve(__dirname, "..", "..");
+const STAND_INS = path.join(__dirname, "standin-providers");
+
+/** An executable script that runs a TypeScript entry point of the stand-ins with node and tsx's loader. */
+function launcher(file: string, entry: string, args: readonly string[]): string {
+  const loader = `file://${path.join(REPO, "node_modules", "tsx", "dist", "loader.mjs")}`;
+  const quoted = [process.execPath, "--import", loader, entry, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(" ");
+  writeFileSync(
+    file,
+    `#!/bin/sh\n# STAND-IN (test/preview/standin-providers): not the real binary, see its header.\nexec ${quoted} "$@"\n`,
+  );
+  chmodSync(file, 0o755);
+  return file;
+}
+
+export interface ProviderInUse {
+  name: "command" | "random" | "kubernetes";
+  /** The version registered with the CLI (the one the SDK in package.json asks for). */
+  version: string;
+  /** The real binary's version (which may differ from version), or null for the stand-in. */
+  real: string | null;
+  /** Why the stand-in is used (the build's record), when it is. */
+  why: string | null;
+}
+
+/**
+ * Makes ENGINE able to preview this program: each provider registered with `pulumi plugin install resource NAME VERSION
+ * --file` at the version the SDKs in package.json ask for (the real binary when the tools cache has it at that version;
+ * else the stand-in of test/preview/standin-providers), and the language host's RunPlugin stand-in (language-host.ts) in
+ * front of the real host, which the policy pack needs. Nothing is put on PATH but that launcher: the CLI prefers a
+ * `pulumi-resource-*` on PATH to a registered plugin and would then ignore versions.
+ */
+export async function prepareForPreview(
+  engine: Engine,
+  want: Record<ProviderInUse["name"], string>,
+): Promise<{ providers: ProviderInUse[]; languageHost: string | null }> {
+  const bin = path.join(engine.root, "stand-in-bin");
+  mkdirSync(bin);
+  const providers: ProviderInUse[] = [];
+  for (const [name, version] of Object.entries(want) as [ProviderInUse["name"], string][]) {
+    const status = toolStatus(`pulumi-resource-${name}`, engine.binDir);
+    // The real kubernetes provider builds here only at v4.25.0 (the SDK asks for 4.34.2): registered under the version
+    // asked for, it reports its own in the engine line.
+    const useReal = status.present;
+    const file = useReal ? status.path : launcher(path.join(bin, `pulumi-resource-${name}`), path.join(STAND_INS, "main.ts"), [name]);
+    await engine.pulumiOk(["plugin", "install", "resource", name, version, "--file", file]);
+    providers.push({
+      name,
+      version,
+      real: useReal ? (status.version ?? "unknown version") : null,
+      why: useReal ? null : (status.unavailable ?? "not built"),
+    });
+  }
+  const host = toolStatus("pulumi-language-nodejs", engine.binDir);
+  const langBin = path.join(engine.root, "language-host-bin");
+  mkdirSync(langBin);
+  launcher(path.join(langBin, "pulumi-language-nodejs"), path.join(STAND_INS, "language-host.ts"), []);
+  engine.env.PATH = `${langBin}${path.delimiter}${engine.env.PATH ?? ""}`;
+  engine.env.BMK8S_REAL_LANGUAGE_HOST = host.path;
+  return { providers, languageHost: host.version };
 }

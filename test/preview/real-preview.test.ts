@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runPlan } from "../../plan/plan";
 import { readStackConfig } from "../../plan/stackfile";
 import { REPO_ROOT } from "../harness";
-import { Engine, readiness, toolStatus, toolsBinDir, type Readiness } from "./engine";
+import { Engine, prepareForPreview, readiness, toolStatus, toolsBinDir, type Readiness } from "./engine";
 
 const STACKS = readdirSync(REPO_ROOT)
   .map((f) => /^Pulumi\.([^.]+)\.yaml$/.exec(f)?.[1])
@@ -31,7 +31,15 @@ const PINNED_PULUMI = (JSON.parse(readFileSync(path.join(REPO_ROOT, "package.jso
 
 const CLI = ["pulumi"] as const;
 const PROVIDERS = ["pulumi-resource-command", "pulumi-resource-random", "pulumi-resource-kubernetes"] as const;
-const ENGINE = [...CLI, "pulumi-language-nodejs", ...PROVIDERS] as const;
+/** The preview needs the CLI and the language host; a provider the tools cache lacks is replaced by its stand-in. */
+const LANGUAGE_ENGINE = [...CLI, "pulumi-language-nodejs"] as const;
+const POLICIES = [
+  "helm-chart-version-pinned",
+  "no-curl-pipe-shell",
+  "no-secret-in-plain-command-inputs",
+  "ssh-host-key-pinned",
+  "storage-release-protected",
+];
 
 /** Fails under CI when the tools were never built; otherwise says why the block is skipped. */
 function gate(what: string, r: Readiness): boolean {
@@ -156,10 +164,13 @@ function tryParse(v: string | undefined): unknown {
   }
 }
 
-interface PreviewStep {
-  op: string;
-  urn: string;
-  newState?: { type: string };
+/** One line of `pulumi preview --json` with PULUMI_ENABLE_STREAMING_JSON_PREVIEW=true: an engine event. */
+interface EngineEvent {
+  resourcePreEvent?: { metadata: { op: string; urn: string; type: string; new?: { parent?: string; protect?: boolean } } };
+  resOutputsEvent?: { metadata: { urn: string; type: string; new?: { outputs?: Record<string, unknown> } } };
+  policyEvent?: { resourceUrn?: string; message: string; policyName: string; enforcementLevel: string };
+  policyAnalyzeSummaryEvent?: { resourceUrn: string; policyPackName: string; passed?: string[]; failed?: string[] };
+  diagnosticEvent?: { urn?: string; message: string; severity: string };
 }
 
 /** The part of a URN after `urn:pulumi:<stack>::<project>::`: the type chain and the name. */
@@ -167,70 +178,147 @@ function urnTail(urn: string): string {
   return urn.split("::").slice(2).join("::");
 }
 
+/** The engine's marker for a value unknown during preview. */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** A warning the test setup itself causes: the language host launcher is found on PATH (see engine.ts). */
+const SETUP_WARNING = /^using pulumi-language-nodejs from \$PATH at /;
+/** What the real kubernetes provider v4.25.0 (the only one buildable here; the SDK asks for 4.34.2) makes the engine say. */
+const OLD_KUBERNETES_WARNING =
+  /^(using pulumi-resource-kubernetes from \$PATH at .*|resource plugin kubernetes is expected to have version >=4\.34\.2, but has 4\.25\.0; .*)$/;
+
+const PINNED = (JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string> })
+  .dependencies;
+
+let planQueue: Promise<unknown> = Promise.resolve();
+/** The offline plan of a stack file; one at a time, as it sets the process-wide Pulumi runtime (config, mocks). */
+function offlinePlan(file: string): ReturnType<typeof runPlan> {
+  const next = planQueue.then(() => runPlan(readStackConfig(file)));
+  planQueue = next.catch(() => undefined);
+  return next;
+}
+
+/** Runs the real preview of STACK with the policy pack and returns its engine events and exit code. */
+async function preview(engine: Engine, dir: string, stack: string): Promise<{ code: number; events: EngineEvent[]; stderr: string }> {
+  const started = Date.now();
+  const r = await engine.pulumi(["preview", "--stack", stack, "--policy-pack", path.join(dir, "policy"), "--json", "--non-interactive"], {
+    cwd: dir,
+    timeoutMs: PREVIEW_TIMEOUT,
+    env: { PULUMI_ENABLE_STREAMING_JSON_PREVIEW: "true" },
+  });
+  process.stdout.write(`real preview ${stack}: exit ${r.code} after ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  const events = r.stdout
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as EngineEvent);
+  return { code: r.code, events, stderr: r.stderr };
+}
+
 describe("real pulumi preview of the example stacks", () => {
-  const ready = gate("real pulumi preview", readiness(ENGINE));
+  const ready = gate("real pulumi preview", readiness(LANGUAGE_ENGINE));
   let engine: Engine;
   let dir: string;
   beforeAll(async () => {
     if (!ready) return;
     engine = new Engine(toolsBinDir(), "bmk8s-preview-");
     dir = projectDir(engine);
-    // Register each provider at the version its build says, so the CLI uses exactly these binaries and downloads
-    // nothing (acquisition is disabled, and the program asks for the versions package.json pins).
-    for (const provider of PROVIDERS) {
-      const status = toolStatus(provider);
-      if (!status.version) throw new Error(`${status.path} does not point into a <name>-v<version> directory of the tools cache`);
-      await engine.pulumiOk([
-        "plugin",
-        "install",
-        "resource",
-        provider.replace(/^pulumi-resource-/, ""),
-        status.version,
-        "--file",
-        status.path,
-      ]);
-    }
+    const { providers, languageHost } = await prepareForPreview(engine, {
+      command: PINNED["@pulumi/command"],
+      random: PINNED["@pulumi/random"],
+      kubernetes: PINNED["@pulumi/kubernetes"],
+    });
+    const version = (await engine.pulumiOk(["version"])).trim();
+    const named = providers.map((p) =>
+      p.real === null
+        ? `${p.name} ${p.version} (stand-in)`
+        : `${p.name} ${p.real} (real${p.real === p.version ? "" : `, registered as ${p.version}`})`,
+    );
+    process.stdout.write(
+      `engine: pulumi ${version}, language host v${languageHost ?? "?"} (nodejs; RunPlugin stand-in for the policy pack), providers: ${named.join(", ")}\n`,
+    );
+    for (const p of providers.filter((q) => q.real === null)) process.stdout.write(`  ${p.name} stand-in because: ${p.why}\n`);
   }, PREVIEW_TIMEOUT);
   afterAll(() => engine?.dispose());
 
+  // The stacks are independent (own stack file and state in one backend): previewed side by side.
   for (const stack of STACKS) {
-    it.skipIf(!ready)(
-      `${stack}: succeeds with the policy pack and would create exactly the offline plan's resources`,
+    it.skipIf(!ready).concurrent(
+      `${stack}: succeeds with the policy pack, every policy passes, and it would create exactly the offline plan's resources`,
       async () => {
         const file = await makeStack(engine, dir, stack);
-        const r = await engine.pulumi(
-          ["preview", "--stack", stack, "--policy-pack", path.join(dir, "policy"), "--json", "--non-interactive"],
-          { cwd: dir, timeoutMs: PREVIEW_TIMEOUT },
-        );
-        expect(r.code, `pulumi preview failed:\n${r.stderr}\n${r.stdout.slice(0, 20_000)}`).toBe(0);
-        const digest = JSON.parse(r.stdout) as { steps?: PreviewStep[]; changeSummary?: Record<string, number> };
-        const steps = digest.steps ?? [];
+        const { code, events, stderr } = await preview(engine, dir, stack);
+        const diagnostics = events.flatMap((e) => (e.diagnosticEvent ? [e.diagnosticEvent] : []));
+        expect(code, `pulumi preview failed:\n${stderr}\n${diagnostics.map((d) => d.message).join("\n")}`).toBe(0);
+
+        // Policies: no violation (nor "can't run during preview"), and every policy of the pack passed on every resource.
+        expect(events.flatMap((e) => (e.policyEvent ? [`${e.policyEvent.policyName}: ${e.policyEvent.message}`] : []))).toEqual([]);
+        const summaries = events.flatMap((e) => (e.policyAnalyzeSummaryEvent ? [e.policyAnalyzeSummaryEvent] : []));
+        expect(summaries.length).toBeGreaterThan(0);
+        for (const s of summaries) {
+          expect(s.failed ?? [], s.resourceUrn).toEqual([]);
+          expect([...(s.passed ?? [])].sort(), s.resourceUrn).toEqual(POLICIES);
+        }
+
+        // No warning or error from the SDK, the engine or a provider (but the one the setup causes).
+        expect(
+          diagnostics
+            .filter(
+              (d) =>
+                d.severity !== "debug" &&
+                d.severity !== "info" &&
+                !SETUP_WARNING.test(d.message.trim()) &&
+                !OLD_KUBERNETES_WARNING.test(d.message.trim()),
+            )
+            .map((d) => d.message),
+        ).toEqual([]);
+
+        const steps = events.flatMap((e) => (e.resourcePreEvent ? [e.resourcePreEvent.metadata] : []));
         expect(
           steps.filter((s) => s.op !== "create"),
           "a preview of a new stack only creates",
         ).toEqual([]);
+        const stackUrn = steps.find((s) => s.type === "pulumi:pulumi:Stack")?.urn;
         // The engine's own resources: the stack and the default providers it creates for command and random.
         const real = steps
-          .filter((s) => s.newState?.type !== "pulumi:pulumi:Stack" && !/::default(_[0-9_]+)?$/.test(s.urn))
-          .map((s) => urnTail(s.urn))
-          .sort();
-        const offline = (await runPlan(readStackConfig(file))).plan.resources.map((p) => urnTail(p.urn)).sort();
+          .filter((s) => s.type !== "pulumi:pulumi:Stack" && !/::default(_[0-9_]+)?$/.test(s.urn))
+          .map((s) => ({
+            urn: urnTail(s.urn),
+            type: s.type,
+            parent: !s.new?.parent || s.new.parent === stackUrn ? null : urnTail(s.new.parent),
+          }))
+          .sort((a, b) => a.urn.localeCompare(b.urn));
+        const { plan } = await offlinePlan(file);
+        const offline = plan.resources
+          .map((p) => ({ urn: urnTail(p.urn), type: p.type, parent: p.parent === null ? null : urnTail(p.parent) }))
+          .sort((a, b) => a.urn.localeCompare(b.urn));
         expect(
-          real.filter((u) => !offline.includes(u)),
+          real.filter((u) => !offline.some((o) => o.urn === u.urn)).map((u) => u.urn),
           "in the real preview, not in the offline plan",
         ).toEqual([]);
         expect(
-          offline.filter((u) => !real.includes(u)),
+          offline.filter((u) => !real.some((o) => o.urn === u.urn)).map((u) => u.urn),
           "in the offline plan, not in the real preview",
         ).toEqual([]);
-        const version = (await engine.pulumiOk(["version"])).trim();
-        process.stdout.write(`real preview ${stack}: ${real.length} to create, policies passed, engine pulumi ${version}\n`);
+        expect(real, "types and parents").toEqual(offline);
+
+        // The stack outputs: every value the preview knows is the plan's; the plan shows "[secret]" for the kubeconfig,
+        // which the preview cannot know yet (it comes from the first control plane).
+        // The last outputs event of the stack (the first, when the stack is registered, is empty).
+        const outputs = events.filter((e) => e.resOutputsEvent?.metadata.type === "pulumi:pulumi:Stack").at(-1)?.resOutputsEvent?.metadata
+          .new?.outputs;
+        expect(outputs, "the stack's outputs").toBeDefined();
+        const known = Object.fromEntries(Object.entries(outputs ?? {}).filter(([, v]) => v !== UNKNOWN));
+        const unknown = Object.keys(outputs ?? {}).filter((k) => outputs?.[k] === UNKNOWN);
+        expect(unknown).toEqual(["kubeconfig"]);
+        expect(plan.outputs.kubeconfig).toBe("[secret]");
+        expect(known).toEqual(Object.fromEntries(Object.entries(plan.outputs).filter(([k]) => k !== "kubeconfig")));
+        process.stdout.write(`real preview ${stack}: ${real.length} to create (as the offline plan), ${POLICIES.length} policies passed\n`);
       },
       PREVIEW_TIMEOUT,
     );
   }
 
-  it.skipIf(!ready)(
+  it.skipIf(!ready).concurrent(
     "a stack that skips host-key pinning without the stack tag fails preview naming ssh-host-key-pinned",
     async () => {
       const stack = "bad-mini";
@@ -239,13 +327,10 @@ describe("real pulumi preview of the example stacks", () => {
         cluster.ssh = { ...(cluster.ssh as object | undefined), insecureIgnoreHostKey: true };
         for (const host of config[`${PROJECT}:hosts`] as Record<string, unknown>[]) delete host.hostKey;
       });
-      const r = await engine.pulumi(["preview", "--stack", stack, "--policy-pack", path.join(dir, "policy"), "--non-interactive"], {
-        cwd: dir,
-        timeoutMs: PREVIEW_TIMEOUT,
-      });
-      // --json previews carry no policy events (the CLI skips them in its JSON digest): read the text output.
-      expect(r.code, r.stdout).not.toBe(0);
-      expect(`${r.stdout}\n${r.stderr}`).toMatch(/mandatory.*ssh-host-key-pinned/);
+      const { code, events } = await preview(engine, dir, stack);
+      expect(code).not.toBe(0);
+      const violations = events.flatMap((e) => (e.policyEvent ? [e.policyEvent] : []));
+      expect(violations.map((v) => `${v.enforcementLevel} ${v.policyName}`)).toContain("mandatory ssh-host-key-pinned");
     },
     PREVIEW_TIMEOUT,
   );
