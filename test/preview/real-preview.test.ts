@@ -259,7 +259,9 @@ describe("real pulumi preview of the example stacks", () => {
           expect([...(s.passed ?? [])].sort(), s.resourceUrn).toEqual(POLICIES);
         }
 
-        // No warning or error from the SDK, the engine or a provider (but the one the setup causes).
+        // No warning or error from the SDK, the engine or a provider (but the one the setup causes); the program's own
+        // warnings are exactly the offline plan's warning findings, as `path: message`.
+        const { plan } = await offlinePlan(file);
         expect(
           diagnostics
             .filter(
@@ -269,8 +271,14 @@ describe("real pulumi preview of the example stacks", () => {
                 !SETUP_WARNING.test(d.message.trim()) &&
                 !OLD_KUBERNETES_WARNING.test(d.message.trim()),
             )
-            .map((d) => d.message),
-        ).toEqual([]);
+            .map((d) => d.message.trim())
+            .sort(),
+        ).toEqual(
+          plan.findings
+            .filter((f) => f.severity === "warning")
+            .map((f) => `${f.path}: ${f.message}`)
+            .sort(),
+        );
 
         const steps = events.flatMap((e) => (e.resourcePreEvent ? [e.resourcePreEvent.metadata] : []));
         expect(
@@ -287,7 +295,6 @@ describe("real pulumi preview of the example stacks", () => {
             parent: !s.new?.parent || s.new.parent === stackUrn ? null : urnTail(s.new.parent),
           }))
           .sort((a, b) => a.urn.localeCompare(b.urn));
-        const { plan } = await offlinePlan(file);
         const offline = plan.resources
           .map((p) => ({ urn: urnTail(p.urn), type: p.type, parent: p.parent === null ? null : urnTail(p.parent) }))
           .sort((a, b) => a.urn.localeCompare(b.urn));
