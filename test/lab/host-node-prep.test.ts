@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { validateConfig } from "../../components/config";
 import { renderNodePrep } from "../../components/host/render-node-prep";
 import { labAvailable, startLab, type Lab } from "./lab";
-import { hostOf, labSpec, PREFIX, runScript, sh, SUBNET } from "./host-lab";
+import { hostOf, PREFIX, runScript, sh, SUBNET } from "./host-lab";
 
 function available(): { ok: true } | { ok: false; reason: string } {
   const lab = labAvailable();
@@ -212,9 +212,9 @@ describe.skipIf(!avail.ok)(`node preparation on lab hosts${avail.ok ? "" : ` (sk
   it("leaves a node that already joined alone when the version is raised: no package, repository or containerd change", async () => {
     await sh(lab, "p-2", "mkdir -p /etc/kubernetes && touch /etc/kubernetes/kubelet.conf");
     const before = await sh(lab, "p-2", "md5sum /etc/apt/sources.list.d/kubernetes.list /etc/containerd/config.toml");
-    const newer = labSpec([{ name: "p-2", address: `${SUBNET}.12`, roles: ["control-plane"], os: "debian" }]);
-    // upgrades happen only in the ordered upgrade steps (components/upgrade), never in node preparation
-    const upgraded = { ...newer, cluster: { ...newer.cluster, kubernetesVersion: "1.34.1" } };
+    // the same stack as the install above, with the version raised: upgrades happen only in the ordered upgrade steps
+    // (components/upgrade), never in node preparation
+    const upgraded = { ...spec, cluster: { ...spec.cluster, kubernetesVersion: "1.34.1" } };
     const r = await runScript(lab, "p-2", renderNodePrep(hostOf(upgraded, "p-2"), upgraded));
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain("nothing to do");
