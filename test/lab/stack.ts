@@ -57,6 +57,10 @@ export function labConfig(lab: Lab, cfg: TestConfig, vrid = 51): TestConfig {
   cluster.endpoint.address = `${lab.subnet}.10`;
   if (cluster.endpoint.keepalived)
     cluster.endpoint.keepalived = { ...cluster.endpoint.keepalived, interface: "eth0", virtualRouterId: vrid };
+  // The Gateway API step downloads the CRDs from GitHub on the leader, which a lab host cannot reach (no route out):
+  // off in the lab; its script is covered by test/network (rendering, pinned digests, shellcheck).
+  const networking = (cluster as { networking?: Record<string, unknown> }).networking;
+  if (networking?.gatewayApi) networking.gatewayApi = false;
   out.sshPrivateKey = lab.privateKey;
   return out;
 }
