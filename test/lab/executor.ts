@@ -14,7 +14,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { MockResourceArgs } from "@pulumi/pulumi/runtime";
 import { main } from "../../components/main";
-import { evaluate, type RecordedResource } from "../../plan/evaluate";
+import { evaluate, qualifiedUrn, type RecordedResource } from "../../plan/evaluate";
 import { toPulumiConfig, type TestConfig } from "../harness";
 import { runSsh } from "./lab";
 
@@ -510,7 +510,7 @@ export class Executor {
     };
 
     const handler = async (args: MockResourceArgs, rec: RecordedResource): Promise<Record<string, unknown>> => {
-      const urn = rec.urn || mockUrn(rec, o.stack ?? "lab");
+      const urn = rec.urn || qualifiedUrn(mockUrn(rec, o.stack ?? "lab"), rec.type, rec.parent);
       const old = prior.get(urn);
       // ignored properties keep their old values, in the diff and in the state (as the engine)
       const inputs = old ? ignoringChanges(rec.ignoreChanges, old.inputs, rec.plainInputs) : rec.plainInputs;
