@@ -21,7 +21,7 @@ import { createHash } from "node:crypto";
  * worker, so the blast-radius measure can add or remove one.
  */
 
-/** The config keys of CONFIG.md as plain objects (the shape `test/harness.ts` `TestConfig` takes). */
+/** The stack config's keys as plain objects (the shape `test/harness.ts` `TestConfig` takes). */
 export interface InventoryConfig {
   cluster?: unknown;
   hosts?: unknown;

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { evaluate, type RecordedResource } from "./evaluate";
 import { SECRET_PLACEHOLDER, type StackConfig } from "./stackfile";
 
-/** One resource in the plan: CONFIG.md's fields, secrets shown as "[secret]". */
+/** One resource in the plan, secrets shown as "[secret]". */
 export interface PlanResource {
   urn: string;
   type: string;

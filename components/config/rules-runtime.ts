@@ -1,4 +1,5 @@
 import { type Finding, warning } from "./findings";
+import { isWitness } from "./predicates";
 import type { ContainerRuntime } from "./schema";
 import type { HostSpec } from "./spec";
 
@@ -10,7 +11,7 @@ export function runtimeFindings(runtime: ContainerRuntime, hosts: readonly HostS
   if (runtime !== "crio") return [];
   const out: Finding[] = [];
   hosts.forEach((h, i) => {
-    if (h.roles.includes("etcd") && !h.roles.includes("control-plane")) {
+    if (isWitness(h)) {
       out.push(
         warning(
           `hosts[${i}].roles`,

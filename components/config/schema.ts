@@ -12,7 +12,7 @@ import {
 } from "./strings";
 
 /**
- * The stack config schema: the four keys of CONFIG.md, with their defaults.
+ * The stack config schema: the four keys (docs/CONFIG-REFERENCE.md), with their defaults.
  * Shape and types live here; rules that span several fields (duplicates,
  * overlaps, references between keys) live in `rules.ts`.
  */

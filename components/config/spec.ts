@@ -115,7 +115,3 @@ export interface StorageSpec {
 export function containerRuntimeOf(spec: ClusterSpec): ContainerRuntime {
   return spec.cluster.containerRuntime ?? "containerd";
 }
-
-export function hasRole(host: HostSpec, role: Role): boolean {
-  return host.roles.includes(role);
-}

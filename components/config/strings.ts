@@ -72,7 +72,7 @@ export function isKernelDeviceName(device: string): boolean {
   return /^\/dev\/[A-Za-z0-9_-]+$/.test(device);
 }
 
-/** `/dev/disk/by-id/...` and `/dev/disk/by-path/...` name one disk for its lifetime (CONFIG.md: Devices). */
+/** `/dev/disk/by-id/...` and `/dev/disk/by-path/...` name one disk for its lifetime. */
 export function isStableDevicePath(device: string): boolean {
   return /^\/dev\/disk\/by-(id|path)\/[^/]+$/.test(device);
 }

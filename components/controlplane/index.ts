@@ -7,22 +7,23 @@ import { identityTriggers, remoteScript, remoteStepOptions } from "../host/remot
 import { renderGatewayApiCrdsDeleteScript, renderGatewayApiCrdsScript } from "../network/gateway-api";
 import type { Topology } from "../topology";
 import { renderCniChart } from "./render-cni";
+import { renderKeepalivedDeleteScript, renderKeepalivedScript } from "./render-keepalived";
 import {
   renderInitDeleteScript,
   renderInitScript,
   renderJoinDeleteScript,
   renderJoinScript,
-  renderKeepalivedDeleteScript,
-  renderKeepalivedScript,
   renderJoinTokenScript,
-  renderNothingToUndoScript,
   renderNodeDeleteScript,
   renderUploadCertsScript,
+} from "./render-kubeadm";
+import { renderNothingToUndoScript } from "./render-scripts";
+import {
   renderWitnessCertsDeleteScript,
   renderWitnessCertsScript,
   renderWitnessMemberDeleteScript,
   renderWitnessMemberScript,
-} from "./render-scripts";
+} from "./render-witness";
 import { createClusterSecrets } from "./secrets";
 
 export interface ControlPlaneArgs {

@@ -1,10 +1,14 @@
 import type { ClusterSpec, HostSpec } from "../config/spec";
+import { PUT, embed, readSecret, script } from "./render-scripts";
+
+/** keepalived for the API server VIP: its configuration, its track script, and the host script that installs them. */
 
 /** Where keepalived reads its files (Debian, Ubuntu and Fedora packages alike). */
 export const KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf";
 export const CHECK_APISERVER = "/etc/keepalived/check_apiserver.sh";
 /** Written into the rendered config; the host script replaces it with the password it reads on stdin. */
 export const VRRP_PASSWORD_PLACEHOLDER = "__VRRP_PASSWORD__";
+const VRRP_RE = "^[A-Za-z0-9]{1,8}$";
 
 /**
  * Priorities that do not depend on how many control planes there are (adding
@@ -92,4 +96,48 @@ export function renderCheckApiserver(spec: ClusterSpec): string {
     "fi",
     "",
   ].join("\n");
+}
+
+/** Installs keepalived.conf and check_apiserver.sh (password from stdin) and (re)starts keepalived when they changed. */
+export function renderKeepalivedScript(spec: ClusterSpec, role: KeepalivedRole): string {
+  return script(
+    `keepalived for the API server VIP on ${role.host.name} (${role.leader ? "MASTER" : "BACKUP"}). stdin: the VRRP password.`,
+    role.host.name,
+    [
+      ...readSecret("vrrp_pass", "the VRRP password", VRRP_RE),
+      "command -v keepalived >/dev/null || fail 'keepalived is not installed: node preparation installs it on control planes'",
+      "command -v curl >/dev/null || fail 'curl is not installed: check_apiserver.sh needs it'",
+      ...PUT,
+      ...embed("check", renderCheckApiserver(spec)),
+      ...embed("template", renderKeepalivedConf(spec, role)),
+      `conf=\${template//${VRRP_PASSWORD_PLACEHOLDER}/"$vrrp_pass"}`,
+      "install -d -m 0755 /etc/keepalived",
+      `put ${CHECK_APISERVER} 0755 "$check"`,
+      "umask 077",
+      "work=$(mktemp -d); trap 'rm -rf \"$work\"' EXIT",
+      'printf \'%s\\n\' "$conf" >"$work/keepalived.conf"',
+      'if ! keepalived --config-test -f "$work/keepalived.conf" >"$work/test.log" 2>&1; then',
+      `  grep -v 'auth_pass' "$work/test.log" >&2 || true`,
+      "  fail 'the rendered keepalived.conf does not pass keepalived --config-test; nothing was changed'",
+      "fi",
+      `put ${KEEPALIVED_CONF} 0600 "$conf"`,
+      "systemctl enable keepalived >/dev/null 2>&1 || fail 'systemctl enable keepalived failed'",
+      "if [[ $changed == 1 ]] || ! systemctl is-active --quiet keepalived; then",
+      "  systemctl restart keepalived",
+      "  say 'keepalived (re)started with the rendered configuration'",
+      "else",
+      "  say 'keepalived already runs this configuration; nothing to do'",
+      "fi",
+    ],
+  );
+}
+
+/** Undoes the keepalived step: stops keepalived and removes the files it wrote (the VIP moves to another control plane). */
+export function renderKeepalivedDeleteScript(host: HostSpec): string {
+  return script(`remove keepalived's API VIP configuration from ${host.name}`, host.name, [
+    `if [[ ! -f ${KEEPALIVED_CONF} ]]; then say 'no keepalived configuration; nothing to undo'; exit 0; fi`,
+    "systemctl disable --now keepalived >/dev/null 2>&1 || true",
+    `rm -f ${KEEPALIVED_CONF} ${CHECK_APISERVER}`,
+    "say 'keepalived stopped and its configuration removed'",
+  ]);
 }

@@ -1,6 +1,7 @@
 import type { ClusterSpec, HostSpec } from "../config/spec";
 import { shQuote } from "./remote-script";
 import { TRACK_CHANGES, scriptHeader } from "./shell";
+import { hasDiskOf, isKubernetesNode } from "../config/predicates";
 
 /** Where open-iscsi keeps the initiator name on every distribution we support. */
 export const INITIATOR_FILE = "/etc/iscsi/initiatorname.iscsi";
@@ -15,17 +16,17 @@ export const INITIATOR_FILE = "/etc/iscsi/initiatorname.iscsi";
 export function needsLonghornPrereqs(host: HostSpec, spec: ClusterSpec): boolean {
   // Every node may attach a Longhorn volume (over iSCSI), not only the nodes that store replicas;
   // an etcd-only witness runs no pods.
-  return spec.storage.longhorn.enabled && (host.roles.includes("worker") || host.roles.includes("control-plane"));
+  return spec.storage.longhorn.enabled && isKubernetesNode(host);
 }
 
 /** Whether a host gets Rook-Ceph's OSD prerequisites (lvm2, which ceph-volume needs on the disks' host). */
 export function needsCephPrereqs(host: HostSpec, spec: ClusterSpec): boolean {
-  return spec.storage.rookCeph.enabled && host.disks.some((d) => d.use === "ceph");
+  return spec.storage.rookCeph.enabled && hasDiskOf(host, "ceph");
 }
 
 /** Whether a host loads the rbd module: Ceph's CSI plugin maps block volumes on whatever node the pod runs. */
 export function needsRbd(host: HostSpec, spec: ClusterSpec): boolean {
-  return spec.storage.rookCeph.enabled && (host.roles.includes("worker") || host.roles.includes("control-plane"));
+  return spec.storage.rookCeph.enabled && isKubernetesNode(host);
 }
 
 /** multipathd claims Longhorn's iSCSI block devices (/dev/sdX) unless told to leave them alone. */

@@ -1,4 +1,5 @@
-import { containerRuntimeOf, hasRole, type ClusterSpec, type HostSpec, type PackageMirrors } from "../config/spec";
+import { isControlPlane } from "../config/predicates";
+import { containerRuntimeOf, type ClusterSpec, type HostSpec, type PackageMirrors } from "../config/spec";
 import { CRIO_CONFIG_SECTION, crioInstallApt, crioInstallDnf, crioRepo } from "./render-crio";
 import type { OperatingSystem } from "../config/schema";
 import { shQuote } from "./remote-script";
@@ -63,7 +64,7 @@ const KUBE_COMMANDS = ["kubeadm", "kubelet", "kubectl"];
 
 /** Whether this host runs keepalived for the API server VIP: every control plane, when the cluster's keepalived is enabled. */
 export function runsKeepalived(host: HostSpec, spec: ClusterSpec): boolean {
-  return spec.cluster.endpoint.keepalived.enabled && hasRole(host, "control-plane");
+  return spec.cluster.endpoint.keepalived.enabled && isControlPlane(host);
 }
 
 /** What a host needs besides containerd and the Kubernetes packages, from its roles, disks and storage. */

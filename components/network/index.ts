@@ -1,5 +1,6 @@
 import * as kubernetes from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { helmRelease } from "../helm-release";
 import type { ClusterSpec } from "../config/spec";
 import type { ControlPlane } from "../controlplane";
 import { NETWORK_CHARTS } from "./charts";
@@ -77,19 +78,6 @@ export class Network extends pulumi.ComponentResource {
     values: Record<string, unknown>,
     dependsOn: pulumi.Resource[],
   ): kubernetes.helm.v3.Release {
-    return new kubernetes.helm.v3.Release(
-      name,
-      {
-        name: chart.release,
-        chart: chart.chart,
-        version,
-        repositoryOpts: { repo: chart.repo },
-        namespace: chart.namespace,
-        createNamespace: true,
-        timeout: 600,
-        values,
-      },
-      { parent: this, provider, dependsOn: [...new Set(dependsOn)] },
-    );
+    return helmRelease(name, chart, { version, values, timeout: 600 }, { parent: this, provider, dependsOn: [...new Set(dependsOn)] });
   }
 }

@@ -1,6 +1,7 @@
 import { type Finding, error } from "../config/findings";
 import type { ClusterSpec } from "../config/spec";
 import { storageVersionFindings } from "./versions";
+import { isKubernetesNode } from "../config/predicates";
 
 /**
  * On an immutable root only /var is writable: a local class whose hostDir lies
@@ -35,7 +36,7 @@ function hostDirFindings(spec: ClusterSpec): Finding[] {
 function nonNodeDiskFindings(spec: ClusterSpec): Finding[] {
   const findings: Finding[] = [];
   spec.hosts.forEach((h, i) => {
-    if (h.roles.includes("control-plane") || h.roles.includes("worker")) return;
+    if (isKubernetesNode(h)) return;
     h.disks.forEach((d, j) => {
       if (d.use === "longhorn" || d.use === "ceph" || d.use === "local") {
         findings.push(

@@ -1,5 +1,7 @@
 import * as kubernetes from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { helmRelease } from "../helm-release";
+import { isKubernetesNode } from "../config/predicates";
 import type { ClusterSpec, HostSpec } from "../config/spec";
 import type { ControlPlane } from "../controlplane";
 import type { Host } from "../host/host";
@@ -43,7 +45,7 @@ export class Storage extends pulumi.ComponentResource {
         if (!host) throw new pulumi.ResourceError(`storage: host ${h.name} has no Host component`, this);
         return host;
       });
-    const kubernetesNodes = spec.hosts.filter((h) => h.roles.includes("control-plane") || h.roles.includes("worker"));
+    const kubernetesNodes = spec.hosts.filter(isKubernetesNode);
 
     if (spec.storage.longhorn.enabled) {
       const storageHosts = longhornHosts(spec);
@@ -135,19 +137,11 @@ export class Storage extends pulumi.ComponentResource {
     alsoAfter?: pulumi.Output<pulumi.Resource[]>,
   ): kubernetes.helm.v3.Release {
     const unique = [...new Set(dependsOn)];
-    return new kubernetes.helm.v3.Release(
+    return helmRelease(
       name,
-      {
-        name: chart.release,
-        chart: chart.chart,
-        version,
-        repositoryOpts: { repo: chart.repo },
-        namespace: chart.namespace,
-        createNamespace: true,
-        // First installs pull several images per node; 5 minutes (the default) is short on slow links.
-        timeout: 900,
-        values,
-      },
+      chart,
+      // First installs pull several images per node; 5 minutes (the default) is short on slow links.
+      { version, values, timeout: 900 },
       // Protected: dropping a storage system from the config stops at this release instead of uninstalling it under its volumes
       // (`pulumi state unprotect` makes it a deliberate act); retained: even then, Pulumi forgets it but never runs helm uninstall.
       {

@@ -1,3 +1,4 @@
+import { CONTROL_PLANE_TAINT, formatTaint, isControlPlane, parseTaint } from "../config/predicates";
 import type { HostSpec } from "../config/spec";
 
 export interface Toleration {
@@ -7,14 +8,9 @@ export interface Toleration {
   effect: string;
 }
 
-/** The taint kubeadm puts on control planes. */
-export const CONTROL_PLANE_TAINT = "node-role.kubernetes.io/control-plane";
-
 /** `key=value:Effect` or `key:Effect` (the config's taint form) as a toleration. */
 export function tolerationFor(taint: string): Toleration {
-  const colon = taint.lastIndexOf(":");
-  const effect = taint.slice(colon + 1);
-  const [key, value] = taint.slice(0, colon).split("=", 2) as [string, string | undefined];
+  const { key, value, effect } = parseTaint(taint);
   return value === undefined || value === "" ? { key, operator: "Exists", effect } : { key, operator: "Equal", value, effect };
 }
 
@@ -26,7 +22,7 @@ export function tolerationFor(taint: string): Toleration {
 export function tolerationsFor(hosts: readonly HostSpec[]): Toleration[] {
   const taints = new Set<string>();
   for (const h of hosts) {
-    if (h.roles.includes("control-plane")) taints.add(`${CONTROL_PLANE_TAINT}:NoSchedule`);
+    if (isControlPlane(h)) taints.add(formatTaint(CONTROL_PLANE_TAINT));
     for (const t of h.taints) taints.add(t);
   }
   return [...taints].sort().map(tolerationFor);
@@ -34,5 +30,5 @@ export function tolerationsFor(hosts: readonly HostSpec[]): Toleration[] {
 
 /** Longhorn's `taintToleration` setting: `kubectl taint` syntax joined by ";". */
 export function longhornTaintToleration(tolerations: readonly Toleration[]): string {
-  return tolerations.map((t) => `${t.key}${t.value !== undefined ? `=${t.value}` : ""}:${t.effect}`).join(";");
+  return tolerations.map(formatTaint).join(";");
 }

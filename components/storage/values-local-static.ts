@@ -1,10 +1,11 @@
 import type { ClusterSpec, HostSpec } from "../config/spec";
 import { defaultStorageClass } from "./default-class";
 import { tolerationsFor } from "./tolerations";
+import { hostsWithDisk } from "../config/predicates";
 
 /** Hosts with at least one local disk: where the provisioner must be able to run. */
 export function localStaticHosts(spec: ClusterSpec): HostSpec[] {
-  return spec.hosts.filter((h) => h.disks.some((d) => d.use === "local"));
+  return hostsWithDisk(spec, "local");
 }
 
 /**

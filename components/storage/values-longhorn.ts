@@ -1,3 +1,4 @@
+import { hostsWithDisk } from "../config/predicates";
 import type { ClusterSpec, HostSpec } from "../config/spec";
 import type { Topology } from "../topology";
 import { LONGHORN_CLASS } from "./charts";
@@ -17,7 +18,7 @@ export interface LonghornDiskConfig {
 
 /** The hosts with at least one longhorn disk: Longhorn's storage nodes. */
 export function longhornHosts(spec: ClusterSpec): HostSpec[] {
-  return spec.hosts.filter((h) => h.disks.some((d) => d.use === "longhorn"));
+  return hostsWithDisk(spec, "longhorn");
 }
 
 /** The disks Longhorn creates on a host: each longhorn disk at its mountpoint, named and tagged after the config's disk. */

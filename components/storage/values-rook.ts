@@ -1,3 +1,4 @@
+import { hostsWithDisk, isControlPlane, isKubernetesNode } from "../config/predicates";
 import type { ClusterSpec, HostSpec } from "../config/spec";
 import type { Topology } from "../topology";
 import { CEPH_BLOCK_CLASS, CHARTS } from "./charts";
@@ -9,12 +10,12 @@ export const ROOK_DATA_DIR = "/var/lib/rook";
 
 /** The hosts with at least one ceph disk: Rook's OSD hosts. */
 export function cephHosts(spec: ClusterSpec): HostSpec[] {
-  return spec.hosts.filter((h) => h.disks.some((d) => d.use === "ceph"));
+  return hostsWithDisk(spec, "ceph");
 }
 
 /** Hosts that join the cluster as nodes (mons, mgrs and CSI plugins can run there). */
 function kubernetesNodes(spec: ClusterSpec): HostSpec[] {
-  return spec.hosts.filter((h) => h.roles.includes("control-plane") || h.roles.includes("worker"));
+  return spec.hosts.filter(isKubernetesNode);
 }
 
 /**
@@ -24,7 +25,7 @@ function kubernetesNodes(spec: ClusterSpec): HostSpec[] {
  */
 function cephDaemonHosts(spec: ClusterSpec, monCount: number): HostSpec[] {
   const osdHosts = cephHosts(spec);
-  const plainWorkers = kubernetesNodes(spec).filter((h) => !h.roles.includes("control-plane") && h.taints.length === 0);
+  const plainWorkers = kubernetesNodes(spec).filter((h) => !isControlPlane(h) && h.taints.length === 0);
   const roomy = new Set([...osdHosts, ...plainWorkers].map((h) => h.name));
   return roomy.size >= monCount ? osdHosts : kubernetesNodes(spec);
 }

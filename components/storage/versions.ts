@@ -3,7 +3,7 @@ import type { ClusterSpec } from "../config/spec";
 
 /**
  * Chart versions this program renders values for, with the Kubernetes minors
- * each supports (FACTS.md: Rook's and Longhorn's release notes).
+ * each supports (from Rook's and Longhorn's release notes).
  */
 export const ROOK_SERIES: readonly { series: string; kubernetes: [number, number]; installable: boolean; note?: string }[] = [
   { series: "1.19", kubernetes: [30, 35], installable: true },

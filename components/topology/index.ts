@@ -1,5 +1,6 @@
 import { type Finding, error, warning } from "../config/findings";
-import type { ClusterSpec, DiskSpec, HostSpec } from "../config/spec";
+import type { ClusterSpec } from "../config/spec";
+import { hostsWithDisk, isControlPlane, isKubernetesNode } from "../config/predicates";
 
 /**
  * Who does what in the cluster, derived purely from the spec. The plan prints
@@ -54,10 +55,6 @@ export function etcdFaultTolerance(voters: number): number {
   return voters <= 0 ? 0 : Math.floor((voters - 1) / 2);
 }
 
-function hostsWith(spec: ClusterSpec, use: DiskSpec["use"]): HostSpec[] {
-  return spec.hosts.filter((h) => h.disks.some((d) => d.use === use));
-}
-
 /** Largest odd number <= n, at most 3: Rook's mons need a majority, more than 3 buys little in a small lab. */
 function defaultMonCount(nodes: number): number {
   const capped = Math.min(3, nodes);
@@ -66,8 +63,8 @@ function defaultMonCount(nodes: number): number {
 
 export function analyzeTopology(spec: ClusterSpec): { topology: Topology; findings: Finding[] } {
   const findings: Finding[] = [];
-  const cps = spec.hosts.filter((h) => h.roles.includes("control-plane"));
-  const nonCp = spec.hosts.filter((h) => !h.roles.includes("control-plane"));
+  const cps = spec.hosts.filter(isControlPlane);
+  const nonCp = spec.hosts.filter((h) => !isControlPlane(h));
   const workers = nonCp.filter((h) => h.roles.includes("worker"));
   const witnesses = nonCp.filter((h) => h.roles.includes("etcd"));
   const voters = [...cps, ...witnesses].map((h) => h.name);
@@ -99,12 +96,12 @@ export function analyzeTopology(spec: ClusterSpec): { topology: Topology; findin
     );
   }
 
-  const nodes = spec.hosts.filter((h) => h.roles.includes("worker") || h.roles.includes("control-plane"));
+  const nodes = spec.hosts.filter(isKubernetesNode);
   const storage: StorageTopology = {};
 
   const lh = spec.storage.longhorn;
   if (lh.enabled) {
-    const lhHosts = hostsWith(spec, "longhorn").map((h) => h.name);
+    const lhHosts = hostsWithDisk(spec, "longhorn").map((h) => h.name);
     const replicaCount = lh.replicaCount ?? Math.max(1, Math.min(3, lhHosts.length));
     if (replicaCount > lhHosts.length) {
       findings.push(
@@ -119,7 +116,7 @@ export function analyzeTopology(spec: ClusterSpec): { topology: Topology; findin
 
   const rc = spec.storage.rookCeph;
   if (rc.enabled) {
-    const cephHosts = hostsWith(spec, "ceph");
+    const cephHosts = hostsWithDisk(spec, "ceph");
     const osds = cephHosts.reduce((n, h) => n + h.disks.filter((d) => d.use === "ceph").length, 0);
     const monCount = rc.monCount ?? defaultMonCount(nodes.length);
     const poolSize = rc.poolSize ?? Math.max(1, Math.min(3, cephHosts.length));

@@ -1,6 +1,6 @@
 import type { ClusterSpec, HostSpec } from "../config/spec";
 import { CHECK_APISERVER, KEEPALIVED_CONF } from "../controlplane/render-keepalived";
-import { CLIENT_PORT, WITNESS } from "../controlplane/render-witness";
+import { CLIENT_PORT, WITNESS, WITNESS_ETCDCTL_TLS } from "../controlplane/render-witness";
 import { shQuote } from "../host/remote-script";
 import { CONTAINERD_CONFIG_SECTION, installsPackages, kubePackageFunctions, renderSandboxImageFunction } from "../host/render-node-prep";
 import { TRACK_CHANGES, WRITE_FILE, scriptFooter, scriptHeader, shVar } from "../host/shell";
@@ -291,7 +291,6 @@ export function renderUpgradeDeleteScript(host: HostSpec): string {
  * Nothing happens when it already runs that version.
  */
 function witnessSection(): string {
-  const pki = WITNESS.pkiDir;
   return `# The witness etcd member follows the control planes' etcd version.
 etcd_image=$(k -n kube-system get pods -l component=etcd -o jsonpath='{.items[0].spec.containers[0].image}') ||
   fail "cannot read the control planes' etcd image (kube-system pods with label component=etcd)"
@@ -323,7 +322,7 @@ if [ "$etcd_running" != "$etcd_version" ]; then
   ln -sfn "$dir/etcdctl" ${WITNESS.binDir}/etcdctl
   systemctl restart ${WITNESS.unit}
   deadline=$((SECONDS + 60))
-  until ETCDCTL_API=3 ${WITNESS.binDir}/etcdctl --endpoints=https://127.0.0.1:${CLIENT_PORT} --cacert=${pki}/ca.crt --cert=${pki}/healthcheck-client.crt --key=${pki}/healthcheck-client.key --dial-timeout=5s endpoint health >/dev/null 2>&1; do
+  until ETCDCTL_API=3 ${WITNESS.binDir}/etcdctl --endpoints=https://127.0.0.1:${CLIENT_PORT} ${WITNESS_ETCDCTL_TLS} --dial-timeout=5s endpoint health >/dev/null 2>&1; do
     [ "$SECONDS" -lt "$deadline" ] || fail "the witness etcd member is not healthy a minute after moving to etcd $etcd_version: see journalctl -u ${WITNESS.unit}"
     sleep 1
   done

@@ -1,7 +1,7 @@
 import { error, warning, type Finding } from "../config/findings";
 import type { UpgradeSettings } from "../config/spec";
 
-/** What raising cluster.kubernetesVersion does: CONFIG.md's plan field `upgrade`. */
+/** What raising cluster.kubernetesVersion does: the plan's field `upgrade`. */
 export interface UpgradePlan {
   /** The version the previous update deployed (the stack output `kubernetesVersion`). */
   from: string;

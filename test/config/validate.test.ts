@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { analyze } from "../../components/analysis";
 import { validateConfig } from "../../components/config";
-import { defaultDiskName } from "../../components/config/rules";
+import { defaultDiskName } from "../../components/config/rules-disks";
 import { clone, loadStack, type TestConfig } from "../harness";
 
 type Host = { name: string; address: string; roles: string[]; disks?: Record<string, unknown>[]; hostKey?: string; os?: string };

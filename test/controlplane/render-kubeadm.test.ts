@@ -1,12 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
+import { CONTROL_PLANE_TAINT, parseTaint } from "../../components/config/predicates";
 import {
-  CONTROL_PLANE_TAINT,
   CRI_SOCKET,
   PLACEHOLDER,
   apiServerCertSans,
   nodeTaints,
-  parseTaint,
   renderInitConfig,
   renderJoinConfig,
 } from "../../components/controlplane/render-kubeadm";

@@ -1,8 +1,14 @@
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import * as s from "../../components/controlplane/render-scripts";
+import * as keepalived from "../../components/controlplane/render-keepalived";
+import * as kubeadm from "../../components/controlplane/render-kubeadm";
+import * as dialect from "../../components/controlplane/render-scripts";
+import * as witness from "../../components/controlplane/render-witness";
 import { specOf } from "./fixtures";
 import { have, shellcheck } from "./shell";
+
+/** The control plane's host scripts, each rendered next to its data. */
+const s = { ...dialect, ...keepalived, ...kubeadm, ...witness };
 
 /** Runs a bash snippet (with the scripts' `fail` and `say`); its exit code, stdout and stderr. */
 function bash(text: string, stdin = ""): { code: number | null; stdout: string; stderr: string } {

@@ -5,6 +5,7 @@
 // The triggers written at creation name what a step acts on, never its script. A changed script is
 // an in-place `update`.
 import { describe, expect, it, vi } from "vitest";
+import type * as Dialect from "../../components/controlplane/render-scripts";
 import type * as Shell from "../../components/host/shell";
 import { engineOp, ignoringChanges, replaces } from "../lab/executor";
 import { contentHash } from "../../components/host/remote-script";
@@ -23,16 +24,10 @@ vi.mock("../../components/host/shell", async (importOriginal) => {
   };
 });
 
+// Every control-plane host script is framed by script(): a new release line there is a new line in each.
 vi.mock("../../components/controlplane/render-scripts", async (importOriginal) => {
-  const orig = await importOriginal<Record<string, unknown>>();
-  const wrapped: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(orig)) {
-    wrapped[k] =
-      typeof v === "function" && /^render.*Script$/.test(k)
-        ? (...args: unknown[]) => `${String((v as (...a: unknown[]) => unknown)(...args))}${release.line}`
-        : v;
-  }
-  return wrapped;
+  const orig = await importOriginal<typeof Dialect>();
+  return { ...orig, script: (...args: Parameters<typeof orig.script>) => `${orig.script(...args)}${release.line}` };
 });
 
 const CMD = "command:remote:Command";

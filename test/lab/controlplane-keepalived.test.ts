@@ -3,7 +3,7 @@
 // health check fails, its keepalived stops or the host dies, and the leader takes it back.
 import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderKeepalivedDeleteScript, renderKeepalivedScript } from "../../components/controlplane/render-scripts";
+import { renderKeepalivedDeleteScript, renderKeepalivedScript } from "../../components/controlplane/render-keepalived";
 import { remoteScript } from "../../components/host/remote-script";
 import { specOf } from "../controlplane/fixtures";
 import { PREFIX, SUBNET, VIP, labConfig, waitFor } from "./controlplane-fixtures";

@@ -3,11 +3,17 @@
 // keepalived: leader keepalived -> kubeadm init -> token, certificate upload and CA hash -> control-plane
 // join -> follower keepalived; join token -> worker join -> Node check; then a worker leaves.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import * as s from "../../components/controlplane/render-scripts";
+import * as keepalived from "../../components/controlplane/render-keepalived";
+import * as kubeadm from "../../components/controlplane/render-kubeadm";
+import * as dialect from "../../components/controlplane/render-scripts";
+import * as witness from "../../components/controlplane/render-witness";
 import { remoteScript } from "../../components/host/remote-script";
 import { specOf } from "../controlplane/fixtures";
 import { PREFIX, SUBNET, VIP, labConfig } from "./controlplane-fixtures";
 import { labAvailable, startLab, type Lab } from "./lab";
+
+/** The control plane's host scripts, each rendered next to its data. */
+const s = { ...dialect, ...keepalived, ...kubeadm, ...witness };
 
 const avail = labAvailable();
 const TOKEN = "lab123.0123456789abcdef";

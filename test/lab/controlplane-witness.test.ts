@@ -14,7 +14,7 @@ import {
   renderWitnessCertsScript,
   renderWitnessMemberDeleteScript,
   renderWitnessMemberScript,
-} from "../../components/controlplane/render-scripts";
+} from "../../components/controlplane/render-witness";
 import { remoteScript } from "../../components/host/remote-script";
 import { specOf } from "../controlplane/fixtures";
 import { PREFIX, SUBNET, labConfig, waitFor } from "./controlplane-fixtures";

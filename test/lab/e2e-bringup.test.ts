@@ -2,6 +2,7 @@
 // etcd member on w-1) brought up by the real program through the executor; then a second run,
 // the guards of every create, and the loss of one and then two etcd voters.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type * as Dialect from "../../components/controlplane/render-scripts";
 import type * as Shell from "../../components/host/shell";
 import { describeRun, type RunRecord } from "./executor";
 import { FAKE_MODULES, assertClean, clusterFacts, etcdWritable, missingComponents, prepare, type BringUp, type ClusterFacts } from "./e2e";
@@ -17,16 +18,10 @@ vi.mock("../../components/host/shell", async (importOriginal) => {
   const orig = await importOriginal<typeof Shell>();
   return { ...orig, scriptHeader: (...a: Parameters<typeof orig.scriptHeader>) => `${orig.scriptHeader(...a)}${release.line}` };
 });
+// Every control-plane host script is framed by script(): a new release line there is a new line in each.
 vi.mock("../../components/controlplane/render-scripts", async (importOriginal) => {
-  const orig = await importOriginal<Record<string, unknown>>();
-  return Object.fromEntries(
-    Object.entries(orig).map(([k, v]) => [
-      k,
-      typeof v === "function" && /^render.*Script$/.test(k)
-        ? (...args: unknown[]) => `${String((v as (...a: unknown[]) => unknown)(...args))}${release.line}`
-        : v,
-    ]),
-  );
+  const orig = await importOriginal<typeof Dialect>();
+  return { ...orig, script: (...args: Parameters<typeof orig.script>) => `${orig.script(...args)}${release.line}` };
 });
 
 const PREFIX = process.env.LAB_PREFIX ?? "bl";

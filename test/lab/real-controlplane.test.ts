@@ -7,7 +7,10 @@
 // product: see test/lab/README.md, "Real images / real control plane".
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderInitConfig } from "../../components/controlplane/render-kubeadm";
-import * as s from "../../components/controlplane/render-scripts";
+import * as keepalived from "../../components/controlplane/render-keepalived";
+import * as kubeadm from "../../components/controlplane/render-kubeadm";
+import * as dialect from "../../components/controlplane/render-scripts";
+import * as witness from "../../components/controlplane/render-witness";
 import { remoteScript } from "../../components/host/remote-script";
 import { TEST_SSH_KEY } from "../harness";
 import { specOf } from "../controlplane/fixtures";
@@ -16,6 +19,9 @@ import { IMAGE_CACHE, buildKubeadmImages } from "./images/k8s-images";
 import { LAB_CERT_KEY, LAB_TOKEN, kubeadmImageList } from "./images/kubeadm-list";
 import { labAvailable, startLab, type Lab } from "./lab";
 import { nestedNode } from "./images/nested-node";
+
+/** The control plane's host scripts, each rendered next to its data. */
+const s = { ...dialect, ...keepalived, ...kubeadm, ...witness };
 
 const PREFIX = process.env.LAB_PREFIX ?? "bi";
 const SUBNET = process.env.LAB_SUBNET ?? "10.250.70";

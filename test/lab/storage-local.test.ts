@@ -2,22 +2,15 @@
 // its Host components register) run over SSH on lab hosts with loop disks, and the result is what
 // local-static-provisioner discovers: a mountpoint per Filesystem disk and a /dev/disk/by-id symlink
 // per Block disk, directly inside the class's hostDir. Running the scripts again changes nothing.
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedResource } from "../../plan/evaluate";
-import { REPO_ROOT, runProgram, type ProgramRun, type TestConfig } from "../harness";
+import { runProgram, type ProgramRun, type TestConfig } from "../harness";
 import { labAvailable, startLab, type Lab } from "./lab";
 
 const PREFIX = process.env.LAB_PREFIX ?? "bs";
 const SUBNET = process.env.LAB_SUBNET ?? "10.250.40";
 const avail = labAvailable();
-const hasDiskScripts = fs.existsSync(path.join(REPO_ROOT, "components/host/render-disks.ts"));
-const reason = !avail.ok
-  ? avail.reason
-  : !hasDiskScripts
-    ? "the hosts branch's disk-layout scripts (components/host/render-disks.ts) are not on this branch yet"
-    : "";
+const reason = avail.ok ? "" : avail.reason;
 
 /** Talos-style classes under /var/mnt: SSDs as xfs, HDDs as ext4, raw NVMe as Block. */
 const CLASSES = [

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { skewProblems, upgradeSchedule, type UpgradeStage } from "../../components/upgrade/schedule";
 import { NEWEST_PATCH_BY_MINOR, planUpgrade } from "../../components/upgrade/versions";
-import { MAX_KUBERNETES_MINOR, MIN_KUBERNETES_MINOR } from "../../components/config/rules";
+import { MAX_KUBERNETES_MINOR, MIN_KUBERNETES_MINOR } from "../../components/config/rules-cluster";
 
 const defaults = { maxUnavailableWorkers: 1, waitForStorage: true, intermediateVersions: [] as string[] };
 
