@@ -1,4 +1,4 @@
-import { shVar } from "./shell";
+import { runtimeServices, shVar } from "./shell";
 
 /**
  * CRI-O as the node's container runtime (`cluster.containerRuntime: crio`):
@@ -25,18 +25,7 @@ export function crioRepo(minor: string, family: "deb" | "rpm", mirror: string | 
 export function crioInstallApt(repo: string): string {
   return `# CRI-O from the CRI-O project's repository of this Kubernetes minor (or its mirror).
 ${shVar("CRIO_REPO", repo)}
-crio_keyring=/etc/apt/keyrings/cri-o-apt-keyring.gpg
-apt_source cri-o.list <<EOF
-deb [signed-by=$crio_keyring] $CRIO_REPO /
-EOF
-if [ "$wrote" = 1 ] || [ ! -s "$crio_keyring" ]; then
-  install -d -m 0755 /etc/apt/keyrings
-  curl -fsSL "\${CRIO_REPO}Release.key" | gpg --dearmor --batch --yes -o "$crio_keyring"
-  chmod 0644 "$crio_keyring"
-  note "added the signing key of $CRIO_REPO"
-  apt_updated=0
-  changed=1
-fi
+apt_signed_source cri-o.list /etc/apt/keyrings/cri-o-apt-keyring.gpg "$CRIO_REPO"
 if ! command -v crio >/dev/null 2>&1; then
   pkg_install cri-o
 fi
@@ -86,23 +75,4 @@ cgroup_manager = "systemd"
 pause_image = "$SANDBOX_IMAGE"
 EOF
 crio_restart=$wrote
-if command -v systemctl >/dev/null 2>&1; then
-  if ! systemctl is-enabled --quiet crio 2>/dev/null; then
-    systemctl enable crio
-    changed=1
-  fi
-  if ! systemctl is-active --quiet crio 2>/dev/null; then
-    systemctl start crio
-    note "started crio"
-    changed=1
-  elif [ "$crio_restart" = 1 ]; then
-    systemctl restart crio
-    note "restarted crio"
-  fi
-  # kubeadm starts the kubelet; enabled so it comes back after a reboot.
-  if ! systemctl is-enabled --quiet kubelet 2>/dev/null; then
-    systemctl enable kubelet
-    changed=1
-  fi
-fi
-`;
+${runtimeServices("crio", "crio_restart")}`;

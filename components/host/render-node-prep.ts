@@ -4,7 +4,7 @@ import { CRIO_CONFIG_SECTION, crioInstallApt, crioInstallDnf, crioRepo } from ".
 import type { OperatingSystem } from "../config/schema";
 import { shQuote } from "./remote-script";
 import { needsCephPrereqs, needsLonghornPrereqs, needsRbd, renderMultipathSection } from "./render-iscsi";
-import { TRACK_CHANGES, WRITE_FILE, scriptFooter, scriptHeader, shVar } from "./shell";
+import { TRACK_CHANGES, WRITE_FILE, runtimeServices, scriptFooter, scriptHeader, shVar } from "./shell";
 
 /** How a host installs packages. Flatcar has no package manager (packagesPreinstalled is required there). */
 export type PackageFamily = "apt" | "dnf" | "none";
@@ -209,7 +209,9 @@ fi
  * apt's functions. `APT_SOURCES` holds the options of every apt-get run of this script: empty, or (with
  * cluster.packageMirrors.distribution) a source list and parts directory of the program's own, so an air-gapped
  * host never asks sources it cannot reach. `apt_source NAME` writes a repository's list (stdin) where the host's
- * own apt reads it and, with a distribution mirror, where this script's runs read it too.
+ * own apt reads it and, with a distribution mirror, where this script's runs read it too. `apt_signed_source NAME
+ * KEYRING REPO` writes the flat repository REPO's list, signed by the key REPO publishes as Release.key (fetched into
+ * KEYRING when the list changed or the key is missing).
  */
 const APT_FUNCTIONS = `APT_SOURCES=()
 APT_PARTS=""
@@ -231,6 +233,20 @@ apt_source() {
   fi
   wrote=$any
   [ "$any" = 0 ] || apt_updated=0
+}
+apt_signed_source() {
+  local name=$1 keyring=$2 repo=$3
+  apt_source "$name" <<EOF
+deb [signed-by=$keyring] $repo /
+EOF
+  if [ "$wrote" = 1 ] || [ ! -s "$keyring" ]; then
+    install -d -m 0755 /etc/apt/keyrings
+    curl -fsSL "\${repo}Release.key" | gpg --dearmor --batch --yes -o "$keyring"
+    chmod 0644 "$keyring"
+    note "added the signing key of $repo"
+    apt_updated=0
+    changed=1
+  fi
 }
 pkg_install() {
   local missing=() p
@@ -312,20 +328,8 @@ export function kubernetesRepo(version: string, family: "deb" | "rpm", mirror: s
  * `kube_version PKG` prints what is installed. The version is an argument, not rendered text: node preparation and
  * the upgrade steps share them.
  */
-const KUBE_PACKAGES_APT = `keyring=/etc/apt/keyrings/kubernetes-apt-keyring.gpg
-kube_repo() {
-  local repo="$K8S_MIRROR/core:/stable:/v\${1%.*}/deb/"
-  apt_source kubernetes.list <<EOF
-deb [signed-by=$keyring] $repo /
-EOF
-  if [ "$wrote" = 1 ] || [ ! -s "$keyring" ]; then
-    install -d -m 0755 /etc/apt/keyrings
-    curl -fsSL "\${repo}Release.key" | gpg --dearmor --batch --yes -o "$keyring"
-    chmod 0644 "$keyring"
-    note "added the signing key of $repo"
-    apt_updated=0
-    changed=1
-  fi
+const KUBE_PACKAGES_APT = `kube_repo() {
+  apt_signed_source kubernetes.list /etc/apt/keyrings/kubernetes-apt-keyring.gpg "$K8S_MIRROR/core:/stable:/v\${1%.*}/deb/"
 }
 kube_version() { { dpkg-query -W -f='\${Version}' "$1" 2>/dev/null || true; } | sed 's/-.*//'; }
 # Every apt-get and apt-mark run reads the whole package cache (0.8-1 s each in the lab, on 2 server cores): one of each.
@@ -561,26 +565,7 @@ if ! containerd_config_ok "$cfg"; then
   containerd_restart=1
   changed=1
 fi
-if command -v systemctl >/dev/null 2>&1; then
-  if ! systemctl is-enabled --quiet containerd 2>/dev/null; then
-    systemctl enable containerd
-    changed=1
-  fi
-  if ! systemctl is-active --quiet containerd 2>/dev/null; then
-    systemctl start containerd
-    note "started containerd"
-    changed=1
-  elif [ "$containerd_restart" = 1 ]; then
-    systemctl restart containerd
-    note "restarted containerd"
-  fi
-  # kubeadm starts the kubelet; enabled so it comes back after a reboot.
-  if ! systemctl is-enabled --quiet kubelet 2>/dev/null; then
-    systemctl enable kubelet
-    changed=1
-  fi
-fi
-`;
+${runtimeServices("containerd", "containerd_restart")}`;
 
 function immutableSection(): string {
   return `# Immutable root: the CNI installer must write these directories; where they are read-only,

@@ -59,6 +59,43 @@ write_file() {
 }
 `;
 
+/**
+ * `ensure_enabled NAME`: the unit starts at boot. `ensure_service NAME RESTART`:
+ * the unit enabled and running, restarted when RESTART is 1 (its configuration
+ * changed). Both set `changed=1` when they did something.
+ */
+export const ENSURE_SERVICE = `ensure_enabled() {
+  if ! systemctl is-enabled --quiet "$1" 2>/dev/null; then
+    systemctl enable "$1"
+    changed=1
+  fi
+}
+ensure_service() {
+  ensure_enabled "$1"
+  if ! systemctl is-active --quiet "$1" 2>/dev/null; then
+    systemctl start "$1"
+    note "started $1"
+    changed=1
+  elif [ "$2" = 1 ]; then
+    systemctl restart "$1"
+    note "restarted $1"
+  fi
+}
+`;
+
+/**
+ * The container runtime running (restarted when `restartVar` is 1) and the
+ * kubelet enabled, where systemd runs (a container image build has none).
+ */
+export function runtimeServices(runtime: "containerd" | "crio", restartVar: string): string {
+  return `${ENSURE_SERVICE}if command -v systemctl >/dev/null 2>&1; then
+  ensure_service ${runtime} "$${restartVar}"
+  # kubeadm starts the kubelet; enabled so it comes back after a reboot.
+  ensure_enabled kubelet
+fi
+`;
+}
+
 /** The closing line: says plainly when the run changed nothing. */
 export function scriptFooter(what: string): string {
   return `if [ "$changed" = 0 ]; then

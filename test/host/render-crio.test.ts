@@ -20,8 +20,8 @@ describe("containerRuntime: crio in node preparation", () => {
   it("installs cri-o from the CRI-O repository of the Kubernetes minor on apt hosts, and no containerd", () => {
     const s = prep("debian");
     expect(s).toContain("CRIO_REPO='https://pkgs.k8s.io/addons:/cri-o:/stable:/v1.33/deb/'");
-    expect(s).toMatch(/apt_source cri-o\.list <<EOF\ndeb \[signed-by=\$crio_keyring\] \$CRIO_REPO \/\nEOF/);
-    expect(s).toContain('curl -fsSL "${CRIO_REPO}Release.key"');
+    expect(s).toContain('apt_signed_source cri-o.list /etc/apt/keyrings/cri-o-apt-keyring.gpg "$CRIO_REPO"');
+    expect(s).toContain('curl -fsSL "${repo}Release.key"');
     expect(s).toContain("pkg_install cri-o");
     expect(s).not.toContain("pkg_install containerd");
     expect(s).not.toContain("containerd config default");
@@ -61,8 +61,8 @@ describe("containerRuntime: crio in node preparation", () => {
       expect(dropIn).toContain('pause_image = "$SANDBOX_IMAGE"');
       expect(dropIn).toContain('storage_driver = "overlay"');
       expect(dropIn).toContain('root = "/var/lib/containers/storage"');
-      expect(s).toContain("systemctl enable crio");
-      expect(s).toContain("systemctl restart crio");
+      expect(s).toContain('ensure_service crio "$crio_restart"');
+      expect(s).toContain("ensure_enabled kubelet");
     }
   });
 

@@ -59,7 +59,9 @@ describe("renderNodePrep", () => {
     expect(s).toContain("K8S_VERSION='1.33.4'");
     // the repository of the version's minor, computed by the script: the text does not change with the version
     expect(s).toContain("K8S_MIRROR='https://pkgs.k8s.io'");
-    expect(s).toContain('local repo="$K8S_MIRROR/core:/stable:/v${1%.*}/deb/"');
+    expect(s).toContain(
+      'apt_signed_source kubernetes.list /etc/apt/keyrings/kubernetes-apt-keyring.gpg "$K8S_MIRROR/core:/stable:/v${1%.*}/deb/"',
+    );
     expect(s).toContain("deb [signed-by=$keyring] $repo /");
     expect(s).toContain('for p in "$@"; do pins+=("$p=$v-*"); done');
     expect(s).toContain('kube_repo "$K8S_VERSION"\n  kube_install "$K8S_VERSION" kubelet kubeadm kubectl');
@@ -354,7 +356,7 @@ describe("cluster.packageMirrors in node preparation", () => {
   it("takes the Kubernetes packages from the mirror's copy of the pkgs.k8s.io layout, with its signing key, on apt and dnf hosts", () => {
     const deb = withMirrors("debian");
     expect(deb).toContain("K8S_MIRROR='http://10.250.60.1:8080/pkgs.k8s.io'");
-    expect(deb).toContain('local repo="$K8S_MIRROR/core:/stable:/v${1%.*}/deb/"');
+    expect(deb).toContain('"$K8S_MIRROR/core:/stable:/v${1%.*}/deb/"');
     expect(deb).toContain('curl -fsSL "${repo}Release.key"');
     expect(deb).not.toContain("https://pkgs.k8s.io");
     const rpm = withMirrors("fedora");
