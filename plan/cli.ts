@@ -105,9 +105,9 @@ async function cli(): Promise<number> {
     // As the config key: previousTopology wins over what the program would read from the stack itself.
     stack = { ...stack, config: { ...stack.config, "baremetal-k8s:previousTopology": JSON.stringify(previous.outputs) } };
   }
-  const { plan, recorded, exitCode } = await runPlan(stack);
+  const { plan, recorded, waits, exitCode } = await runPlan(stack);
   if (values.format === "json") process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
-  else process.stdout.write(renderMarkdown(plan, recorded, values.stack ?? path.basename(file)));
+  else process.stdout.write(renderMarkdown(plan, recorded, values.stack ?? path.basename(file), waits));
   return exitCode;
 }
 

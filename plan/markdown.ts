@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
 import type { RecordedResource } from "./evaluate";
 import type { Plan, PlanResource } from "./plan";
+import type { Wait } from "./reasons";
 import type { Finding } from "../components/config";
 import type { StorageDisk, StorageTopology } from "../components/topology";
 
@@ -23,8 +23,121 @@ export function topologicalOrder(resources: readonly PlanResource[], seqOf: (urn
   return out;
 }
 
-function mermaidId(urn: string): string {
-  return `n${createHash("sha1").update(urn).digest("hex").slice(0, 10)}`;
+/** Readable Mermaid node ids: the component's type and name (`Host_cp_1`), numbered when two would collide. */
+function mermaidIds(components: readonly PlanResource[]): Map<string, string> {
+  const ids = new Map<string, string>();
+  const used = new Set<string>();
+  for (const c of components) {
+    const base = `${c.type.split(":").pop() ?? "c"}_${c.name}`.replace(/[^A-Za-z0-9_]/g, "_");
+    let id = base;
+    for (let n = 2; used.has(id); n++) id = `${base}_${n}`;
+    used.add(id);
+    ids.set(c.urn, id);
+  }
+  return ids;
+}
+
+/** The host a step is for: the longest host name its resource name starts with (`cp-2-upload-certs` is for cp-2, run on cp-1). */
+export function stepFor(name: string, hosts: readonly string[]): string | undefined {
+  return hosts.filter((h) => name.startsWith(`${h}-`)).sort((a, b) => b.length - a.length)[0];
+}
+
+/**
+ * Each step's wave: 1 for a step that waits for nothing, else one more than the latest wave it waits for.
+ * A wait on a component (a Host) is a wait on every step under it. Steps of one wave run in parallel.
+ */
+export function waves(resources: readonly PlanResource[], isStep: (urn: string) => boolean): Map<string, number> {
+  const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  const children = new Map<string, string[]>();
+  for (const r of resources) if (r.parent) children.set(r.parent, [...(children.get(r.parent) ?? []), r.urn]);
+  const stepsUnder = (urn: string): string[] => (isStep(urn) ? [urn] : (children.get(urn) ?? []).flatMap((c) => stepsUnder(c)));
+  const wave = new Map<string, number>();
+  const visit = (urn: string, stack: Set<string>): number => {
+    const known = wave.get(urn);
+    if (known !== undefined) return known;
+    if (stack.has(urn)) return 0;
+    stack.add(urn);
+    const deps = (byUrn.get(urn)?.dependsOn ?? []).flatMap(stepsUnder);
+    const w = 1 + Math.max(0, ...deps.map((d) => visit(d, stack)));
+    wave.set(urn, w);
+    return w;
+  };
+  for (const r of resources) if (isStep(r.urn)) visit(r.urn, new Set());
+  return wave;
+}
+
+/**
+ * Per host, the steps in order: those that run on it and those run for it on another host, each with its wave
+ * and what it waits for and why; then the waves, the steps that run in parallel.
+ */
+export function renderBringUp(plan: Plan, recorded: readonly RecordedResource[], waits: readonly Wait[]): string[] {
+  const seq = new Map(recorded.map((r) => [r.urn, r.seq]));
+  const seqOf = (u: string) => seq.get(u) ?? 0;
+  const custom = new Set(recorded.filter((r) => r.custom).map((r) => r.urn));
+  const isStep = (urn: string) => custom.has(urn);
+  const ordered = topologicalOrder(plan.resources, seqOf).filter((r) => isStep(r.urn));
+  const wave = waves(plan.resources, isStep);
+  const byUrn = new Map(plan.resources.map((r) => [r.urn, r]));
+  // a command with only a delete (a worker's drain on the leader) opens no session on bring-up
+  const onlyOnRemoval = new Set(
+    recorded.filter((r) => r.type === "command:remote:Command" && r.plainInputs.create === undefined).map((r) => r.urn),
+  );
+  const whyOf = new Map<string, Map<string, string>>();
+  for (const w of waits) whyOf.set(w.dependent, (whyOf.get(w.dependent) ?? new Map<string, string>()).set(w.on, w.why));
+  const hosts = [...new Set(plan.resources.map((r) => r.host).filter((h): h is string => h !== null))];
+  const forHost = (r: PlanResource) => stepFor(r.name, hosts) ?? r.host;
+  /** The reason `dependent` waits for `dep`: recorded for it, or for a component `dep` lies under (a wait on a Host). */
+  const reasonFor = (dependent: string, dep: string): string | undefined => {
+    const reasons = whyOf.get(dependent);
+    for (let cur = byUrn.get(dep); cur && reasons; cur = cur.parent ? byUrn.get(cur.parent) : undefined) {
+      const why = reasons.get(cur.urn);
+      if (why !== undefined) return why;
+    }
+    return undefined;
+  };
+  const stepLines = (r: PlanResource, i: number): string[] => {
+    const where = r.host === null ? " through the Kubernetes API" : r.host !== forHost(r) ? ` on **${r.host}**` : "";
+    const removal = onlyOnRemoval.has(r.urn) ? "; runs nothing now, only when removed" : "";
+    const deps = r.dependsOn.filter((d) => isStep(d));
+    const grouped = new Map<string, string[]>();
+    const plain: string[] = [];
+    for (const d of deps) {
+      const why = reasonFor(r.urn, d);
+      const name = `\`${byUrn.get(d)?.name ?? d}\``;
+      if (why === undefined) plain.push(name);
+      else grouped.set(why.replace(/\.$/, ""), [...(grouped.get(why.replace(/\.$/, "")) ?? []), name]);
+    }
+    return [
+      `${i + 1}. \`${r.name}\`${where} (wave ${wave.get(r.urn) ?? "?"}${removal})${deps.length ? ", after:" : ""}`,
+      ...[...grouped].map(([why, names]) => `   - ${names.join(", ")}: ${why}`),
+      ...(plain.length ? [`   - ${plain.join(", ")}: its inputs come from ${plain.length === 1 ? "it" : "them"}`] : []),
+    ];
+  };
+  const lines: string[] = [
+    "## Bring-up per host, in order",
+    "",
+    "Each host's steps, including those run for it on another host; a step's wave is one more than the latest wave it waits for, and the steps of one wave run in parallel.",
+    "",
+  ];
+  for (const h of hosts) {
+    const steps = ordered.filter((r) => forHost(r) === h);
+    lines.push(`### ${h}`, "");
+    if (steps.length === 0) lines.push("(no steps)");
+    steps.forEach((r, i) => lines.push(...stepLines(r, i)));
+    lines.push("");
+  }
+  const clusterSide = ordered.filter((r) => r.host === null && stepFor(r.name, hosts) === undefined);
+  if (clusterSide.length) {
+    lines.push("### cluster side", "");
+    clusterSide.forEach((r, i) => lines.push(...stepLines(r, i)));
+    lines.push("");
+  }
+  lines.push("## Waves: what runs in parallel", "");
+  const byWave = new Map<number, string[]>();
+  for (const r of ordered) byWave.set(wave.get(r.urn) ?? 0, [...(byWave.get(wave.get(r.urn) ?? 0) ?? []), r.name]);
+  for (const w of [...byWave.keys()].sort((a, b) => a - b)) lines.push(`${w}. ${(byWave.get(w) ?? []).map((n) => `\`${n}\``).join(", ")}`);
+  lines.push("");
+  return lines;
 }
 
 function failures(n: number, what: string): string {
@@ -128,7 +241,7 @@ export function renderUpgrade(plan: Plan): string[] {
 }
 
 /** The plan for people: findings, topology, bring-up steps per host, and a Mermaid graph of the components. */
-export function renderMarkdown(plan: Plan, recorded: readonly RecordedResource[], title: string): string {
+export function renderMarkdown(plan: Plan, recorded: readonly RecordedResource[], title: string, waits: readonly Wait[] = []): string {
   const lines: string[] = [`# Plan: ${title}`, ""];
   lines.push("## Findings", "");
   if (plan.findings.length === 0) lines.push("No findings: the config is consistent.", "");
@@ -155,37 +268,15 @@ export function renderMarkdown(plan: Plan, recorded: readonly RecordedResource[]
   lines.push(...renderUpgrade(plan));
   if (plan.resources.length === 0) return lines.join("\n");
 
-  const seq = new Map(recorded.map((r) => [r.urn, r.seq]));
-  const seqOf = (u: string) => seq.get(u) ?? 0;
-  const ordered = topologicalOrder(plan.resources, seqOf);
+  lines.push(...renderBringUp(plan, recorded, waits));
   const custom = new Set(recorded.filter((r) => r.custom).map((r) => r.urn));
-  // a command with only a delete (a worker's drain on the leader) opens no session on bring-up
-  const onlyOnRemoval = new Set(
-    recorded.filter((r) => r.type === "command:remote:Command" && r.plainInputs.create === undefined).map((r) => r.urn),
-  );
-
-  lines.push("## Bring-up per host, in order", "");
-  const hosts = [...new Set(plan.resources.map((r) => r.host).filter((h): h is string => h !== null))];
-  for (const h of hosts) {
-    const steps = ordered.filter((r) => r.host === h && custom.has(r.urn));
-    lines.push(`### ${h}`, "");
-    if (steps.length === 0) lines.push("(no steps)");
-    steps.forEach((r, i) =>
-      lines.push(`${i + 1}. \`${r.name}\` (${r.type})${onlyOnRemoval.has(r.urn) ? ": runs nothing now, only when removed" : ""}`),
-    );
-    lines.push("");
-  }
-  const clusterSide = ordered.filter((r) => r.host === null && custom.has(r.urn));
-  if (clusterSide.length) {
-    lines.push("### cluster side", "");
-    clusterSide.forEach((r, i) => lines.push(`${i + 1}. \`${r.name}\` (${r.type})`));
-    lines.push("");
-  }
 
   // Component graph: a child's dependency becomes an edge between the components that own them.
   const byUrn = new Map(plan.resources.map((r) => [r.urn, r]));
   const components = plan.resources.filter((r) => !custom.has(r.urn) && r.parent !== null);
   const componentSet = new Set(components.map((c) => c.urn));
+  const ids = mermaidIds(components);
+  const mermaidId = (urn: string) => ids.get(urn) ?? urn;
   const ownerOf = (urn: string): string | undefined => {
     for (let cur = byUrn.get(urn); cur; cur = cur.parent ? byUrn.get(cur.parent) : undefined) {
       if (componentSet.has(cur.urn)) return cur.urn;

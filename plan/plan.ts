@@ -4,7 +4,9 @@ import { CONFIG_NAMESPACE, main, readRawConfig } from "../components/main";
 import type { Topology } from "../components/topology";
 import type { UpgradePlan } from "../components/upgrade/versions";
 import * as pulumi from "@pulumi/pulumi";
+import { clearReasons, recordedReasons } from "../components/edges";
 import { evaluate, type RecordedResource } from "./evaluate";
+import { resolveWaits, type Wait } from "./reasons";
 import { SECRET_PLACEHOLDER, type StackConfig } from "./stackfile";
 
 /** One resource in the plan, secrets shown as "[secret]". */
@@ -38,6 +40,8 @@ export interface PlanRun {
   plan: Plan;
   /** Everything recorded, for tests and renderers that need more than the plan prints. */
   recorded: RecordedResource[];
+  /** Why each step waits for what it waits for (the program's dependency reasons); not part of the printed plan's JSON. */
+  waits: Wait[];
   exitCode: 0 | 2;
 }
 
@@ -103,9 +107,14 @@ export async function runPlan(given: StackConfig): Promise<PlanRun> {
   const topology = planTopology(analysis.topology, raw.hosts);
   const errors = findings.some((f) => f.severity === "error");
   if (errors || !analysis.spec) {
-    return { plan: { findings, topology, resources: [], outputs: {} }, recorded: [], exitCode: 2 };
+    return { plan: { findings, topology, resources: [], outputs: {} }, recorded: [], waits: [], exitCode: 2 };
   }
-  const { resources, exportedOutputs } = await evaluate({ config: stack.config, secretKeys: stack.secretKeys, program: main });
+  const program = () => {
+    clearReasons();
+    return main();
+  };
+  const { resources, exportedOutputs } = await evaluate({ config: stack.config, secretKeys: stack.secretKeys, program });
+  const waits = await resolveWaits(recordedReasons(), resources);
   const byUrn = new Map(resources.map((r) => [r.urn, r]));
   const addressToHost = new Map(analysis.spec.hosts.map((h) => [h.address, h.name]));
   const planned = resources.map((r) => ({
@@ -126,6 +135,7 @@ export async function runPlan(given: StackConfig): Promise<PlanRun> {
       ...(analysis.upgrade ? { upgrade: analysis.upgrade } : {}),
     },
     recorded: resources,
+    waits,
     exitCode: 0,
   };
 }

@@ -5,6 +5,7 @@ import type { ClusterSpec, HostSpec } from "../config/spec";
 import type { Host } from "../host/host";
 import { identityTriggers, remoteScript, remoteStepOptions } from "../host/remote-script";
 import { renderGatewayApiCrdsDeleteScript, renderGatewayApiCrdsScript } from "../network/gateway-api";
+import { after, type Edge, resourcesOf, withReasons } from "../edges";
 import type { Topology } from "../topology";
 import { renderCniChart } from "./render-cni";
 import { renderKeepalivedDeleteScript, renderKeepalivedScript } from "./render-keepalived";
@@ -94,9 +95,7 @@ export class ControlPlane extends pulumi.ComponentResource {
             delete: renderKeepalivedDeleteScript(leader.spec),
             stdin: secrets.vrrpPassword,
           },
-          [
-            leader, // node preparation installs keepalived and curl
-          ],
+          [after(leader, "node preparation installs keepalived and curl")],
         )
       : undefined;
 
@@ -110,8 +109,15 @@ export class ControlPlane extends pulumi.ComponentResource {
         secretOutput: true,
       },
       [
-        leader, // node preparation (containerd, kubeadm, kubelet) and disks first
-        ...(leaderKeepalived ? [leaderKeepalived] : []), // the VIP must answer as soon as the API server does: kubeadm init reaches it through controlPlaneEndpoint
+        after(leader, "node preparation (containerd, kubeadm, kubelet) and disks first"),
+        ...(leaderKeepalived
+          ? [
+              after(
+                leaderKeepalived,
+                "the VIP must answer as soon as the API server does: kubeadm init reaches it through controlPlaneEndpoint",
+              ),
+            ]
+          : []),
       ],
     );
     this.nodes.set(leaderName, init);
@@ -131,8 +137,11 @@ export class ControlPlane extends pulumi.ComponentResource {
           stdin: pulumi.interpolate`${secrets.bootstrapToken}\n${secrets.certificateKey}\n`,
         },
         [
-          host, // right before this join, not before its node preparation: the uploaded certificates expire after 2 hours
-          lastMembershipChange, // the previous follower has joined (serial etcd membership changes); for the first, kubeadm init has run
+          after(host, "right before this join, not before its node preparation: the uploaded certificates expire after 2 hours"),
+          after(
+            lastMembershipChange,
+            "the previous follower has joined (serial etcd membership changes); for the first, kubeadm init has run",
+          ),
         ],
       );
       const join = this.step(
@@ -144,8 +153,8 @@ export class ControlPlane extends pulumi.ComponentResource {
           stdin: pulumi.interpolate`${secrets.bootstrapToken}\n${upload.stdout}\n${secrets.certificateKey}\n`,
         },
         [
-          host, // node preparation and disks first
-          upload, // the token is valid, the control-plane certificates freshly uploaded, the CA hash known
+          after(host, "node preparation and disks first"),
+          after(upload, "the token is valid, the control-plane certificates freshly uploaded, the CA hash known"),
         ],
       );
       this.nodes.set(f, join);
@@ -158,9 +167,7 @@ export class ControlPlane extends pulumi.ComponentResource {
             delete: renderKeepalivedDeleteScript(host.spec),
             stdin: secrets.vrrpPassword,
           },
-          [
-            join, // a follower may hold the VIP only once its API server exists; on removal, keepalived stops before the reset
-          ],
+          [after(join, "a follower may hold the VIP only once its API server exists; on removal, keepalived stops before the reset")],
         );
       }
       lastMembershipChange = join;
@@ -179,9 +186,7 @@ export class ControlPlane extends pulumi.ComponentResource {
           delete: renderWitnessCertsDeleteScript(leader.spec, host.spec),
           secretOutput: true,
         },
-        [
-          init, // the etcd CA exists once kubeadm init has run
-        ],
+        [after(init, "the etcd CA exists once kubeadm init has run")],
       );
       const member = this.step(
         `${w}-etcd-member`,
@@ -192,9 +197,9 @@ export class ControlPlane extends pulumi.ComponentResource {
           stdin: pulumi.secret(certs.stdout),
         },
         [
-          host, // node preparation first (curl, systemd unit directory)
-          certs, // the member's certificates, signed on the leader
-          lastMembershipChange, // after the last control-plane join or the previous witness: etcd membership changes never overlap
+          after(host, "node preparation first (curl, systemd unit directory)"),
+          after(certs, "the member's certificates, signed on the leader"),
+          after(lastMembershipChange, "after the last control-plane join or the previous witness: etcd membership changes never overlap"),
         ],
       );
       lastMembershipChange = member;
@@ -211,8 +216,8 @@ export class ControlPlane extends pulumi.ComponentResource {
           stdin: pulumi.interpolate`${secrets.bootstrapToken}\n`,
         },
         [
-          init, // the cluster and its CA exist
-          host, // refresh the token right before this join, not before the host's node preparation
+          after(init, "the cluster and its CA exist"),
+          after(host, "refresh the token right before this join, not before the host's node preparation"),
         ],
       );
       const join = this.step(
@@ -223,10 +228,7 @@ export class ControlPlane extends pulumi.ComponentResource {
           delete: renderJoinDeleteScript(host.spec),
           stdin: pulumi.interpolate`${secrets.bootstrapToken}\n${token.stdout}\n`,
         },
-        [
-          host, // node preparation and disks first
-          token, // the bootstrap token is valid and the CA hash known
-        ],
+        [after(host, "node preparation and disks first"), after(token, "the bootstrap token is valid and the CA hash known")],
       );
       // Runs nothing on create (the join waited for the Node): the leader opens no session per joining worker.
       const node = this.step(
@@ -235,9 +237,7 @@ export class ControlPlane extends pulumi.ComponentResource {
         {
           delete: renderNodeDeleteScript(leader.spec, host.spec),
         },
-        [
-          join, // the Node exists after the join; on removal this drains it before the worker's kubeadm reset
-        ],
+        [after(join, "the Node exists after the join; on removal this drains it before the worker's kubeadm reset")],
       );
       this.nodes.set(w, node);
     }
@@ -249,13 +249,22 @@ export class ControlPlane extends pulumi.ComponentResource {
         `${leaderName}-gateway-api-crds`,
         leader,
         { create: renderGatewayApiCrdsScript(leader.spec), delete: renderGatewayApiCrdsDeleteScript(leader.spec) },
-        [
-          init, // the API server and the leader's admin.conf exist
-        ],
+        [after(init, "the API server and the leader's admin.conf exist")],
       );
     }
 
     const chart = renderCniChart(spec);
+    const cniEdges = [
+      after(init, "the API server exists (the provider's kubeconfig comes from it)"),
+      ...(this.gatewayApiCrds
+        ? [
+            after(
+              this.gatewayApiCrds,
+              "Cilium's operator looks for the Gateway API CRDs when it starts and leaves its Gateway controller off without them",
+            ),
+          ]
+        : []),
+    ];
     if (chart) {
       const cni = new kubernetes.helm.v3.Release(
         `cni-${chart.release}`,
@@ -272,13 +281,10 @@ export class ControlPlane extends pulumi.ComponentResource {
         {
           parent: this,
           provider: this.provider,
-          dependsOn: [
-            init, // the API server exists (the provider's kubeconfig comes from it)
-            // Cilium's operator looks for the Gateway API CRDs when it starts and leaves its Gateway controller off without them.
-            ...(this.gatewayApiCrds ? [this.gatewayApiCrds] : []),
-          ],
+          dependsOn: resourcesOf(cniEdges),
         },
       );
+      withReasons(cni, cniEdges);
       this.clusterReady = [cni];
     } else {
       this.clusterReady = [init, ...(this.gatewayApiCrds ? [this.gatewayApiCrds] : [])];
@@ -294,21 +300,25 @@ export class ControlPlane extends pulumi.ComponentResource {
    * delete after the new create, and for these steps that is kubeadm reset,
    * etcd member remove or stopping keepalived.
    */
-  private step(name: string, on: Host, args: StepArgs, dependsOn: pulumi.Resource[]): command.remote.Command {
+  private step(name: string, on: Host, args: StepArgs, edges: Edge[]): command.remote.Command {
+    const dependsOn = resourcesOf(edges);
     const create = args.create !== undefined ? remoteScript(args.create, this.user) : undefined;
-    return new command.remote.Command(
-      name,
-      {
-        connection: on.connection,
-        ...(create !== undefined ? { create, update: create } : {}),
-        delete: remoteScript(args.delete ?? renderNothingToUndoScript(on.spec, name), this.user),
-        triggers: identityTriggers("baremetal-k8s:controlplane", name),
-        ...(args.stdin !== undefined ? { stdin: args.stdin } : {}),
-        ...(args.secretOutput ? { logging: "none" } : {}),
-        // The previous stdout may hold a secret; never send it back to the host as an environment variable.
-        addPreviousOutputInEnv: false,
-      },
-      remoteStepOptions({ parent: this, dependsOn, ...(args.secretOutput ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}) }),
+    return withReasons(
+      new command.remote.Command(
+        name,
+        {
+          connection: on.connection,
+          ...(create !== undefined ? { create, update: create } : {}),
+          delete: remoteScript(args.delete ?? renderNothingToUndoScript(on.spec, name), this.user),
+          triggers: identityTriggers("baremetal-k8s:controlplane", name),
+          ...(args.stdin !== undefined ? { stdin: args.stdin } : {}),
+          ...(args.secretOutput ? { logging: "none" } : {}),
+          // The previous stdout may hold a secret; never send it back to the host as an environment variable.
+          addPreviousOutputInEnv: false,
+        },
+        remoteStepOptions({ parent: this, dependsOn, ...(args.secretOutput ? { additionalSecretOutputs: ["stdout", "stderr"] } : {}) }),
+      ),
+      edges,
     );
   }
 }

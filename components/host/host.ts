@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import type { ClusterSpec, HostSpec } from "../config/spec";
+import { after, type Edge, resourcesOf, withReasons } from "../edges";
 import type { Topology } from "../topology";
 import { hostConnection } from "./connection";
 import { identityTriggers, remoteScript, remoteStepOptions } from "./remote-script";
@@ -51,23 +52,31 @@ export class Host extends pulumi.ComponentResource {
     this.connection = hostConnection(host, args.cluster.cluster, args.sshPrivateKey);
     this.volumePluginDir = volumePluginDir(host);
 
-    const step = (suffix: string, create: string, del: string, dependsOn: pulumi.Resource[], identity: string[] = []) =>
-      hostStep({ host: host.name, suffix, connection: this.connection, user, create, delete: del, identity }, { parent: this, dependsOn });
+    const step = (suffix: string, create: string, del: string, edges: Edge[], identity: string[] = []) =>
+      withReasons(
+        hostStep(
+          { host: host.name, suffix, connection: this.connection, user, create, delete: del, identity },
+          { parent: this, dependsOn: resourcesOf(edges) },
+        ),
+        edges,
+      );
 
     const prep = renderNodePrep(host, args.cluster);
     this.nodePrep = step("node-prep", prep, renderNodePrepDelete(host), []);
 
     const disks = new Map<string, command.remote.Command>();
     for (const s of diskSteps(host)) {
-      // Node prep installs the mkfs/mdadm tools the disk scripts run, and containerd, whose directory an ephemeral disk takes over.
-      disks.set(s.key, step(s.key, s.create, s.delete, [this.nodePrep], s.identity));
+      const why =
+        "node preparation installs the mkfs/mdadm tools the disk scripts run, and containerd, whose directory an ephemeral disk takes over";
+      disks.set(s.key, step(s.key, s.create, s.delete, [after(this.nodePrep, why)], s.identity));
     }
     this.disks = disks;
 
     if (needsLonghornPrereqs(host, args.cluster)) {
       const script = renderInitiatorName(host);
-      // Node prep installs open-iscsi (iscsi-iname, iscsid).
-      this.iscsi = step("iscsi", script, renderInitiatorNameDelete(host), [this.nodePrep]);
+      this.iscsi = step("iscsi", script, renderInitiatorNameDelete(host), [
+        after(this.nodePrep, "node preparation installs open-iscsi (iscsi-iname, iscsid)"),
+      ]);
       this.initiatorName = this.iscsi.stdout.apply((out) => lastLine(out));
     }
     this.registerOutputs({});

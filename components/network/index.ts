@@ -1,5 +1,6 @@
 import * as kubernetes from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { after, type Edge, resourcesOf, withReasons } from "../edges";
 import { helmRelease } from "../helm-release";
 import type { ClusterSpec } from "../config/spec";
 import type { ControlPlane } from "../controlplane";
@@ -35,23 +36,21 @@ export class Network extends pulumi.ComponentResource {
         NETWORK_CHARTS.metallb,
         spec.cluster.networking.loadBalancer.version,
         renderMetallbValues(),
-        [
-          // The controller and speakers need pod networking.
-          ...controlPlane.clusterReady,
-        ],
+        [...controlPlane.clusterReady.map((r) => after(r, "The controller and speakers need pod networking."))],
       );
       this.releases.metallb = metallb;
       for (const obj of renderMetallbPool(spec)) {
         const kind = obj.kind === "IPAddressPool" ? "pool" : "l2advertisement";
         this.addressPool.push(
-          new kubernetes.apiextensions.CustomResource(`metallb-${kind}`, obj, {
-            parent: this,
-            provider,
-            dependsOn: [
-              // The chart brings the CRDs and the webhook that validates these objects (failurePolicy Fail); the release waits for it.
-              metallb,
+          withReasons(
+            new kubernetes.apiextensions.CustomResource(`metallb-${kind}`, obj, { parent: this, provider, dependsOn: [metallb] }),
+            [
+              after(
+                metallb,
+                "The chart brings the CRDs and the webhook that validates these objects (failurePolicy Fail); the release waits for it.",
+              ),
             ],
-          }),
+          ),
         );
       }
     }
@@ -59,12 +58,18 @@ export class Network extends pulumi.ComponentResource {
     const traefik = spec.ingress?.traefik;
     if (traefik?.enabled) {
       this.releases.traefik = this.release(provider, "traefik", NETWORK_CHARTS.traefik, traefik.version, renderTraefikValues(spec), [
-        // Traefik's pods need pod networking.
-        ...controlPlane.clusterReady,
-        // Its Service asks MetalLB for an address; the pool must exist or the release waits for a Service that stays pending.
-        ...this.addressPool,
-        // With the Gateway provider on, the chart creates a GatewayClass and a Gateway: their CRDs must exist.
-        ...(controlPlane.gatewayApiCrds ? [controlPlane.gatewayApiCrds] : []),
+        ...controlPlane.clusterReady.map((r) => after(r, "Traefik's pods need pod networking.")),
+        ...this.addressPool.map((r) =>
+          after(r, "Its Service asks MetalLB for an address; the pool must exist or the release waits for a Service that stays pending."),
+        ),
+        ...(controlPlane.gatewayApiCrds
+          ? [
+              after(
+                controlPlane.gatewayApiCrds,
+                "With the Gateway provider on, the chart creates a GatewayClass and a Gateway: their CRDs must exist.",
+              ),
+            ]
+          : []),
       ]);
     }
     this.registerOutputs({});
@@ -76,8 +81,11 @@ export class Network extends pulumi.ComponentResource {
     chart: ChartRef,
     version: string,
     values: Record<string, unknown>,
-    dependsOn: pulumi.Resource[],
+    edges: Edge[],
   ): kubernetes.helm.v3.Release {
-    return helmRelease(name, chart, { version, values, timeout: 600 }, { parent: this, provider, dependsOn: [...new Set(dependsOn)] });
+    return withReasons(
+      helmRelease(name, chart, { version, values, timeout: 600 }, { parent: this, provider, dependsOn: resourcesOf(edges) }),
+      edges,
+    );
   }
 }

@@ -1,5 +1,6 @@
 import * as kubernetes from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { after, type Edge, resourcesOf, withReasons } from "../edges";
 import { helmRelease } from "../helm-release";
 import { isKubernetesNode } from "../config/predicates";
 import type { ClusterSpec, HostSpec } from "../config/spec";
@@ -53,18 +54,19 @@ export class Storage extends pulumi.ComponentResource {
         const meta = longhornNodeMetadata(h);
         const node = controlPlane.nodes.get(h.name);
         if (!node) throw new pulumi.ResourceError(`storage: host ${h.name} has a longhorn disk but never becomes a Kubernetes node`, this);
-        return new kubernetes.core.v1.NodePatch(
+        const edges = [after(node, "the Node object exists once this step has finished (kubeadm init, join, or the worker's node check)")];
+        const patch = new kubernetes.core.v1.NodePatch(
           `${h.name}-longhorn-node`,
           { metadata: { name: h.name, labels: meta.labels, annotations: meta.annotations } },
           {
             parent: this,
             provider: this.provider,
-            // The Node object exists once this step has finished (kubeadm init, join, or the worker's node check).
-            dependsOn: [node],
+            dependsOn: resourcesOf(edges),
             // Longhorn reads the label only on nodes without disks; leaving it behind when a host goes is harmless.
             retainOnDelete: true,
           },
         );
+        return withReasons(patch, edges);
       });
       this.releases.longhorn = this.release(
         "longhorn",
@@ -72,12 +74,16 @@ export class Storage extends pulumi.ComponentResource {
         spec.storage.longhorn.version,
         renderLonghornValues(spec, topology),
         [
-          // Longhorn's pods need the CNI to talk to each other and to the API.
-          ...controlPlane.clusterReady,
-          // longhorn-manager and the CSI plugin run on every node: iSCSI, the data mounts and the multipathd blacklist must be there first.
-          ...hostsOf(kubernetesNodes),
-          // The storage nodes must carry their disk label and annotation before longhorn-manager first registers them.
-          ...nodePatches,
+          ...controlPlane.clusterReady.map((r) => after(r, "Longhorn's pods need the CNI to talk to each other and to the API.")),
+          ...hostsOf(kubernetesNodes).map((r) =>
+            after(
+              r,
+              "longhorn-manager and the CSI plugin run on every node: iSCSI, the data mounts and the multipathd blacklist must be there first.",
+            ),
+          ),
+          ...nodePatches.map((r) =>
+            after(r, "The storage nodes must carry their disk label and annotation before longhorn-manager first registers them."),
+          ),
         ],
         // Cloned initiator names make iSCSI sessions flap: the release waits for the check that they are unique.
         args.longhornNodesReady,
@@ -91,11 +97,13 @@ export class Storage extends pulumi.ComponentResource {
         spec.storage.rookCeph.version,
         renderRookOperatorValues(spec, topology),
         [
-          // The operator and the CSI pods need pod networking.
-          ...controlPlane.clusterReady,
-          // The RBD CSI plugin runs on every node; OSD hosts need lvm2 and their raw disks verified.
-          ...hostsOf(kubernetesNodes),
-          ...hostsOf(cephHosts(spec)),
+          ...controlPlane.clusterReady.map((r) => after(r, "The operator and the CSI pods need pod networking.")),
+          ...hostsOf(kubernetesNodes).map((r) =>
+            after(r, "The RBD CSI plugin runs on every node; OSD hosts need lvm2 and their raw disks verified."),
+          ),
+          ...hostsOf(cephHosts(spec)).map((r) =>
+            after(r, "The RBD CSI plugin runs on every node; OSD hosts need lvm2 and their raw disks verified."),
+          ),
         ],
       );
       this.releases.rookCeph = operator;
@@ -104,10 +112,7 @@ export class Storage extends pulumi.ComponentResource {
         CHARTS.rookCluster,
         spec.storage.rookCeph.version,
         renderRookClusterValues(spec, topology),
-        [
-          // The CephCluster and CephBlockPool CRDs and the operator that reconciles them come from the operator chart.
-          operator,
-        ],
+        [after(operator, "The CephCluster and CephBlockPool CRDs and the operator that reconciles them come from the operator chart.")],
       );
     }
 
@@ -118,10 +123,10 @@ export class Storage extends pulumi.ComponentResource {
         spec.storage.localStatic.version,
         renderLocalStaticValues(spec),
         [
-          // The provisioner's DaemonSet needs pod networking.
-          ...controlPlane.clusterReady,
-          // It publishes only what is already mounted or linked in each class's hostDir: the hosts' disk layout comes first.
-          ...hostsOf(localStaticHosts(spec)),
+          ...controlPlane.clusterReady.map((r) => after(r, "The provisioner's DaemonSet needs pod networking.")),
+          ...hostsOf(localStaticHosts(spec)).map((r) =>
+            after(r, "It publishes only what is already mounted or linked in each class's hostDir: the hosts' disk layout comes first."),
+          ),
         ],
       );
     }
@@ -133,24 +138,27 @@ export class Storage extends pulumi.ComponentResource {
     chart: ChartRef,
     version: string,
     values: Record<string, unknown>,
-    dependsOn: pulumi.Resource[],
+    edges: Edge[],
     alsoAfter?: pulumi.Output<pulumi.Resource[]>,
   ): kubernetes.helm.v3.Release {
-    const unique = [...new Set(dependsOn)];
-    return helmRelease(
-      name,
-      chart,
-      // First installs pull several images per node; 5 minutes (the default) is short on slow links.
-      { version, values, timeout: 900 },
-      // Protected: dropping a storage system from the config stops at this release instead of uninstalling it under its volumes
-      // (`pulumi state unprotect` makes it a deliberate act); retained: even then, Pulumi forgets it but never runs helm uninstall.
-      {
-        parent: this,
-        provider: this.provider,
-        dependsOn: alsoAfter ? alsoAfter.apply((more) => [...unique, ...more]) : unique,
-        protect: true,
-        retainOnDelete: true,
-      },
+    const unique = resourcesOf(edges);
+    return withReasons(
+      helmRelease(
+        name,
+        chart,
+        // First installs pull several images per node; 5 minutes (the default) is short on slow links.
+        { version, values, timeout: 900 },
+        // Protected: dropping a storage system from the config stops at this release instead of uninstalling it under its volumes
+        // (`pulumi state unprotect` makes it a deliberate act); retained: even then, Pulumi forgets it but never runs helm uninstall.
+        {
+          parent: this,
+          provider: this.provider,
+          dependsOn: alsoAfter ? alsoAfter.apply((more) => [...unique, ...more]) : unique,
+          protect: true,
+          retainOnDelete: true,
+        },
+      ),
+      edges,
     );
   }
 }

@@ -62,13 +62,24 @@ describe("the offline plan of the example lab", async () => {
   });
 
   it("renders markdown with findings, topology, steps per host and a Mermaid graph", () => {
-    const md = renderMarkdown(run.plan, run.recorded, "dev");
-    for (const heading of ["## Findings", "## Topology", "## Bring-up per host, in order", "### cp-1", "```mermaid"])
+    const md = renderMarkdown(run.plan, run.recorded, "dev", run.waits);
+    for (const heading of [
+      "## Findings",
+      "## Topology",
+      "## Bring-up per host, in order",
+      "### cp-1",
+      "## Waves: what runs in parallel",
+      "```mermaid",
+    ])
       expect(md).toContain(heading);
     expect(md).toContain("etcd voters: cp-1, cp-2, w-1 (3), survives **1** failure");
     // the leader's drain step for a worker is listed, and said to run only when that worker is removed
-    expect(md).toMatch(/^\d+\. `w-2-node` \(command:remote:Command\): runs nothing now, only when removed$/m);
-    expect(md).toMatch(/^\d+\. `w-2-kubeadm-join` \(command:remote:Command\)$/m);
+    expect(md).toMatch(/^\d+\. `w-2-node` on \*\*cp-1\*\* \(wave \d+; runs nothing now, only when removed\), after:$/m);
+    expect(md).toMatch(
+      /^\d+\. `w-2-kubeadm-join` \(wave \d+\), after:\n {3}- `w-2-join-token`: the bootstrap token is valid and the CA hash known$/m,
+    );
+    // Mermaid node ids are readable names
+    expect(md).toContain('Host_cp_1["cp-1<br/><small>host:Host</small>"]');
   });
 });
 
