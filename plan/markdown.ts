@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { RecordedResource } from "./evaluate";
+import { renderDayTwo } from "./markdown-day2";
 import type { Plan, PlanResource } from "./plan";
 import type { Finding } from "../components/config";
 import type { StorageDisk, StorageTopology } from "../components/topology";
@@ -153,6 +154,7 @@ export function renderMarkdown(plan: Plan, recorded: readonly RecordedResource[]
     lines.push(...renderStorage(t.storage, plan.findings));
   }
   lines.push(...renderUpgrade(plan));
+  lines.push(...renderDayTwo(plan));
   if (plan.resources.length === 0) return lines.join("\n");
 
   const seq = new Map(recorded.map((r) => [r.urn, r.seq]));

@@ -6,6 +6,7 @@ import type { ClusterSpec, DiskSpec, HostSpec, KeepalivedSettings, LocalClassSpe
 import { isKernelDeviceName, isStableDevicePath, mirrorBase } from "./strings";
 import { networkFindings } from "./rules-network";
 import { runtimeFindings } from "./rules-runtime";
+import { etcdBackupFindings } from "./rules-day2";
 
 /** The lowest Kubernetes minor whose kubeadm reads the `v1beta4` config we render. */
 export const MIN_KUBERNETES_MINOR = 31;
@@ -263,8 +264,9 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
     }
   }
 
-  // --- MetalLB's pool, Traefik's address, the Gateway API (rules-network.ts)
+  // --- MetalLB's pool, Traefik's address, the Gateway API (rules-network.ts); day-two keys (rules-day2.ts)
   if (cluster) {
+    findings.push(...etcdBackupFindings(cluster.etcdBackup));
     const indexed = hosts.flatMap((h, index) => (h ? [{ host: h, index }] : []));
     findings.push(...networkFindings({ cluster, ingress: parts.ingress, hosts: indexed }));
   }
@@ -509,6 +511,8 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
         ...(cluster.packageMirrors?.kubernetes !== undefined ? { kubernetes: mirrorBase(cluster.packageMirrors.kubernetes) } : {}),
       },
       upgrade: cluster.upgrade,
+      ...(cluster.etcdBackup ? { etcdBackup: cluster.etcdBackup } : {}),
+      ...(cluster.certificates ? { certificates: cluster.certificates } : {}),
     },
     hosts: resolvedHosts,
     storage: {
