@@ -6,6 +6,10 @@ import { engineOp, ignoringChanges } from "../lab/executor";
 import { clone, loadStack, runProgram, toPulumiConfig, type ProgramRun, type TestConfig } from "../harness";
 import { runPlan } from "../../plan/plan";
 import { renderMarkdown } from "../../plan/markdown";
+import { renderDayTwo } from "../../plan/markdown-day2";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { REPO_ROOT } from "../harness";
 
 const CMD = "command:remote:Command";
 const BACKUP = { schedule: "*-*-* 02:30:00", keep: 3, path: "/var/backups/etcd" };
@@ -92,6 +96,15 @@ describe("cluster.etcdBackup on the graph (prod: cp-1 leader, cp-2, cp-3)", () =
     const md = renderMarkdown(plan, recorded, "prod");
     for (const cp of ["cp-1", "cp-2", "cp-3"])
       expect(md).toContain(`- ${cp} (\`${cp}-etcd-backup\`): \`*-*-* 02:30:00\`, newest 3 kept in /var/backups/etcd`);
+  });
+});
+
+describe("the README's Day two: etcd backups", () => {
+  it("shows the markdown the plan of Pulumi.prod.yaml prints for its etcdBackup", async () => {
+    const { plan } = await runPlan({ ...toPulumiConfig(loadStack("prod")), file: "Pulumi.prod.yaml" });
+    const readme = readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+    const shown = /## Day two: etcd backups[\s\S]*?```markdown\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(shown).toBe(`${renderDayTwo(plan).join("\n").trimEnd()}\n`);
   });
 });
 
