@@ -22,6 +22,11 @@ export const CERT_RENEWAL = {
   log: "/var/log/baremetal-k8s/certs-renew.log",
 } as const;
 
+/** The ports the static pods listen on (kube-apiserver on the endpoint's port, etcd, controller-manager, scheduler), as an ss filter. */
+function listenFilter(apiPort: number): string {
+  return `( ${[apiPort, 2379, 2380, 10257, 10259].map((p) => `sport = :${p}`).join(" or ")} )`;
+}
+
 /**
  * The step's create and update. Runs the renewal when `renew` differs from the value recorded on the host; on
  * the step's first run on a cluster whose certificates are less than a day old (a fresh cluster, a new control
@@ -37,7 +42,7 @@ MANIFESTS=${r.manifests}
 PARKED=${r.parked}
 [ -f "$MANIFESTS/kube-apiserver.yaml" ] || [ -f "$PARKED/kube-apiserver.yaml" ] || fail "has no kube-apiserver manifest: not a kubeadm control plane"
 command -v kubeadm >/dev/null || fail "kubeadm is not installed"
-command -v crictl >/dev/null || fail "crictl is not installed (kubeadm needs it too): cannot tell when the static pods have stopped"
+command -v ss >/dev/null || fail "ss (iproute2) is not installed: cannot tell when the static pods have stopped"
 command -v curl >/dev/null || fail "curl is not installed (node preparation installs it on control planes)"
 done_for=$(cat "$RECORD" 2>/dev/null || true)
 record() { install -d -m 0755 "$(dirname "$RECORD")"; printf '%s\\n' "$TOKEN" >"$RECORD.tmp"; mv -f "$RECORD.tmp" "$RECORD"; }
@@ -75,7 +80,8 @@ note "kubeadm certs renew all: done (kube-apiserver's certificate expired $befor
 # The static pods read their certificates only when they start: moved out, the kubelet stops them; moved back, it starts them.
 for p in ${pods}; do mv -f "$MANIFESTS/$p.yaml" "$PARKED/"; done
 deadline=$((SECONDS + ${r.stopTimeoutSeconds}))
-while [ -n "$(crictl ps -q --name '^(${r.staticPods.join("|")})$' 2>/dev/null)" ]; do
+# Stopped when nothing listens on their ports any more (host network; the same with containerd and CRI-O).
+while [ -n "$(ss -Hltn '${listenFilter(port)}')" ]; do
   if [ "$SECONDS" -ge "$deadline" ]; then
     restore_manifests
     fail "the static pods did not stop within ${r.stopTimeoutSeconds} s of their manifests leaving $MANIFESTS (see journalctl -u kubelet); the manifests are back, the new certificates in place"
@@ -95,7 +101,7 @@ api_ok() {
   [ "$(curl -fsS --max-time 5 --cacert /etc/kubernetes/pki/ca.crt --resolve kubernetes:${port}:127.0.0.1 https://kubernetes:${port}/healthz 2>/dev/null)" = ok ]
 }
 until etcd_ok && api_ok; do
-  [ "$SECONDS" -lt "$deadline" ] || fail "after the restart, etcd or the API server of this control plane is not healthy within ${r.healthyTimeoutSeconds} s (see crictl ps -a, journalctl -u kubelet); the next control plane waits"
+  [ "$SECONDS" -lt "$deadline" ] || fail "after the restart, etcd or the API server of this control plane is not healthy within ${r.healthyTimeoutSeconds} s (see journalctl -u kubelet); the next control plane waits"
   sleep 2
 done
 record

@@ -70,7 +70,7 @@ describe("the renewal step's script", () => {
     const order = [
       at("kubeadm certs renew all >"),
       at('for p in etcd kube-apiserver kube-controller-manager kube-scheduler; do mv -f "$MANIFESTS/$p.yaml" "$PARKED/"; done'),
-      at("crictl ps -q --name '^(etcd|kube-apiserver|kube-controller-manager|kube-scheduler)$'"),
+      at(`ss -Hltn '( sport = :${spec.cluster.endpoint.port} or sport = :2379 or sport = :2380 or sport = :10257 or sport = :10259 )'`),
       script.lastIndexOf("\nrestore_manifests\n"),
       at("until etcd_ok && api_ok; do"),
       script.lastIndexOf("\nrecord\n"),
