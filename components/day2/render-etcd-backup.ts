@@ -101,7 +101,12 @@ while [[ -e $dir/etcd-snapshot-$ts.db ]]; do
 done
 final=$dir/etcd-snapshot-$ts.db
 part=$final.part
-if ! out=$(ETCDCTL_API=3 "$etcdctl" --endpoints=${ETCD_BACKUP.endpoint} --cacert="$pki/ca.crt" --cert="$pki/healthcheck-client.crt" --key="$pki/healthcheck-client.key" --dial-timeout=10s --command-timeout=600s snapshot save "$part" 2>&1); then
+conn=(--endpoints=${ETCD_BACKUP.endpoint} --cacert="$pki/ca.crt" --cert="$pki/healthcheck-client.crt" --key="$pki/healthcheck-client.key" --dial-timeout=10s)
+# Asked first: against a member that is down, snapshot save waits out its whole command timeout (measured: etcdctl 3.5).
+if ! out=$(ETCDCTL_API=3 "$etcdctl" "\${conn[@]}" --command-timeout=15s endpoint health 2>&1); then
+  fail "etcd at ${ETCD_BACKUP.endpoint} is not healthy, no snapshot taken: $(tail -n 1 <<<"$out")"
+fi
+if ! out=$(ETCDCTL_API=3 "$etcdctl" "\${conn[@]}" --command-timeout=600s snapshot save "$part" 2>&1); then
   fail "etcdctl snapshot save from ${ETCD_BACKUP.endpoint} failed: $(tail -n 1 <<<"$out")"
 fi
 if [[ -n $etcdutl ]]; then

@@ -45,6 +45,8 @@ describe("the backup script", () => {
     expect(rename).toBeGreaterThan(verify);
     expect(script).toContain("--endpoints=https://127.0.0.1:2379");
     expect(script).toContain('--cacert="$pki/ca.crt" --cert="$pki/healthcheck-client.crt" --key="$pki/healthcheck-client.key"');
+    // a member that is down fails in seconds: health first (snapshot save would wait out its 600 s timeout)
+    expect(script.indexOf("--command-timeout=15s endpoint health")).toBeLessThan(save);
     expect(script).toContain("pki=/etc/kubernetes/pki/etcd\n");
     expect(script).toContain("ts=$(date -u +%Y%m%dT%H%M%SZ)");
     expect(script).toContain("final=$dir/etcd-snapshot-$ts.db\npart=$final.part\n");
