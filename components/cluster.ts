@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSpec } from "./config/spec";
 import { ControlPlane } from "./controlplane";
+import { DayTwo, wantsDayTwo } from "./day2";
 import { Host } from "./host/host";
 import { longhornNodesReady } from "./host/initiator-check";
 import { Network } from "./network";
@@ -83,6 +84,11 @@ export class Cluster extends pulumi.ComponentResource {
       this.kubernetesVersion = this.upgrade.finished;
     } else {
       this.kubernetesVersion = pulumi.output(spec.cluster.kubernetesVersion);
+    }
+    if (wantsDayTwo(spec)) {
+      // An upgrade of the same update restarts the static pods itself: a certificate renewal waits for it.
+      const after = this.upgrade?.steps ?? [];
+      new DayTwo("day-two", { spec, topology, hosts: this.hosts, nodes: this.controlPlane.nodes, after }, { parent: this });
     }
     this.registerOutputs({});
   }

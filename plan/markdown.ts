@@ -1,4 +1,5 @@
 import type { RecordedResource } from "./evaluate";
+import { renderDayTwo } from "./markdown-day2";
 import type { Plan, PlanResource } from "./plan";
 import type { Wait } from "./reasons";
 import type { Finding } from "../components/config";
@@ -266,6 +267,7 @@ export function renderMarkdown(plan: Plan, recorded: readonly RecordedResource[]
     lines.push(...renderStorage(t.storage, plan.findings));
   }
   lines.push(...renderUpgrade(plan));
+  lines.push(...renderDayTwo(plan));
   if (plan.resources.length === 0) return lines.join("\n");
 
   lines.push(...renderBringUp(plan, recorded, waits));

@@ -7,6 +7,7 @@ import { resolveDisks } from "./rules-disks";
 import { hostRules, hostsContext, packageMirrorFindings } from "./rules-hosts";
 import { networkFindings } from "./rules-network";
 import { runtimeFindings } from "./rules-runtime";
+import { etcdBackupFindings } from "./rules-day2";
 import { localClassRules, storageSystemRules, type StorageOk } from "./rules-storage";
 
 /**
@@ -22,9 +23,10 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
   const ctx = hostsContext(hosts);
   const keepalived: KeepalivedSettings = cluster ? clusterRules(cluster, ctx, parts.hostAddresses, findings) : { enabled: false };
 
-  // MetalLB's pool, Traefik's address, the Gateway API
+  // MetalLB's pool, Traefik's address, the Gateway API (rules-network.ts); day-two keys (rules-day2.ts)
   if (cluster) {
     const indexed = hosts.flatMap((h, index) => (h ? [{ host: h, index }] : []));
+    findings.push(...etcdBackupFindings(cluster.etcdBackup));
     findings.push(...networkFindings({ cluster, ingress: parts.ingress, hosts: indexed }));
   }
 
@@ -87,6 +89,8 @@ export function applyRules(parts: ParsedParts): { spec?: ClusterSpec; findings: 
         ...(cluster.packageMirrors?.kubernetes !== undefined ? { kubernetes: mirrorBase(cluster.packageMirrors.kubernetes) } : {}),
       },
       upgrade: cluster.upgrade,
+      ...(cluster.etcdBackup ? { etcdBackup: cluster.etcdBackup } : {}),
+      ...(cluster.certificates ? { certificates: cluster.certificates } : {}),
     },
     hosts: resolvedHosts,
     storage: {

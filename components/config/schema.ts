@@ -10,6 +10,7 @@ import {
   posixUserProblem,
   taintProblem,
 } from "./strings";
+import { calendarProblem, renewTokenProblem } from "./rules-day2";
 
 /**
  * The stack config schema: the four keys (docs/CONFIG-REFERENCE.md), with their defaults.
@@ -186,6 +187,45 @@ export const clusterSchema = z.strictObject({
     })
     .prefault({})
     .meta({ description: "How raising cluster.kubernetesVersion upgrades the nodes (README: Day two)." }),
+  etcdBackup: z
+    .strictObject({
+      schedule: checkedString(calendarProblem).meta({
+        description:
+          "When to take a snapshot: a systemd OnCalendar expression (man systemd.time), checked with systemd-analyze calendar on the host.",
+        examples: ["daily", "*-*-* 02:30:00", "Mon..Fri *-*-* 00/6:00:00"],
+      }),
+      keep: z
+        .number({ error: "must be a whole number of snapshots from 1 to 1000" })
+        .int({ error: "must be a whole number of snapshots from 1 to 1000" })
+        .min(1, { error: "must be at least 1: the newest snapshot is always kept" })
+        .max(1000, { error: "must be at most 1000 snapshots" })
+        .meta({ description: "Snapshots kept per control plane (1-1000); older ones are deleted after each new one is verified." }),
+      path: absolutePath.meta({
+        description:
+          "Directory on every control plane that holds the snapshots (created root-only); removing etcdBackup leaves it and its snapshots.",
+        examples: ["/var/backups/etcd"],
+      }),
+    })
+    .optional()
+    .meta({
+      description:
+        "(new) Scheduled etcd snapshots on every control plane (etcdctl snapshot save, verified with etcdutl snapshot status, a systemd timer; README: Day two). Absent: no scheduled snapshots.",
+    }),
+  certificates: z
+    .strictObject({
+      renew: checkedString(renewTokenProblem)
+        .optional()
+        .meta({
+          description:
+            "Change it to any other value to renew the control planes' kubeadm certificates at the next pulumi up (kubeadm certs renew all, then their static pods restart, one control plane at a time). Set for the first time on a cluster whose certificates are less than a day old, it only records the value.",
+          examples: ["2026-12-05"],
+        }),
+    })
+    .optional()
+    .meta({
+      description:
+        "(new) Certificate renewal for clusters not upgraded within a year (every kubeadm upgrade renews them already; README: Day two). Absent: no renewal outside upgrades.",
+    }),
   ssh: z
     .strictObject({
       user: checkedString(posixUserProblem)

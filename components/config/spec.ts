@@ -39,6 +39,18 @@ export interface ClusterSettings {
   /** Package repositories that replace the public ones; URLs without a trailing slash. */
   packageMirrors: PackageMirrors;
   upgrade: UpgradeSettings;
+  /** Scheduled etcd snapshots on every control plane; absent: none (components/day2). */
+  etcdBackup?: EtcdBackupSpec;
+  /** Certificate renewal outside upgrades; absent or without `renew`: none (components/day2). */
+  certificates?: { renew?: string };
+}
+
+export interface EtcdBackupSpec {
+  /** A systemd OnCalendar expression (validated: config/rules-day2.ts). */
+  schedule: string;
+  keep: number;
+  /** Absolute, normalised. */
+  path: string;
 }
 
 export interface PackageMirrors {

@@ -1,4 +1,5 @@
 import type { ClusterSpec, HostSpec } from "../config/spec";
+import { ETCD_FROM_IMAGE } from "../controlplane/etcd-binaries";
 import { CHECK_APISERVER, KEEPALIVED_CONF } from "../controlplane/render-keepalived";
 import { CLIENT_PORT, WITNESS, WITNESS_ETCDCTL_TLS } from "../controlplane/render-witness";
 import { shQuote } from "../host/remote-script";
@@ -291,7 +292,7 @@ export function renderUpgradeDeleteScript(host: HostSpec): string {
  * Nothing happens when it already runs that version.
  */
 function witnessSection(): string {
-  return `# The witness etcd member follows the control planes' etcd version.
+  return `${ETCD_FROM_IMAGE}# The witness etcd member follows the control planes' etcd version.
 etcd_image=$(k -n kube-system get pods -l component=etcd -o jsonpath='{.items[0].spec.containers[0].image}') ||
   fail "cannot read the control planes' etcd image (kube-system pods with label component=etcd)"
 etcd_version=\${etcd_image##*:}
@@ -303,20 +304,7 @@ etcd_running=$(${WITNESS.binDir}/etcd --version 2>/dev/null | sed -n 's/^etcd Ve
 if [ "$etcd_running" != "$etcd_version" ]; then
   dir=${WITNESS.binDir}/v$etcd_version
   if [ ! -x "$dir/etcd" ] || [ ! -x "$dir/etcdctl" ]; then
-    images=$(ctr -n k8s.io images ls -q) || fail "ctr cannot list containerd's images: is containerd running?"
-    if ! grep -qxF -- "$etcd_image" <<<"$images"; then
-      crictl --runtime-endpoint unix:///run/containerd/containerd.sock pull "$etcd_image" >/dev/null || fail "cannot pull $etcd_image"
-    fi
-    install -d -m 0700 "$work/image"
-    ctr -n k8s.io images mount "$etcd_image" "$work/image" >/dev/null || fail "cannot mount the image $etcd_image"
-    rm -rf "$dir.partial"
-    install -d -m 0755 "$dir.partial"
-    install -m 0755 "$work/image/usr/local/bin/etcd" "$work/image/usr/local/bin/etcdctl" "$dir.partial/"
-    ctr -n k8s.io images unmount --rm "$work/image" >/dev/null 2>&1 || true
-    got=$("$dir.partial/etcd" --version | sed -n 's/^etcd Version: //p')
-    [ "$got" = "$etcd_version" ] || fail "the etcd in $etcd_image is \${got:-unknown}, not $etcd_version: nothing was changed"
-    rm -rf "$dir"
-    mv -T "$dir.partial" "$dir"
+    etcd_from_image "$etcd_image" "$etcd_version" "$dir"
   fi
   ln -sfn "$dir/etcd" ${WITNESS.binDir}/etcd
   ln -sfn "$dir/etcdctl" ${WITNESS.binDir}/etcdctl

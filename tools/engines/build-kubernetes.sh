@@ -2,7 +2,7 @@
 # Builds the Kubernetes binaries at the version of the example stacks, from their Go modules, into
 # ${BMK8S_TOOLS_CACHE}/kubernetes-v<version>/bin and links each into ${BMK8S_TOOLS_CACHE}/bin:
 #   kubeadm, kubectl, kubelet, kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy (k8s.io/kubernetes),
-#   etcd and etcdctl at the version kubeadm of that minor uses (read from kubeadm's constants),
+#   etcd, etcdctl and etcdutl at the version kubeadm of that minor uses (read from kubeadm's constants),
 #   pause: k/k's build/pause/linux/pause.c compiled statically with gcc, stamped with kubeadm's PauseVersion,
 #   coredns at kubeadm's CoreDNSVersion (github.com/coredns/coredns),
 #   helm v3 (stamped with the Kubernetes version it assumes for charts).
@@ -45,7 +45,7 @@ minor="${minor%%.*}"
 dir="${cache}/kubernetes-v${version}"
 bin="${dir}/bin"
 marker="${dir}/.complete"
-binaries=(kubeadm kubectl kubelet kube-apiserver kube-controller-manager kube-scheduler kube-proxy etcd etcdctl pause coredns helm)
+binaries=(kubeadm kubectl kubelet kube-apiserver kube-controller-manager kube-scheduler kube-proxy etcd etcdctl etcdutl pause coredns helm)
 
 all_built() {
   local b
@@ -147,8 +147,12 @@ etcd_version="$(sed -n -E "s/^[[:space:]]*${minor}: \"([0-9]+\.[0-9]+\.[0-9]+)-[
 [[ -n "${etcd_version}" ]] || die "no SupportedEtcdVersion for minor ${minor} in ${constants}"
 etcd_src="${dir}/src/etcd"
 if [[ ! -f "${etcd_src}/go.mod" ]]; then
-  printf 'module bmk8s.local/etcd-build\n\ngo 1.23\n\nrequire (\n\tgo.etcd.io/etcd/server/v3 v%s\n\tgo.etcd.io/etcd/etcdctl/v3 v%s\n)\n' \
-    "${etcd_version}" "${etcd_version}" >"${etcd_src}/go.mod"
+  printf 'module bmk8s.local/etcd-build\n\ngo 1.23\n\nrequire (\n\tgo.etcd.io/etcd/server/v3 v%s\n\tgo.etcd.io/etcd/etcdctl/v3 v%s\n\tgo.etcd.io/etcd/etcdutl/v3 v%s\n)\n' \
+    "${etcd_version}" "${etcd_version}" "${etcd_version}" >"${etcd_src}/go.mod"
+fi
+# A go.mod written before etcdutl was built: pinned to the same release (-mod=mod would otherwise resolve the newest).
+if ! grep -q 'go.etcd.io/etcd/etcdutl/v3' "${etcd_src}/go.mod"; then
+  (cd "${etcd_src}" && go mod edit -require="go.etcd.io/etcd/etcdutl/v3@v${etcd_version}")
 fi
 build_etcd() {
   (cd "${etcd_src}" && go build -ldflags "-s -w" -o "${bin}/$1.tmp" "$2")
@@ -156,6 +160,8 @@ build_etcd() {
 }
 timed_build etcd build_etcd etcd go.etcd.io/etcd/server/v3
 timed_build etcdctl build_etcd etcdctl go.etcd.io/etcd/etcdctl/v3
+# etcdutl: what registry.k8s.io/etcd images ship beside etcdctl since 3.5 (snapshot status and restore moved there).
+timed_build etcdutl build_etcd etcdutl go.etcd.io/etcd/etcdutl/v3
 
 # --- pause, from k/k's C source, at the tag kubeadm of this minor expects -------------------------------------------------
 pause_version="$(sed -n -E 's/^[[:space:]]*PauseVersion = "([0-9.]+)"$/\1/p' "${constants}")"

@@ -26,11 +26,13 @@ function layoutOf(component: string): Layout | undefined {
         config: { Entrypoint: [`/usr/local/bin/${component}`], Env: [PATH_ENV] },
       };
     case "etcd":
-      // kubeadm's etcd manifest runs `etcd ...`; the witness copies /usr/local/bin/etcd out of the image.
+      // kubeadm's etcd manifest runs `etcd ...`; the witness and the etcd backup copy their tools out of the image.
       return {
         binaries: [
           { name: "etcd", at: "usr/local/bin/etcd" },
           { name: "etcdctl", at: "usr/local/bin/etcdctl" },
+          // registry.k8s.io/etcd ships etcdutl since 3.5; the etcd backup verifies snapshots with it.
+          { name: "etcdutl", at: "usr/local/bin/etcdutl" },
         ],
         config: { Cmd: ["/usr/local/bin/etcd"], Env: [PATH_ENV] },
       };

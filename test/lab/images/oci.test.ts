@@ -143,7 +143,11 @@ describe("kubeadm's images", () => {
     const files = (r: string) => kubeadmImageSpec(r, read).files.map((f) => `${f.path}=${f.data.toString()}`);
     expect(files("registry.k8s.io/kube-apiserver:v1.33.4")).toEqual(["usr/local/bin/kube-apiserver=binary kube-apiserver"]);
     expect(files("registry.k8s.io/kube-proxy:v1.33.4")).toEqual(["usr/local/bin/kube-proxy=binary kube-proxy"]);
-    expect(files("registry.k8s.io/etcd:3.5.21-0")).toEqual(["usr/local/bin/etcd=binary etcd", "usr/local/bin/etcdctl=binary etcdctl"]);
+    expect(files("registry.k8s.io/etcd:3.5.21-0")).toEqual([
+      "usr/local/bin/etcd=binary etcd",
+      "usr/local/bin/etcdctl=binary etcdctl",
+      "usr/local/bin/etcdutl=binary etcdutl",
+    ]);
     expect(files("registry.k8s.io/pause:3.10")).toEqual(["pause=binary pause"]);
     expect(kubeadmImageSpec("registry.k8s.io/pause:3.10", read).config).toMatchObject({ Entrypoint: ["/pause"], User: "65535:65535" });
     expect(files("registry.k8s.io/coredns/coredns:v1.12.0")).toEqual(["coredns=binary coredns"]);
