@@ -82,7 +82,8 @@ export function loadStack(opts: { stack?: string; stackFile?: string; from: stri
     hosts: parseStructured(get("hosts")),
     storage: parseStructured(get("storage")),
     ingress: parseStructured(get("ingress")),
-    sshPrivateKeySet: get("sshPrivateKey") !== undefined,
+    // The key may come from --ssh-key or the agent: these commands do not need it in the stack file.
+    sshPrivateKeySet: true,
     configKeys: Object.keys(stack.config),
     secretKeys: stack.secretKeys,
   };
@@ -114,7 +115,8 @@ export function resolveSshAuth(
   loaded: LoadedStack,
   opts: { sshKeyFile?: string; from: string },
   env: NodeJS.ProcessEnv = process.env,
-  pulumi: string | undefined = pulumiCli(env),
+  /** null: no Pulumi CLI. */
+  pulumi: string | null = pulumiCli(env) ?? null,
 ): SshAuth {
   if (opts.sshKeyFile) {
     const f = path.resolve(opts.from, opts.sshKeyFile);

@@ -54,7 +54,7 @@ const SAFE_PATH = /^\/[A-Za-z0-9._/-]*$/;
  */
 export function readEtcdBackup(rawCluster: unknown): { settings?: EtcdBackupSettings; problem?: string } {
   if (rawCluster === null || typeof rawCluster !== "object" || !("etcdBackup" in rawCluster)) return {};
-  const b = (rawCluster).etcdBackup;
+  const b = rawCluster.etcdBackup;
   if (b === null || b === undefined) return {};
   if (typeof b !== "object" || Array.isArray(b)) return { problem: "cluster.etcdBackup: must be a map with schedule, keep and path" };
   const { schedule = "daily", keep = 7, path = DEFAULT_BACKUP_PATH } = b as Record<string, unknown>;

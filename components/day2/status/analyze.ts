@@ -183,7 +183,7 @@ export function analyzeStatus(
         const newest = list.ok ? list.value[0] : undefined;
         hs.newestBackup = newest ? { name: newest.name, ageSeconds: Math.round((at - newest.time.getTime()) / 1000) } : null;
         if (!newest)
-          warn(h.name, `no etcd snapshot in ${backup.path} (etcd-snapshot-<UTC time>.db): see journalctl -u the backup timer's service`);
+          warn(h.name, `no etcd snapshot in ${backup.path} (etcd-snapshot-<UTC time>.db): see the backup timer's log (journalctl)`);
         else if (hs.newestBackup && hs.newestBackup.ageSeconds > stale.seconds)
           warn(
             h.name,
