@@ -19,7 +19,7 @@ function certsJson(expires: Date): string {
     name,
     expirationDate: expires.toISOString().replace(/\.\d+Z$/, "Z"),
     residualTime: 1,
-    certificateAuthority: ca,
+    caName: ca,
     externallyManaged: false,
     missing: false,
   });

@@ -79,14 +79,15 @@ export interface CertExpiry {
 interface KubeadmCertInfo {
   name?: unknown;
   expirationDate?: unknown;
-  certificateAuthority?: unknown;
+  /** kubeadm 1.33 names the signing CA `caName` (measured with the real binary). */
+  caName?: unknown;
   externallyManaged?: unknown;
   missing?: unknown;
 }
 
 /**
  * `kubeadm certs check-expiration -o json`: kubeadm's `CertificateExpirationInfo` (output.kubeadm.k8s.io/v1alpha3):
- * `certificates` and `certificateAuthorities`, each with `name`, `expirationDate`, `missing`, `externallyManaged`.
+ * `certificates` (with `caName`) and `certificateAuthorities`, each with `name`, `expirationDate`, `missing`, `externallyManaged`.
  */
 export function parseCertExpiration(stdout: string): Parsed<CertExpiry[]> {
   const doc = json(stdout);
@@ -106,7 +107,7 @@ export function parseCertExpiration(stdout: string): Parsed<CertExpiry[]> {
       out.push({
         name: c.name,
         expires: missing ? "" : new Date(c.expirationDate as string).toISOString(),
-        authority: typeof c.certificateAuthority === "string" ? c.certificateAuthority : "",
+        authority: typeof c.caName === "string" ? c.caName : "",
         isAuthority,
         missing,
         externallyManaged: c.externallyManaged === true,
