@@ -159,6 +159,18 @@ describe("status: what the report says and its exit code", () => {
     );
   });
 
+  it("a missing certificate is a warning, but not super-admin.conf, which kubeadm writes on the init node only", () => {
+    const w = world();
+    const cp2 = w["cp-2"];
+    if (!cp2.reachable) throw new Error("cp-2 down");
+    const doc = JSON.parse(cp2.results.certs?.stdout ?? "{}") as { certificates: { name: string; missing: boolean }[] };
+    doc.certificates.push({ name: "super-admin.conf", missing: true }, { name: "front-proxy-client", missing: true });
+    cp2.results.certs = ok(JSON.stringify(doc));
+    expect(analyzeStatus(spec, topology, backup, w, NOW).findings.map((f) => `${f.subject}: ${f.message}`)).toEqual([
+      "cp-2: certificate front-proxy-client is missing",
+    ]);
+  });
+
   it("a backup older than twice a daily schedule is stale; none at all is a warning too", () => {
     expect(analyze({ backupAgeMs: 47 * 3600_000 }).findings).toEqual([]);
     expect(messages({ backupAgeMs: 49 * 3600_000 })).toContain(

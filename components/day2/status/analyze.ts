@@ -153,8 +153,10 @@ export function analyzeStatus(
     if (certs) {
       hs.certificates = certs.map((c) => ({ ...c, daysLeft: c.missing ? 0 : Math.floor((Date.parse(c.expires) - at) / 86_400_000) }));
       for (const c of hs.certificates) {
-        if (c.missing && !c.externallyManaged) warn(h.name, `certificate ${c.name} is missing`);
-        else if (!c.missing && c.daysLeft < CERT_WARN_DAYS)
+        // kubeadm writes super-admin.conf only on the control plane that ran `kubeadm init` (measured: absent on a joined one).
+        if (c.missing && !c.externallyManaged) {
+          if (c.name !== "super-admin.conf") warn(h.name, `certificate ${c.name} is missing`);
+        } else if (!c.missing && c.daysLeft < CERT_WARN_DAYS)
           warn(
             h.name,
             `certificate ${c.name} ${c.daysLeft < 0 ? "has expired" : `expires in ${c.daysLeft} days`} (${c.expires}): ${c.isAuthority ? "a CA is renewed by hand (kubeadm does not renew CAs)" : "renew it (kubeadm certs renew, or an upgrade renews them)"}`,
