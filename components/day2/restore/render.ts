@@ -97,6 +97,18 @@ const FIND_UTIL = [
   'util_run() { if [[ $util_kind == etcdctl ]]; then ETCDCTL_API=3 "$util" "$@"; else "$util" "$@"; fi; }',
 ];
 
+/** `running NAME`: a live process of that name (a zombie left to its parent to reap does not count). */
+const RUNNING = [
+  "running() {",
+  "  local p st",
+  '  for p in $(pgrep -x "$1" 2>/dev/null || true); do',
+  "    st=$(awk '{print $3}' /proc/$p/stat 2>/dev/null || true)",
+  "    [[ -n $st && $st != Z ]] && return 0",
+  "  done",
+  "  return 1",
+  "}",
+];
+
 /** On the snapshot's host: `etcdutl snapshot status` of the file; prints its JSON (hash, revision, totalKey, totalSize). */
 export function renderSnapshotCheckScript(host: HostSpec, snapshot: string): string {
   return [
@@ -136,12 +148,14 @@ export function renderStopControlPlaneScript(host: HostSpec, tag: string): strin
     '    mv -f "$earlier" "$aside/$m.yaml"; say "took $m.yaml from the earlier restore run ($earlier)"',
     `  else fail "there is no ${MANIFESTS}/$m.yaml (nor in $aside): is this a kubeadm control plane?"; fi`,
     "done",
-    "for _ in $(seq 1 120); do",
-    "  if ! pgrep -x etcd >/dev/null && ! pgrep -x kube-apiserver >/dev/null; then break; fi",
+    "# The kubelet notices a removed manifest within its file check period (20 s) and stops the pod; a loaded node takes longer.",
+    ...RUNNING,
+    "for _ in $(seq 1 300); do",
+    "  if ! running etcd && ! running kube-apiserver; then break; fi",
     "  sleep 1",
     "done",
-    "if pgrep -x etcd >/dev/null || pgrep -x kube-apiserver >/dev/null; then",
-    '  fail "etcd or kube-apiserver still runs 2 minutes after their manifests were moved aside: is the kubelet running? (systemctl status kubelet)"',
+    "if running etcd || running kube-apiserver; then",
+    '  fail "still running 5 minutes after the manifests were moved aside: $(ps -o pid=,stat=,comm= -C etcd,kube-apiserver | tr "\\n" " "). Is the kubelet running? (systemctl status kubelet)"',
     "fi",
     "data=$(sed -n 's/^ *- --data-dir=//p' \"$aside/etcd.yaml\" | head -n 1)",
     "peer=$(sed -n 's/^ *- --initial-advertise-peer-urls=//p' \"$aside/etcd.yaml\" | head -n 1)",
@@ -159,8 +173,9 @@ export function renderStopWitnessScript(host: HostSpec): string {
   return [
     ...header("stop the witness etcd member", host.name),
     `systemctl stop ${WITNESS.unit}`,
-    "for _ in $(seq 1 60); do pgrep -x etcd >/dev/null || break; sleep 1; done",
-    'pgrep -x etcd >/dev/null && fail "etcd still runs a minute after systemctl stop"',
+    ...RUNNING,
+    "for _ in $(seq 1 60); do running etcd || break; sleep 1; done",
+    '! running etcd || fail "etcd still runs a minute after systemctl stop"',
     `peer=$(sed -n 's/^ETCD_INITIAL_ADVERTISE_PEER_URLS=//p' ${WITNESS.envFile} | head -n 1)`,
     `echo "data=${WITNESS.dataDir}"`,
     `echo "peer=\${peer:-${peerUrl(host)}}"`,
@@ -211,7 +226,8 @@ export function renderRestoreMemberScript(voter: VoterPlace, voters: VoterPlace[
     'got=$(sha256sum "$snap.part" | cut -d" " -f1)',
     '[[ $got == "$want" ]] || fail "the snapshot arrived damaged (sha256 $got, expected $want)"',
     'mv -f "$snap.part" "$snap"',
-    'pgrep -x etcd >/dev/null && fail "etcd still runs here: stop it first (the command\'s stop step)"',
+    ...RUNNING,
+    '! running etcd || fail "etcd still runs here: stop it first (the command\'s stop step)"',
     ...FIND_UTIL,
     `find_util ${shQuote(manifest)}`,
     'restored="$data.restored-$tag"',
