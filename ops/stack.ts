@@ -1,0 +1,160 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import { formatFindings, type RawConfig, validateConfig } from "../components/config";
+import type { ClusterSpec } from "../components/config/spec";
+import { OFFLINE_SECRET_PLACEHOLDER, SET_SSH_KEY } from "../components/config/ssh-key";
+import { CONFIG_NAMESPACE } from "../components/main";
+import { type Topology, analyzeTopology } from "../components/topology";
+import { type EtcdBackupSettings, readEtcdBackup } from "../components/day2/etcd-backup";
+import { readStackConfig, StackFileError, stackFileFor, type StackConfig } from "../plan/stackfile";
+
+/** A wrong argument or config: the command prints it with its usage and exits 2. */
+export class UsageError extends Error {}
+
+/** The project directory: where Pulumi.yaml and this program's stack files are. */
+export const PROJECT_DIR = path.resolve(__dirname, "..");
+
+/** Where `npm run X` was started (npm runs scripts in the package root and passes the caller's directory). */
+export function callerDir(script: string, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+  return env.npm_lifecycle_event === script && env.INIT_CWD ? env.INIT_CWD : cwd;
+}
+
+export interface LoadedStack {
+  /** The stack's name: --stack, or NAME of a --stack-file Pulumi.NAME.yaml. */
+  name: string;
+  file: string;
+  stack: StackConfig;
+  spec: ClusterSpec;
+  topology: Topology;
+  backup?: EtcdBackupSettings;
+}
+
+function parseStructured(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Reads and validates the stack's config as the offline plan and `pulumi up` do. `cluster.etcdBackup` is read
+ * here (readEtcdBackup) and taken out before validation, so a stack that sets it validates with or without
+ * the program release that knows the key.
+ */
+export function loadStack(opts: { stack?: string; stackFile?: string; from: string }): LoadedStack {
+  if (!opts.stack === !opts.stackFile) throw new UsageError("give exactly one of --stack or --stack-file");
+  let file: string;
+  if (opts.stackFile) {
+    file = path.resolve(opts.from, opts.stackFile);
+    if (!existsSync(file)) throw new UsageError(`--stack-file ${opts.stackFile}: there is no such file (${file})`);
+  } else {
+    file = stackFileFor(opts.stack as string, PROJECT_DIR);
+    if (!existsSync(file)) {
+      const stacks = readdirSync(PROJECT_DIR)
+        .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+        .filter((s): s is string => s !== undefined);
+      throw new UsageError(
+        `there is no stack "${opts.stack}": ${PROJECT_DIR} has no ${path.basename(file)} (stacks there: ${stacks.join(", ") || "none"}); --stack-file PATH reads a stack file elsewhere`,
+      );
+    }
+  }
+  let stack: StackConfig;
+  try {
+    stack = readStackConfig(file);
+  } catch (e) {
+    if (e instanceof StackFileError) throw new UsageError(e.message);
+    throw e;
+  }
+  const get = (k: string) => stack.config[`${CONFIG_NAMESPACE}:${k}`];
+  const cluster = parseStructured(get("cluster"));
+  const backup = readEtcdBackup(cluster);
+  if (backup.problem) throw new UsageError(`${file}: ${backup.problem}`);
+  let clusterForValidation = cluster;
+  if (cluster !== null && typeof cluster === "object" && !Array.isArray(cluster) && "etcdBackup" in cluster) {
+    const { etcdBackup: _omit, ...rest } = cluster as Record<string, unknown>;
+    clusterForValidation = rest;
+  }
+  const raw: RawConfig = {
+    cluster: clusterForValidation,
+    hosts: parseStructured(get("hosts")),
+    storage: parseStructured(get("storage")),
+    ingress: parseStructured(get("ingress")),
+    // The key may come from --ssh-key or the agent: these commands do not need it in the stack file.
+    sshPrivateKeySet: true,
+    configKeys: Object.keys(stack.config),
+    secretKeys: stack.secretKeys,
+  };
+  const { spec, findings } = validateConfig(raw);
+  if (!spec) throw new UsageError(`${file} has errors; fix them first (npm run plan shows them all):\n${formatFindings(findings)}`);
+  const { topology } = analyzeTopology(spec);
+  const name = opts.stack ?? /^Pulumi\.(.+)\.yaml$/.exec(path.basename(file))?.[1] ?? path.basename(file);
+  return { name, file, stack, spec, topology, ...(backup.settings ? { backup: backup.settings } : {}) };
+}
+
+/** How the commands authenticate: a key (text) or the SSH agent. */
+export type SshAuth = { kind: "key"; privateKey: string; from: string } | { kind: "agent"; socket: string };
+
+/** The Pulumi CLI: the one the project builds, else one on PATH. */
+export function pulumiCli(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const built = path.join(env.BMK8S_TOOLS_CACHE ?? "/var/cache/baremetal-k8s/tools", "bin", "pulumi");
+  if (existsSync(built)) return built;
+  const r = spawnSync("sh", ["-c", "command -v pulumi"], { encoding: "utf8" });
+  return r.status === 0 && r.stdout.trim() ? r.stdout.trim() : undefined;
+}
+
+/**
+ * The private key the way `pulumi up` gets it: `--ssh-key FILE` first; a plain (not secret) value of the stack
+ * file; a `secure:` value decrypted by the Pulumi CLI (`pulumi config get sshPrivateKey --stack NAME`, which
+ * needs the stack's backend login and secrets provider, e.g. PULUMI_CONFIG_PASSPHRASE); else the SSH agent.
+ * Throws a UsageError naming every option when none gives a key.
+ */
+export function resolveSshAuth(
+  loaded: LoadedStack,
+  opts: { sshKeyFile?: string; from: string },
+  env: NodeJS.ProcessEnv = process.env,
+  /** null: no Pulumi CLI. */
+  pulumi: string | null = pulumiCli(env) ?? null,
+): SshAuth {
+  if (opts.sshKeyFile) {
+    const f = path.resolve(opts.from, opts.sshKeyFile);
+    let text: string;
+    try {
+      text = readFileSync(f, "utf8");
+    } catch (e) {
+      throw new UsageError(`--ssh-key ${opts.sshKeyFile}: cannot read it (${(e as Error).message})`);
+    }
+    if (!/-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----/.test(text))
+      throw new UsageError(`--ssh-key ${opts.sshKeyFile}: not a private key file`);
+    return { kind: "key", privateKey: text, from: `--ssh-key ${opts.sshKeyFile}` };
+  }
+  const key = `${CONFIG_NAMESPACE}:sshPrivateKey`;
+  const value = loaded.stack.config[key];
+  const problems: string[] = [];
+  if (value !== undefined && !loaded.stack.secretKeys.includes(key)) {
+    if (/-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----/.test(value)) return { kind: "key", privateKey: value, from: `${key} (plain text)` };
+    problems.push(`${key} in ${loaded.file} holds no private key`);
+  } else if (value !== undefined && value === OFFLINE_SECRET_PLACEHOLDER) {
+    if (pulumi) {
+      const r = spawnSync(pulumi, ["config", "get", "sshPrivateKey", "--stack", loaded.name, "--cwd", path.dirname(loaded.file)], {
+        encoding: "utf8",
+        env: { ...env, PULUMI_SKIP_UPDATE_CHECK: "true" },
+        timeout: 60_000,
+      });
+      if (r.status === 0 && /-----BEGIN ([A-Z0-9]+ )*PRIVATE KEY-----/.test(r.stdout))
+        return { kind: "key", privateKey: r.stdout, from: `pulumi config get sshPrivateKey --stack ${loaded.name}` };
+      problems.push(
+        `\`${pulumi} config get sshPrivateKey --stack ${loaded.name}\` failed: ${(r.stderr || r.error?.message || "no key in its output").trim().split("\n").pop()}`,
+      );
+    } else
+      problems.push(
+        `${key} is encrypted (secure:) and no Pulumi CLI is here to decrypt it (none at $BMK8S_TOOLS_CACHE/bin/pulumi, none on PATH)`,
+      );
+  } else problems.push(`${key} is not set in ${loaded.file} (${SET_SSH_KEY})`);
+  if (env.SSH_AUTH_SOCK && existsSync(env.SSH_AUTH_SOCK)) return { kind: "agent", socket: env.SSH_AUTH_SOCK };
+  throw new UsageError(
+    `no SSH key: ${problems.join("; ")}; and no SSH agent (SSH_AUTH_SOCK). Give one of: --ssh-key FILE; the Pulumi CLI logged in to the stack's backend with its secrets provider (e.g. PULUMI_CONFIG_PASSPHRASE) so \`pulumi config get sshPrivateKey --stack ${loaded.name}\` works; or an ssh-agent holding the key`,
+  );
+}
