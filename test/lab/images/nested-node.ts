@@ -17,6 +17,8 @@ import { TOOLS_BIN } from "../../controlplane/k8s-tools";
  *   brackets); kubeadm 1.33's HTTPProxyCIDR preflight check builds exactly that URL for the service and pod CIDRs
  *   and fails. Upstream's Go 1.24 build does not. /usr/local/bin/kubeadm adds --ignore-preflight-errors=HTTPProxyCIDR
  *   to init and join (not their phases); every other argument and the rendered configuration pass unchanged.
+ * - CNI: containerd looks for plugins in /usr/lib/cni (Debian's containernetworking-plugins), see {@link bridgeCni}.
+ * - images: imported, then also named by digest (repo@sha256:...), as containerd's CRI names a pulled image.
  * - net.ipv4.ip_forward=1: node preparation sets it on a real node; the lab host is a fresh network namespace.
  * - no default route: lab hosts have none, like an air-gapped node with static routes only. (The program's
  *   upload-certs script once ran `kubeadm init phase upload-certs` without --config, which takes the API server's
@@ -41,6 +43,10 @@ export function nestedNode(images: string[]): string {
     '[plugins."io.containerd.grpc.v1.cri"]',
     '  sandbox_image = "registry.k8s.io/pause:3.10"',
     "  restrict_oom_score_adj = true",
+    // Debian's containernetworking-plugins put the CNI plugins in /usr/lib/cni, not containerd's default /opt/cni/bin
+    '  [plugins."io.containerd.grpc.v1.cri".cni]',
+    `    bin_dir = "${CNI_BIN}"`,
+    '    conf_dir = "/etc/cni/net.d"',
     '  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]',
     '    runtime_type = "io.containerd.runc.v2"',
     '    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]',
@@ -71,6 +77,65 @@ export function nestedNode(images: string[]): string {
     "systemctl enable --now containerd >/dev/null",
     "for i in $(seq 100); do ctr version >/dev/null 2>&1 && break; sleep 0.1; done",
     ...images.map((i) => `ctr -n k8s.io images import ${i} >/dev/null`),
+    // containerd's CRI records a pulled image under its digest too (repo@sha256:...); an import names only the tag.
+    // The witness script asks for the etcd image by that digest (what cp-1's containerd recorded).
+    "for ref in $(ctr -n k8s.io images ls -q | grep -v '@'); do",
+    "  d=$(ctr -n k8s.io images ls \"name==$ref\" | awk 'NR == 2 { print $3 }')",
+    '  ctr -n k8s.io images tag "$ref" "${ref%:*}@$d" >/dev/null 2>&1 || true',
+    "done",
     "systemctl enable kubelet >/dev/null",
   ].join("\n");
+}
+
+/** Where Debian's containernetworking-plugins install the CNI plugins (containerd's default is /opt/cni/bin). */
+export const CNI_BIN = "/usr/lib/cni";
+
+/** The lab's node CIDR and pod CIDRs are IPv4 /N; anything else is a test bug, not something to write into a file. */
+const CIDR4 = /^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/;
+
+/**
+ * Lab only: the pod network, as a CNI a user installs would make it (Cilium/Calico images cannot be pulled here):
+ * Debian's `bridge` plugin with `host-local` addresses from the Node's own `spec.podCIDR` (the controller manager
+ * allocates them from the stack's podSubnet), and a route per other node's pod CIDR through that node's address
+ * (what kindnet does in kind). No ipMasq/portmap: they need iptables, which lab hosts lack, and nothing here leaves
+ * the lab. containerd finds the file in /etc/cni/net.d and reports the network ready, so the kubelet marks the Node
+ * Ready.
+ */
+export function bridgeCni(podCidr: string, peers: { address: string; podCidr: string }[]): string {
+  for (const c of [podCidr, ...peers.flatMap((p) => [p.podCidr, `${p.address}/32`])]) {
+    if (!CIDR4.test(c)) throw new Error(`bridgeCni: ${c} is not an IPv4 CIDR`);
+  }
+  const conf = {
+    cniVersion: "0.4.0",
+    name: "lab-bridge",
+    plugins: [
+      {
+        type: "bridge",
+        bridge: "cni0",
+        isGateway: true,
+        hairpinMode: true,
+        ipam: { type: "host-local", ranges: [[{ subnet: podCidr }]], routes: [{ dst: "0.0.0.0/0" }] },
+      },
+    ],
+  };
+  return [
+    "set -euo pipefail",
+    `[[ -x ${CNI_BIN}/bridge && -x ${CNI_BIN}/host-local && -x ${CNI_BIN}/loopback ]] || { echo 'no ${CNI_BIN}/bridge: apt-get install containernetworking-plugins' >&2; exit 1; }`,
+    "mkdir -p /etc/cni/net.d",
+    "cat >/etc/cni/net.d/10-lab-bridge.conflist.tmp <<'JSON'",
+    JSON.stringify(conf, null, 2),
+    "JSON",
+    "mv /etc/cni/net.d/10-lab-bridge.conflist.tmp /etc/cni/net.d/10-lab-bridge.conflist",
+    ...peers.map((p) => `ip route replace ${p.podCidr} via ${p.address}`),
+  ].join("\n");
+}
+
+/**
+ * Lab only: a lab host booted again after `lab.stopHost` (a power cut) has a fresh mount namespace: no cgroup mounts,
+ * no tmpfs under /var/lib/containerd (so no images), and its enabled containerd and kubelet started at boot without
+ * them. Stopped, node setup and import again, then the kubelet starts the static pods from their manifests and data
+ * (/etc/kubernetes, /var/lib/etcd stay on the host's disk), as on a real node after a reboot.
+ */
+export function nestedNodeAfterBoot(images: string[]): string {
+  return ["systemctl stop kubelet containerd || true", nestedNode(images), "systemctl start kubelet"].join("\n");
 }
