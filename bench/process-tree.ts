@@ -2,26 +2,26 @@ import { readdirSync, readFileSync } from "node:fs";
 
 /**
  * Peak memory of a process tree (the Pulumi CLI with its language host, the program and the providers it starts), read
- * from /proc. The CLI is started as a process-group leader and every process of its group is summed at each sample;
- * processes whose command line names a stand-in are summed apart, so the figure of the real engine does not carry the
- * stand-ins' own node processes.
+ * from /proc. At each sample the CLI and all its descendants (by parent pid: the CLI puts each plugin in a process group
+ * of its own, so the group does not hold them) are summed; processes whose command line names a stand-in are summed
+ * apart, so the figure of the real engine does not carry the stand-ins' own node processes.
  */
 
 export interface ProcessSample {
   pid: number;
-  pgrp: number;
+  ppid: number;
   rssKb: number;
   cmdline: string;
 }
 
-/** The process group from the text of /proc/PID/stat (the command name in parentheses may hold spaces and parentheses). */
-export function pgrpOfStat(stat: string): number | null {
+/** The parent pid from the text of /proc/PID/stat (the command name in parentheses may hold spaces and parentheses). */
+export function ppidOfStat(stat: string): number | null {
   const close = stat.lastIndexOf(")");
   if (close < 0) return null;
   // after ") ": state ppid pgrp ...
   const fields = stat.slice(close + 2).split(" ");
-  const pgrp = Number(fields[2]);
-  return Number.isInteger(pgrp) ? pgrp : null;
+  const ppid = Number(fields[1]);
+  return Number.isInteger(ppid) ? ppid : null;
 }
 
 /** VmRSS in kB from the text of /proc/PID/status; 0 for a process without one (a zombie, a kernel thread). */
@@ -37,12 +37,20 @@ export interface TreeMemory {
   standInMb: number;
 }
 
-/** Sums one sample of the group's processes; `isStandIn` tells a stand-in by its command line. */
-export function sumGroup(samples: readonly ProcessSample[], pgrp: number, isStandIn: (cmdline: string) => boolean): TreeMemory {
+/** Sums one sample of ROOT and its descendants; `isStandIn` tells a stand-in by its command line. */
+export function sumTree(samples: readonly ProcessSample[], root: number, isStandIn: (cmdline: string) => boolean): TreeMemory {
+  const children = new Map<number, ProcessSample[]>();
+  for (const s of samples) children.set(s.ppid, [...(children.get(s.ppid) ?? []), s]);
+  const tree: ProcessSample[] = [];
+  const todo = samples.filter((s) => s.pid === root);
+  while (todo.length > 0) {
+    const s = todo.pop() as ProcessSample;
+    tree.push(s);
+    todo.push(...(children.get(s.pid) ?? []));
+  }
   let engine = 0;
   let standIn = 0;
-  for (const s of samples) {
-    if (s.pgrp !== pgrp) continue;
+  for (const s of tree) {
     if (isStandIn(s.cmdline)) standIn += s.rssKb;
     else engine += s.rssKb;
   }
@@ -54,11 +62,11 @@ function readProcesses(): ProcessSample[] {
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const pgrp = pgrpOfStat(readFileSync(`/proc/${entry}/stat`, "utf8"));
-      if (pgrp === null) continue;
+      const ppid = ppidOfStat(readFileSync(`/proc/${entry}/stat`, "utf8"));
+      if (ppid === null) continue;
       out.push({
         pid: Number(entry),
-        pgrp,
+        ppid,
         rssKb: rssKbOfStatus(readFileSync(`/proc/${entry}/status`, "utf8")),
         cmdline: readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " "),
       });
@@ -69,11 +77,11 @@ function readProcesses(): ProcessSample[] {
   return out;
 }
 
-/** Samples the group every `intervalMs` until stop() is called; stop() returns the peaks (each taken over the samples). */
-export function sampleGroup(pgrp: number, isStandIn: (cmdline: string) => boolean, intervalMs = 100): { stop: () => TreeMemory } {
+/** Samples ROOT's tree every `intervalMs` until stop() is called; stop() returns the peaks (each taken over the samples). */
+export function sampleTree(root: number, isStandIn: (cmdline: string) => boolean, intervalMs = 100): { stop: () => TreeMemory } {
   const peak: TreeMemory = { engineMb: 0, standInMb: 0 };
   const take = () => {
-    const m = sumGroup(readProcesses(), pgrp, isStandIn);
+    const m = sumTree(readProcesses(), root, isStandIn);
     peak.engineMb = Math.max(peak.engineMb, m.engineMb);
     peak.standInMb = Math.max(peak.standInMb, m.standInMb);
   };

@@ -14,7 +14,7 @@ import {
 } from "../test/preview/engine";
 import { CONFIG_NAMESPACE } from "../components/main";
 import { syntheticInventory, type InventoryConfig } from "./inventory";
-import { sampleGroup, type TreeMemory } from "./process-tree";
+import { sampleTree, type TreeMemory } from "./process-tree";
 
 /**
  * The real engine's cost (issue 16, point 6): for each synthetic inventory, in one isolated Pulumi home with a file
@@ -73,7 +73,7 @@ interface Timed {
   stderr: string;
 }
 
-/** Runs `pulumi ARGS` as a process-group leader and samples the group's memory while it runs. */
+/** Runs `pulumi ARGS` and samples the memory of its process tree while it runs. */
 function timedPulumi(engine: Engine, cwd: string, args: string[]): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
@@ -87,7 +87,7 @@ function timedPulumi(engine: Engine, cwd: string, args: string[]): Promise<Timed
     const err: Buffer[] = [];
     child.stdout.on("data", (b: Buffer) => out.push(b));
     child.stderr.on("data", (b: Buffer) => err.push(b));
-    const sampler = child.pid === undefined ? undefined : sampleGroup(child.pid, (cmd) => STAND_IN.test(cmd));
+    const sampler = child.pid === undefined ? undefined : sampleTree(child.pid, (cmd) => STAND_IN.test(cmd));
     child.on("error", reject);
     child.on("close", (code) => {
       const memory = sampler?.stop() ?? { engineMb: 0, standInMb: 0 };
