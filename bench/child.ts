@@ -1,6 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { labBringUpTimes } from "./lab";
-import { measureBlastRadius, measureNoop, measureSessions, measureSize } from "./measure";
+import { baseStack, measureBlastRadius, measureNoop, measureSessions, measureSize } from "./measure";
+import { measureRealEngine } from "./real-engine";
 
 /**
  * One bench job in its own process, so that peak RSS belongs to this job
@@ -8,6 +9,7 @@ import { measureBlastRadius, measureNoop, measureSessions, measureSize } from ".
  *   node --require tsx/cjs bench/child.ts size <hosts> <out.json>
  *   node --require tsx/cjs bench/child.ts invariants <hosts> <out.json>
  *   node --require tsx/cjs bench/child.ts lab 0|1 <out.json>      (1: measure the lab anew)
+ *   BENCH_REAL_SIZES=10,50 node --require tsx/cjs bench/child.ts real-engine 0 <out.json>
  * BENCH_CPU_PROFILE_DIR=<dir> CPU-profiles the evaluation of a size job into <dir>.
  * Writes its figures as JSON to <out.json> (stdout is left to the program's own logging).
  */
@@ -24,8 +26,12 @@ async function run(job: string, hosts: number): Promise<unknown> {
     }
     case "lab":
       return labBringUpTimes(hosts === 1);
+    case "real-engine":
+      return measureRealEngine(baseStack(), (process.env.BENCH_REAL_SIZES ?? "").split(",").map(Number), (s) =>
+        process.stderr.write(`bench: ${s}\n`),
+      );
     default:
-      throw new Error(`unknown bench job ${JSON.stringify(job)}: expected size, invariants or lab`);
+      throw new Error(`unknown bench job ${JSON.stringify(job)}: expected size, invariants, lab or real-engine`);
   }
 }
 

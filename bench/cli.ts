@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import type { LabFigure, LabRecord, LabResult } from "./lab";
 import type { SizeFigures } from "./measure";
+import type { RealEngineResult } from "./real-engine";
 import { buildResults, renderComparison, renderTable, type BenchResults, type InvariantFigures, type Machine } from "./report";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -14,9 +15,11 @@ const PARTIAL = path.join(ROOT, "bench", "results", "partial.tmp.json");
 const CHILD = path.join(__dirname, "child.ts");
 const DEFAULT_SIZES = [3, 10, 50, 100, 250];
 const DEFAULT_BLAST_HOSTS = 50;
+const DEFAULT_REAL_SIZES = [10, 50, 250];
 
 const USAGE = `usage: npm run bench -- [--format table|json] [--sizes 3,10,50,100,250] [--blast-hosts 50]
-                       [--repeat N] [--stack-trace-limit N] [--cpu-prof DIR] [--no-lab | --measure-lab] [--no-save]
+                       [--repeat N] [--stack-trace-limit N] [--cpu-prof DIR] [--no-lab | --measure-lab]
+                       [--real-sizes 10,50,250 | --no-real-engine] [--no-save]
 
   --format FORMAT         table (default, for people) or json (the issue's output contract, for scripts)
   --sizes LIST            inventory sizes to evaluate (default ${DEFAULT_SIZES.join(",")})
@@ -28,6 +31,9 @@ const USAGE = `usage: npm run bench -- [--format table|json] [--sizes 3,10,50,10
   --no-lab                skip the lab bring-up
   --measure-lab           measure the lab bring-up anew (root, minutes; test hosts on LAB_PREFIX/LAB_SUBNET)
                           instead of reading the lab's stored measurement
+  --real-sizes LIST       inventory sizes for the real Pulumi engine: preview and a no-op up (default ${DEFAULT_REAL_SIZES.join(",")});
+                          measured when \`npm run -s tools\` has built the CLI and language host
+  --no-real-engine        skip the real engine
   --no-save               do not write bench/results/latest.json
 A full run (default sizes, lab attempted) is kept in bench/results/latest.json and compared with the previous one.`;
 
@@ -42,6 +48,7 @@ async function runChild<T>(
   hosts: number,
   nodeFlags: string[],
   env: NodeJS.ProcessEnv = process.env,
+  echo = false,
 ): Promise<{ result: T; processMs: number }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "bench-"));
   const out = path.join(dir, "result.json");
@@ -54,7 +61,10 @@ async function runChild<T>(
         env,
         stdio: ["ignore", "ignore", "pipe"],
       });
-      child.stderr.on("data", (b: Buffer) => stderr.push(b));
+      child.stderr.on("data", (b: Buffer) => {
+        stderr.push(b);
+        if (echo) process.stderr.write(b);
+      });
       child.on("error", reject);
       child.on("exit", (c) => resolve(c));
     });
@@ -129,6 +139,8 @@ async function cli(): Promise<number> {
         "no-lab": { type: "boolean", default: false },
         "measure-lab": { type: "boolean", default: false },
         "no-save": { type: "boolean", default: false },
+        "real-sizes": { type: "string" },
+        "no-real-engine": { type: "boolean", default: false },
         help: { type: "boolean" },
       },
       strict: true,
@@ -156,6 +168,9 @@ async function cli(): Promise<number> {
     if (!/^\d+$/.test(values["stack-trace-limit"])) fail(`--stack-trace-limit must be a whole number, got ${values["stack-trace-limit"]}`);
     nodeFlags.push(`--stack-trace-limit=${values["stack-trace-limit"]}`);
   }
+  const realSizes = values["real-sizes"] === undefined ? DEFAULT_REAL_SIZES : values["real-sizes"].split(",").map((s) => Number(s.trim()));
+  if (realSizes.some((n) => !Number.isInteger(n) || n < 3))
+    fail(`--real-sizes must list whole numbers of hosts, each at least 3 (the control planes), got ${values["real-sizes"]}`);
   const profileDir = values["cpu-prof"] === undefined ? undefined : path.resolve(values["cpu-prof"]);
   const sizeEnv = profileDir === undefined ? process.env : { ...process.env, BENCH_CPU_PROFILE_DIR: profileDir };
 
@@ -191,11 +206,31 @@ async function cli(): Promise<number> {
   }
   if (labNote !== undefined) progress(`lab: ${labNote}`);
 
-  const results = buildResults({ sizes: measured, invariants, lab, labRecords, labNote, totalMs: performance.now() - t0, repeat }, m);
+  let realEngine: RealEngineResult;
+  if (values["no-real-engine"]) realEngine = { figures: [], note: "skipped (--no-real-engine)" };
+  else {
+    progress(`the real Pulumi engine at ${realSizes.join(", ")} hosts (minutes)...`);
+    const { result } = await runChild<RealEngineResult>(
+      "real-engine",
+      0,
+      [],
+      { ...process.env, BENCH_REAL_SIZES: realSizes.join(",") },
+      true,
+    );
+    realEngine = result;
+  }
+  if (realEngine.note !== undefined) progress(`real engine: ${realEngine.note}`);
+
+  const results = buildResults(
+    { sizes: measured, invariants, lab, labRecords, labNote, realEngine, totalMs: performance.now() - t0, repeat },
+    m,
+  );
   const full =
     values.sizes === undefined &&
     values["blast-hosts"] === undefined &&
     !values["no-lab"] &&
+    !values["no-real-engine"] &&
+    values["real-sizes"] === undefined &&
     nodeFlags.length === 0 &&
     profileDir === undefined;
   const target = full ? RESULTS : PARTIAL;

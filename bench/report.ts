@@ -1,6 +1,7 @@
 import type { BlastRadius, SizeFigures } from "./measure";
 import type { BenchRole, HostSessions } from "./sessions";
 import { touched } from "./compare";
+import type { RealEngineFigure } from "./real-engine";
 
 /**
  * The bench's results: the output contract of issue 8 (what `--format json`
@@ -16,6 +17,8 @@ export interface BenchContract {
   blastRadius: { addWorker: number; removeWorker: number; longhornReplicas: number };
   noop: { identical: number };
   lab: { hosts: number; wallS: number }[];
+  /** The real Pulumi engine at the same sizes (added with issue 16): [] when its tools are not built or it was skipped. */
+  realEngine?: RealEngineFigure[];
 }
 
 export interface Machine {
@@ -83,6 +86,7 @@ export interface BenchResults {
     noop: { hosts: number; resources: number; differing: string[] };
     sessionsPerHost: HostSessions[];
     lab: { note?: string; records?: Record<string, unknown>[] };
+    realEngine?: { engine?: string; note?: string };
     totalMs: number;
   };
 }
@@ -114,6 +118,7 @@ export interface RawRun {
   lab: { hosts: number; wallS: number }[];
   labRecords?: Record<string, unknown>[];
   labNote?: string;
+  realEngine?: { figures: RealEngineFigure[]; engine?: string; note?: string };
   totalMs: number;
   repeat?: number;
 }
@@ -128,6 +133,7 @@ export function buildResults(run: RawRun, machine: Machine): BenchResults {
     blastRadius: { addWorker: touched(b.addWorker), removeWorker: touched(b.removeWorker), longhornReplicas: touched(b.longhornReplicas) },
     noop: { identical: run.invariants.noop.identical },
     lab: run.lab,
+    ...(run.realEngine === undefined ? {} : { realEngine: run.realEngine.figures }),
   };
   return {
     machine,
@@ -167,6 +173,14 @@ export function buildResults(run: RawRun, machine: Machine): BenchResults {
         ...(run.labNote === undefined ? {} : { note: run.labNote }),
         ...(run.labRecords === undefined ? {} : { records: run.labRecords }),
       },
+      ...(run.realEngine === undefined
+        ? {}
+        : {
+            realEngine: {
+              ...(run.realEngine.engine === undefined ? {} : { engine: run.realEngine.engine }),
+              ...(run.realEngine.note === undefined ? {} : { note: run.realEngine.note }),
+            },
+          }),
       totalMs: round(run.totalMs),
     },
   };
@@ -309,9 +323,61 @@ export function renderTable(r: BenchResults): string {
     out.push(`ratio ${last.hosts}/${first.hosts}: ${fmt(first.wallS > 0 ? last.wallS / first.wallS : null, 2)}`);
     if (d.lab.note) out.push(`(${d.lab.note})`);
   }
+  if (f.realEngine !== undefined) {
+    out.push("");
+    out.push(...renderRealEngine(f.realEngine, f.evaluation, d.realEngine ?? {}));
+  }
   out.push("");
   out.push(`bench took ${(d.totalMs / 1000).toFixed(1)} s`);
   return `${out.join("\n")}\n`;
+}
+
+/** Section 7: the real engine beside the mock evaluation of the same size, measured in the same run. */
+export function renderRealEngine(
+  real: RealEngineFigure[],
+  evaluation: BenchContract["evaluation"],
+  about: { engine?: string; note?: string },
+): string[] {
+  const out = ["7. The real Pulumi engine beside the mock evaluation (same run, same inventories)"];
+  if (real.length === 0) {
+    out.push(about.note ?? "not measured");
+    return out;
+  }
+  out.push(
+    table(
+      [
+        "hosts",
+        "resources",
+        "mock eval s",
+        "mock peak MB",
+        "preview s",
+        "preview peak MB",
+        "no-op up s",
+        "no-op up peak MB",
+        "x mock (preview)",
+      ],
+      real.map((r) => {
+        const mock = evaluation.find((e) => e.hosts === r.hosts);
+        return [
+          r.hosts,
+          r.resources,
+          mock ? fmt(mock.wallMs / 1000, 1) : "-",
+          mock ? fmt(mock.peakRssMb, 0) : "-",
+          fmt(r.previewS, 1),
+          fmt(r.previewPeakMb, 0),
+          fmt(r.noopUpS, 1),
+          fmt(r.noopUpPeakMb, 0),
+          mock && mock.wallMs > 0 ? fmt((r.previewS * 1000) / mock.wallMs, 1) : "-",
+        ];
+      }),
+    ),
+  );
+  out.push(
+    "peak MB: the CLI, language host, program and policy pack together; the stand-in providers' own processes apart: " +
+      real.map((r) => `${r.hosts} hosts ${fmt(r.standInPeakMb, 0)} MB`).join(", "),
+  );
+  if (about.engine) out.push(`engine: ${about.engine}`);
+  return out;
 }
 
 function change(prev: number | null | undefined, cur: number | null | undefined): string {
@@ -347,6 +413,11 @@ export function renderComparison(prev: BenchResults, cur: BenchResults): string 
   for (const k of ["addWorker", "removeWorker", "longhornReplicas"] as const)
     add(`blast radius: ${k}`, prev.figures.blastRadius[k], cur.figures.blastRadius[k]);
   add("no-op: identical", prev.figures.noop.identical, cur.figures.noop.identical);
+  for (const r of cur.figures.realEngine ?? []) {
+    const pr = prev.figures.realEngine?.find((x) => x.hosts === r.hosts);
+    add(`real preview ${r.hosts} hosts: s`, pr?.previewS, r.previewS);
+    add(`real no-op up ${r.hosts} hosts: s`, pr?.noopUpS, r.noopUpS);
+  }
   for (const l of cur.figures.lab) add(`lab ${l.hosts} hosts: wall s`, prev.figures.lab.find((x) => x.hosts === l.hosts)?.wallS, l.wallS);
   const head = `compared with the previous run: ${prev.machine.date}, commit ${prev.machine.commit}, ${prev.machine.cores} cores, load ${prev.machine.loadAverage.toFixed(2)}${prev.machine.nodeFlags.length ? `, ${prev.machine.nodeFlags.join(" ")}` : ""}`;
   return `${head}\n${table(["figure", "previous", "now", "change"], rows)}\n`;

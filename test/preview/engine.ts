@@ -2,10 +2,11 @@
  * The real engines built by `npm run -s tools` (tools/engines/build.sh): where they are, which are missing and why,
  * and an isolated environment to run the Pulumi CLI in (file backend, temporary PULUMI_HOME, no plugin downloads).
  */
-import { execFile } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { parse, stringify } from "yaml";
 
 export const DEFAULT_TOOLS_CACHE = "/var/cache/baremetal-k8s/tools";
 
@@ -131,7 +132,60 @@ export class Engine {
 }
 
 const REPO = path.resolve(__dirname, "..", "..");
+export const PROJECT = "baremetal-k8s";
 const STAND_INS = path.join(__dirname, "standin-providers");
+
+/** A project directory in the engine's temp dir: Pulumi.yaml copied, the program and node_modules linked. */
+export function projectDir(engine: Engine): string {
+  const dir = path.join(engine.root, "project");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, "Pulumi.yaml"), readFileSync(path.join(REPO, "Pulumi.yaml")));
+  for (const entry of ["index.ts", "components", "policy", "tsconfig.json", "package.json", "node_modules"]) {
+    symlinkSync(path.join(REPO, entry), path.join(dir, entry));
+  }
+  return dir;
+}
+
+function isSecure(v: unknown): boolean {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1 && "secure" in v;
+}
+
+/** The example stack file Pulumi.EXAMPLE.yaml without its `secure:` placeholders (no passphrase decrypts them), edited. */
+export function stackWithoutSecrets(example: string, edit?: (config: Record<string, unknown>) => void): string {
+  const doc = parse(readFileSync(path.join(REPO, `Pulumi.${example}.yaml`), "utf8")) as { config: Record<string, unknown> };
+  for (const [k, v] of Object.entries(doc.config)) if (isSecure(v)) delete doc.config[k];
+  edit?.(doc.config);
+  return stringify(doc);
+}
+
+/**
+ * Creates STACK in the engine's backend from an example file (by default the stack's name without a `bad-` prefix),
+ * edited, with a fresh sshPrivateKey secret set as the README tells users to. Returns the stack file's path.
+ */
+export async function makeStack(
+  engine: Engine,
+  dir: string,
+  stack: string,
+  edit?: (config: Record<string, unknown>) => void,
+  example = stack.replace(/^bad-/, ""),
+): Promise<string> {
+  writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), stackWithoutSecrets(example, edit));
+  await engine.pulumiOk(["stack", "init", `organization/${PROJECT}/${stack}`, "--secrets-provider", "passphrase", "--non-interactive"], {
+    cwd: dir,
+  });
+  await engine.pulumiOk(["config", "set", "--secret", "sshPrivateKey", "--stack", stack, "--non-interactive"], {
+    cwd: dir,
+    input: newSshKey(engine, stack),
+  });
+  return path.join(dir, `Pulumi.${stack}.yaml`);
+}
+
+/** A fresh ed25519 private key (OpenSSH format) for a stack's sshPrivateKey secret. */
+export function newSshKey(engine: Engine, name: string): string {
+  const file = path.join(engine.root, `${name}.key`);
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "bmk8s-engine-test", "-f", file]);
+  return readFileSync(file, "utf8");
+}
 
 /** An executable script that runs a TypeScript entry point of the stand-ins with node and tsx's loader. */
 function launcher(file: string, entry: string, args: readonly string[]): string {

@@ -10,21 +10,18 @@
  * Missing tools: a failure under CI=true when the build did not run; a skip with the reason otherwise, and when the
  * build recorded that a component cannot be built here (e.g. the Go module proxy refuses its module).
  */
-import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import { parse, stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runPlan } from "../../plan/plan";
 import { readStackConfig } from "../../plan/stackfile";
 import { REPO_ROOT } from "../harness";
-import { Engine, prepareForPreview, readiness, toolStatus, toolsBinDir, type Readiness } from "./engine";
+import { Engine, PROJECT, makeStack, prepareForPreview, projectDir, readiness, toolStatus, toolsBinDir, type Readiness } from "./engine";
 
 const STACKS = readdirSync(REPO_ROOT)
   .map((f) => /^Pulumi\.([^.]+)\.yaml$/.exec(f)?.[1])
   .filter((s): s is string => s !== undefined)
   .sort();
-const PROJECT = "baremetal-k8s";
 const PREVIEW_TIMEOUT = 900_000;
 const PINNED_PULUMI = (JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string> })
   .dependencies["@pulumi/pulumi"];
@@ -48,50 +45,6 @@ function gate(what: string, r: Readiness): boolean {
   if (r.notBuilt && process.env.CI === "true") throw new Error(`${what}: the real engine is required under CI=true: ${r.reason}`);
   process.stdout.write(`${message}\n`);
   return false;
-}
-
-function isSecure(v: unknown): boolean {
-  return v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1 && "secure" in v;
-}
-
-/** The example stack file without its `secure:` placeholders, which no passphrase decrypts. */
-function stackWithoutSecrets(stack: string, edit?: (config: Record<string, unknown>) => void): string {
-  const doc = parse(readFileSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> };
-  for (const [k, v] of Object.entries(doc.config)) if (isSecure(v)) delete doc.config[k];
-  edit?.(doc.config);
-  return stringify(doc);
-}
-
-/** A project directory in the engine's temp dir: Pulumi.yaml copied, the program and node_modules linked. */
-function projectDir(engine: Engine): string {
-  const dir = path.join(engine.root, "project");
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, "Pulumi.yaml"), readFileSync(path.join(REPO_ROOT, "Pulumi.yaml")));
-  for (const entry of ["index.ts", "components", "policy", "tsconfig.json", "package.json", "node_modules"]) {
-    symlinkSync(path.join(REPO_ROOT, entry), path.join(dir, entry));
-  }
-  return dir;
-}
-
-/** A fresh ed25519 private key (OpenSSH format) for the stack's sshPrivateKey secret. */
-function testKey(engine: Engine, name: string): string {
-  const file = path.join(engine.root, `${name}.key`);
-  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "real-preview-test", "-f", file]);
-  return readFileSync(file, "utf8");
-}
-
-/** Creates STACK in the engine's backend from the example file (edited), with a fresh sshPrivateKey secret. */
-async function makeStack(engine: Engine, dir: string, stack: string, edit?: (config: Record<string, unknown>) => void): Promise<string> {
-  writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), stackWithoutSecrets(stack.replace(/^bad-/, ""), edit));
-  await engine.pulumiOk(["stack", "init", `organization/${PROJECT}/${stack}`, "--secrets-provider", "passphrase", "--non-interactive"], {
-    cwd: dir,
-  });
-  // As the README tells users: `pulumi config set --secret sshPrivateKey < key`.
-  await engine.pulumiOk(["config", "set", "--secret", "sshPrivateKey", "--stack", stack, "--non-interactive"], {
-    cwd: dir,
-    input: testKey(engine, stack),
-  });
-  return path.join(dir, `Pulumi.${stack}.yaml`);
 }
 
 interface ConfigEntry {

@@ -17,6 +17,13 @@
  * - command 1.2.1 `command:remote:Command`: `connection` is required, and so is its `host`.
  * - random 4.21.2 `random:index/randomPassword:RandomPassword` and `random:index/randomBytes:RandomBytes`: `length` is
  *   required, and the minimum value for length is 1.
+ * Record-only mode, for `npm run bench` alone (BMK8S_STANDIN_RECORD_ONLY=1 in the providers' environment): Create,
+ * Update and Delete succeed WITHOUT doing anything — no SSH, no Helm — and return the inputs as outputs (a command's
+ * `stdout`/`stderr` empty, a random value of the asked length), so the real engine can record a state and then measure
+ * a `pulumi up` that changes nothing. Diff is left to the engine's own comparison of inputs (the provider answers
+ * "unknown"), as for any provider without a Diff. Never set it where a run is meant to change hosts. Each call is
+ * logged as a JSON line {call, urn, start, end} to BMK8S_STANDIN_LOG when set, after BMK8S_STANDIN_DELAY_MS when set, so
+ * a test can see the order and the parallelism the real engine chose.
  * Not modelled: the real random provider (a Terraform bridge) fills its schema defaults (`special`, `upper`, ...) into
  * the checked inputs; the real kubernetes provider validates and renders Helm charts when it can reach a cluster.
  */
@@ -95,8 +102,51 @@ function refuse(pkg: StandInPackage, call: string, urn: string): Promise<never> 
   );
 }
 
-export function standInProvider(pkg: StandInPackage): provider.Provider {
+/** Outputs of a record-only create or update: the inputs, plus what the program reads of each type's outputs. */
+function recordedOutputs(urn: string, news: Props): Props {
+  const type = typeOf(urn);
+  if (type.startsWith("command:")) return { ...news, stdout: "", stderr: "" };
+  if (type.startsWith("random:")) {
+    const length = plain(news.length);
+    const n = typeof length === "number" && length > 0 ? length : 16;
+    return { ...news, result: "x".repeat(n), hex: "0".repeat(2 * n), base64: "A".repeat(Math.ceil(n / 3) * 4) };
+  }
+  return { ...news };
+}
+
+/** One record-only call: JSON lines in BMK8S_STANDIN_LOG (when set), after BMK8S_STANDIN_DELAY_MS (when set). */
+async function logged<T>(env: NodeJS.ProcessEnv, call: string, urn: string, result: () => T): Promise<T> {
+  const start = Date.now();
+  const delay = Number(env.BMK8S_STANDIN_DELAY_MS ?? "0");
+  if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+  const out = result();
+  if (env.BMK8S_STANDIN_LOG) appendFileSync(env.BMK8S_STANDIN_LOG, `${JSON.stringify({ call, urn, start, end: Date.now() })}\n`);
+  return out;
+}
+
+function recordOnly(pkg: StandInPackage, env: NodeJS.ProcessEnv): Partial<provider.Provider> {
+  let next = 0;
   return {
+    create(urn: string, news: Props): Promise<provider.CreateResult> {
+      record(pkg, "Create(record-only)", urn);
+      next += 1;
+      const id = `standin-${process.pid}-${next}`;
+      return logged(env, "create", urn, () => ({ id, outs: recordedOutputs(urn, news) }));
+    },
+    update(_id: string, urn: string, _olds: Props, news: Props): Promise<provider.UpdateResult> {
+      record(pkg, "Update(record-only)", urn);
+      return logged(env, "update", urn, () => ({ outs: recordedOutputs(urn, news) }));
+    },
+    delete(_id: string, urn: string): Promise<void> {
+      record(pkg, "Delete(record-only)", urn);
+      return logged(env, "delete", urn, () => undefined);
+    },
+    diff: undefined,
+  };
+}
+
+export function standInProvider(pkg: StandInPackage, env: NodeJS.ProcessEnv = process.env): provider.Provider {
+  const base: provider.Provider = {
     version: STAND_IN_VERSIONS[pkg],
     check(urn: string, _olds: Props, news: Props): Promise<provider.CheckResult> {
       record(pkg, "Check", urn);
@@ -111,4 +161,5 @@ export function standInProvider(pkg: StandInPackage): provider.Provider {
     delete: (_id, urn) => refuse(pkg, "Delete", urn),
     invoke: (token) => refuse(pkg, "Invoke", token),
   };
+  return env.BMK8S_STANDIN_RECORD_ONLY === "1" ? { ...base, ...recordOnly(pkg, env) } : base;
 }
