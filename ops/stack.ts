@@ -2,11 +2,10 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { formatFindings, type RawConfig, validateConfig } from "../components/config";
-import type { ClusterSpec } from "../components/config/spec";
+import type { ClusterSpec, EtcdBackupSpec } from "../components/config/spec";
 import { OFFLINE_SECRET_PLACEHOLDER, SET_SSH_KEY } from "../components/config/ssh-key";
 import { CONFIG_NAMESPACE } from "../components/main";
 import { type Topology, analyzeTopology } from "../components/topology";
-import { type EtcdBackupSettings, readEtcdBackup } from "../components/day2/etcd-backup";
 import { readStackConfig, StackFileError, stackFileFor, type StackConfig } from "../plan/stackfile";
 
 /** A wrong argument or config: the command prints it with its usage and exits 2. */
@@ -27,7 +26,7 @@ export interface LoadedStack {
   stack: StackConfig;
   spec: ClusterSpec;
   topology: Topology;
-  backup?: EtcdBackupSettings;
+  backup?: EtcdBackupSpec;
 }
 
 function parseStructured(text: string | undefined): unknown {
@@ -39,11 +38,7 @@ function parseStructured(text: string | undefined): unknown {
   }
 }
 
-/**
- * Reads and validates the stack's config as the offline plan and `pulumi up` do. `cluster.etcdBackup` is read
- * here (readEtcdBackup) and taken out before validation, so a stack that sets it validates with or without
- * the program release that knows the key.
- */
+/** Reads and validates the stack's config as the offline plan and `pulumi up` do (`cluster.etcdBackup` included). */
 export function loadStack(opts: { stack?: string; stackFile?: string; from: string }): LoadedStack {
   if (!opts.stack === !opts.stackFile) throw new UsageError("give exactly one of --stack or --stack-file");
   let file: string;
@@ -69,16 +64,8 @@ export function loadStack(opts: { stack?: string; stackFile?: string; from: stri
     throw e;
   }
   const get = (k: string) => stack.config[`${CONFIG_NAMESPACE}:${k}`];
-  const cluster = parseStructured(get("cluster"));
-  const backup = readEtcdBackup(cluster);
-  if (backup.problem) throw new UsageError(`${file}: ${backup.problem}`);
-  let clusterForValidation = cluster;
-  if (cluster !== null && typeof cluster === "object" && !Array.isArray(cluster) && "etcdBackup" in cluster) {
-    const { etcdBackup: _omit, ...rest } = cluster as Record<string, unknown>;
-    clusterForValidation = rest;
-  }
   const raw: RawConfig = {
-    cluster: clusterForValidation,
+    cluster: parseStructured(get("cluster")),
     hosts: parseStructured(get("hosts")),
     storage: parseStructured(get("storage")),
     ingress: parseStructured(get("ingress")),
@@ -91,7 +78,8 @@ export function loadStack(opts: { stack?: string; stackFile?: string; from: stri
   if (!spec) throw new UsageError(`${file} has errors; fix them first (npm run plan shows them all):\n${formatFindings(findings)}`);
   const { topology } = analyzeTopology(spec);
   const name = opts.stack ?? /^Pulumi\.(.+)\.yaml$/.exec(path.basename(file))?.[1] ?? path.basename(file);
-  return { name, file, stack, spec, topology, ...(backup.settings ? { backup: backup.settings } : {}) };
+  const backup = spec.cluster.etcdBackup;
+  return { name, file, stack, spec, topology, ...(backup ? { backup } : {}) };
 }
 
 /** How the commands authenticate: a key (text) or the SSH agent. */

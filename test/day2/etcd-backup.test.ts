@@ -1,5 +1,26 @@
-import { describe, expect, it } from "vitest";
-import { readEtcdBackup, snapshotName, snapshotTime, staleAfterSeconds } from "../../components/day2/etcd-backup";
+import { afterAll, describe, expect, it } from "vitest";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parse, stringify } from "yaml";
+import { snapshotName, snapshotTime, staleAfterSeconds } from "../../components/day2/etcd-backup";
+import { PROJECT_DIR, loadStack } from "../../ops/stack";
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), "day2-backup-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** The dev example in a project dir of its own, with this cluster.etcdBackup (undefined: none). */
+function stackWith(etcdBackup: unknown): string {
+  const dir = mkdtempSync(path.join(tmp, "p-"));
+  copyFileSync(path.join(PROJECT_DIR, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+  const doc = parse(readFileSync(path.join(PROJECT_DIR, "Pulumi.dev.yaml"), "utf8")) as { config: Record<string, unknown> };
+  const cluster = doc.config["baremetal-k8s:cluster"] as Record<string, unknown>;
+  if (etcdBackup === undefined) delete cluster.etcdBackup;
+  else cluster.etcdBackup = etcdBackup;
+  const file = path.join(dir, "Pulumi.backup.yaml");
+  writeFileSync(file, stringify(doc));
+  return file;
+}
 
 describe("the etcd snapshot contract of cluster.etcdBackup", () => {
   it("names a snapshot by its UTC time and reads the time back; .part and foreign names are no snapshot", () => {
@@ -22,14 +43,16 @@ describe("the etcd snapshot contract of cluster.etcdBackup", () => {
     });
   });
 
-  it("reads cluster.etcdBackup with its defaults and refuses a path that is not plain", () => {
-    expect(readEtcdBackup({ name: "x" })).toEqual({});
-    expect(readEtcdBackup({ etcdBackup: {} })).toEqual({ settings: { schedule: "daily", keep: 7, path: "/var/backups/etcd" } });
-    expect(readEtcdBackup({ etcdBackup: { schedule: "hourly", keep: 3, path: "/srv/etcd/" } })).toEqual({
-      settings: { schedule: "hourly", keep: 3, path: "/srv/etcd" },
-    });
+  it("status and etcd-restore read cluster.etcdBackup through the program's own validation: a bad value is refused naming its key", () => {
+    const file = stackWith({ schedule: "hourly", keep: 3, path: "/srv/etcd" });
+    expect(loadStack({ stackFile: file, from: tmp }).backup).toEqual({ schedule: "hourly", keep: 3, path: "/srv/etcd" });
+    expect(loadStack({ stackFile: stackWith(undefined), from: tmp }).backup).toBeUndefined();
     for (const path of ["relative", "/a/../b", "/a b", "/x;rm -rf /", "/$(id)"])
-      expect(readEtcdBackup({ etcdBackup: { path } }).problem).toMatch(/^cluster\.etcdBackup\.path: must be an absolute path/);
-    expect(readEtcdBackup({ etcdBackup: { keep: 0 } }).problem).toMatch(/^cluster\.etcdBackup\.keep/);
+      expect(() => loadStack({ stackFile: stackWith({ schedule: "daily", keep: 7, path }), from: tmp })).toThrow(
+        /cluster\.etcdBackup\.path/,
+      );
+    expect(() => loadStack({ stackFile: stackWith({ schedule: "daily", keep: 0, path: "/srv/etcd" }), from: tmp })).toThrow(
+      /cluster\.etcdBackup\.keep/,
+    );
   });
 });

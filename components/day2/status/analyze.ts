@@ -1,6 +1,6 @@
-import type { ClusterSpec, HostSpec } from "../../config/spec";
+import type { ClusterSpec, EtcdBackupSpec, HostSpec } from "../../config/spec";
 import type { Topology } from "../../topology";
-import { type EtcdBackupSettings, snapshotTime, staleAfterSeconds } from "../etcd-backup";
+import { snapshotTime, staleAfterSeconds } from "../etcd-backup";
 import type { Probe, ProbeId } from "./probes";
 import * as p from "./parse";
 
@@ -46,7 +46,7 @@ export interface StatusReport {
   hosts: HostStatus[];
   etcd: { members: (p.EtcdMember & { healthy?: boolean; version?: string; error?: string })[]; expectedVoters: string[] } | null;
   vip: { managed: boolean; holders: string[] };
-  backup: (EtcdBackupSettings & { staleAfterSeconds: number }) | null;
+  backup: (EtcdBackupSpec & { staleAfterSeconds: number }) | null;
   findings: StatusFinding[];
   /** 0: all good; 1: warnings; 2: a host unreachable or a check that could not be made. */
   exitCode: 0 | 1 | 2;
@@ -92,7 +92,7 @@ function urlHost(url: string): string {
 export function analyzeStatus(
   spec: ClusterSpec,
   topology: Topology,
-  backup: EtcdBackupSettings | undefined,
+  backup: EtcdBackupSpec | undefined,
   probed: Record<string, HostProbes>,
   now: Date,
 ): StatusReport {

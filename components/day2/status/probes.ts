@@ -53,7 +53,7 @@ function etcdctl(args: string): string {
 
 const KUBECONFIG = "/etc/kubernetes/admin.conf";
 
-/** The fixed probe list; `backupPath` is `cluster.etcdBackup.path`, already checked by readEtcdBackup. */
+/** The fixed probe list; `backupPath` is `cluster.etcdBackup.path`, validated with the stack (config/schema.ts: an absolute, normalised path). */
 export function statusProbes(backupPath?: string): Probe[] {
   const probes: Probe[] = [
     { id: "time", scope: "all", command: "date -u +%s" },
