@@ -1,7 +1,8 @@
 import { parseArgs } from "node:util";
 import { RestoreError, etcdRestore } from "./etcd-restore";
 import { SshRunner } from "./ssh";
-import { UsageError, callerDir, loadStack, resolveSshAuth } from "./stack";
+import { callerDir } from "../plan/stackfile";
+import { UsageError, loadStack, resolveSshAuth } from "./stack";
 
 const USAGE = `usage: npm run etcd-restore -- (--stack NAME | --stack-file PATH) --snapshot HOST:/path/etcd-snapshot-....db [--ssh-key FILE] [--yes]
 

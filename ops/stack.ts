@@ -1,23 +1,18 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { formatFindings, type RawConfig, validateConfig } from "../components/config";
 import type { ClusterSpec, EtcdBackupSpec } from "../components/config/spec";
 import { OFFLINE_SECRET_PLACEHOLDER, SET_SSH_KEY } from "../components/config/ssh-key";
 import { CONFIG_NAMESPACE } from "../components/main";
 import { type Topology, analyzeTopology } from "../components/topology";
-import { readStackConfig, StackFileError, stackFileFor, type StackConfig } from "../plan/stackfile";
+import { readStackConfig, resolveStackFile, StackFileError, type StackConfig } from "../plan/stackfile";
 
 /** A wrong argument or config: the command prints it with its usage and exits 2. */
 export class UsageError extends Error {}
 
 /** The project directory: where Pulumi.yaml and this program's stack files are. */
 export const PROJECT_DIR = path.resolve(__dirname, "..");
-
-/** Where `npm run X` was started (npm runs scripts in the package root and passes the caller's directory). */
-export function callerDir(script: string, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
-  return env.npm_lifecycle_event === script && env.INIT_CWD ? env.INIT_CWD : cwd;
-}
 
 export interface LoadedStack {
   /** The stack's name: --stack, or NAME of a --stack-file Pulumi.NAME.yaml. */
@@ -40,24 +35,10 @@ function parseStructured(text: string | undefined): unknown {
 
 /** Reads and validates the stack's config as the offline plan and `pulumi up` do (`cluster.etcdBackup` included). */
 export function loadStack(opts: { stack?: string; stackFile?: string; from: string }): LoadedStack {
-  if (!opts.stack === !opts.stackFile) throw new UsageError("give exactly one of --stack or --stack-file");
   let file: string;
-  if (opts.stackFile) {
-    file = path.resolve(opts.from, opts.stackFile);
-    if (!existsSync(file)) throw new UsageError(`--stack-file ${opts.stackFile}: there is no such file (${file})`);
-  } else {
-    file = stackFileFor(opts.stack as string, PROJECT_DIR);
-    if (!existsSync(file)) {
-      const stacks = readdirSync(PROJECT_DIR)
-        .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
-        .filter((s): s is string => s !== undefined);
-      throw new UsageError(
-        `there is no stack "${opts.stack}": ${PROJECT_DIR} has no ${path.basename(file)} (stacks there: ${stacks.join(", ") || "none"}); --stack-file PATH reads a stack file elsewhere`,
-      );
-    }
-  }
   let stack: StackConfig;
   try {
+    file = resolveStackFile({ ...opts, projectDir: PROJECT_DIR });
     stack = readStackConfig(file);
   } catch (e) {
     if (e instanceof StackFileError) throw new UsageError(e.message);

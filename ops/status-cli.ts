@@ -2,7 +2,8 @@ import { parseArgs } from "node:util";
 import { renderStatusMarkdown } from "../components/day2/status/render";
 import { collectStatus } from "./status";
 import { SshRunner } from "./ssh";
-import { UsageError, callerDir, loadStack, resolveSshAuth } from "./stack";
+import { callerDir } from "../plan/stackfile";
+import { UsageError, loadStack, resolveSshAuth } from "./stack";
 
 const USAGE = `usage: npm run status -- (--stack NAME | --stack-file PATH) [--ssh-key FILE] [--format markdown|json]
 

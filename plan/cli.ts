@@ -1,10 +1,10 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { renderMarkdown } from "./markdown";
 import { runPlan } from "./plan";
 import { previousOutputsFrom } from "./previous";
-import { readStackConfig, StackFileError, stackFileFor } from "./stackfile";
+import { callerDir, readStackConfig, resolveStackFile, StackFileError } from "./stackfile";
 
 const USAGE = `usage: npm run plan -- (--stack NAME | --stack-file PATH) [--format markdown|json] [--previous PATH]
 
@@ -19,25 +19,6 @@ Exit status: 0 = no error finding, 2 = the config has errors (or the arguments a
 
 /** The project directory: where Pulumi.yaml and the stack files of this program are. */
 const PROJECT_DIR = path.resolve(__dirname, "..");
-
-/**
- * Where the user ran the command: `npm run` starts scripts in the package root and passes the caller's
- * directory as INIT_CWD. Only trusted for this script: INIT_CWD is inherited by every process npm starts.
- */
-function callerDir(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
-  return env.npm_lifecycle_event === "plan" && env.INIT_CWD ? env.INIT_CWD : cwd;
-}
-
-function stacksIn(dir: string): string[] {
-  try {
-    return readdirSync(dir)
-      .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
-      .filter((s): s is string => s !== undefined)
-      .sort();
-  } catch {
-    return [];
-  }
-}
 
 function fail(message: string): never {
   process.stderr.write(`plan: ${message}\n\n${USAGE}\n`);
@@ -65,24 +46,16 @@ async function cli(): Promise<number> {
     return 0;
   }
   if (values.format !== "json" && values.format !== "markdown") fail(`--format must be json or markdown, got ${values.format}`);
-  if (!values.stack === !values["stack-file"]) fail("give exactly one of --stack or --stack-file");
-  const from = callerDir();
+  const from = callerDir("plan");
   let file: string;
-  if (values["stack-file"]) {
-    file = path.resolve(from, values["stack-file"]);
-    if (!existsSync(file)) fail(`--stack-file ${values["stack-file"]}: there is no such file (${file}, read from ${from})`);
-  } else {
-    const stack = values.stack as string;
-    file = stackFileFor(stack, PROJECT_DIR);
-    if (!existsSync(file)) {
-      const stacks = stacksIn(PROJECT_DIR);
-      fail(
-        `there is no stack "${stack}": ${PROJECT_DIR} has no ${path.basename(file)}. ${stacks.length ? `The stacks there: ${stacks.join(", ")}` : "It has no stack file (Pulumi.<stack>.yaml)"}; --stack-file PATH reads a stack file elsewhere`,
-      );
-    }
-  }
-
   let stack;
+  try {
+    file = resolveStackFile({ stack: values.stack, stackFile: values["stack-file"], from, projectDir: PROJECT_DIR });
+    stack = readStackConfig(file);
+  } catch (e) {
+    if (e instanceof StackFileError) fail(e.message);
+    throw e;
+  }
   try {
     stack = readStackConfig(file);
   } catch (e) {

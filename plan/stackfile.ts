@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { type Document, isPair, isScalar, parseDocument, visit } from "yaml";
 import { OFFLINE_SECRET_PLACEHOLDER } from "../components/config/ssh-key";
@@ -131,4 +131,46 @@ export function readStackConfig(stackFile: string): StackConfig {
 
 export function stackFileFor(stack: string, dir = process.cwd()): string {
   return path.join(dir, `Pulumi.${stack}.yaml`);
+}
+
+/**
+ * Where the user ran `npm run SCRIPT`: npm starts scripts in the package root and passes the caller's directory
+ * as INIT_CWD. Only trusted for that script: INIT_CWD is inherited by every process npm starts.
+ */
+export function callerDir(script: string, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+  return env.npm_lifecycle_event === script && env.INIT_CWD ? env.INIT_CWD : cwd;
+}
+
+/** The stack names of the `Pulumi.<stack>.yaml` files in DIR, sorted. */
+export function stacksIn(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+      .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+      .filter((s): s is string => s !== undefined)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The stack file a command's `--stack NAME` (in PROJECT_DIR) or `--stack-file PATH` (read from FROM) names;
+ * a StackFileError, for people, when it is not exactly one of them or the file is not there.
+ */
+export function resolveStackFile(opts: { stack?: string; stackFile?: string; from: string; projectDir: string }): string {
+  if (!opts.stack === !opts.stackFile) throw new StackFileError("give exactly one of --stack or --stack-file");
+  if (opts.stackFile) {
+    const file = path.resolve(opts.from, opts.stackFile);
+    if (!existsSync(file))
+      throw new StackFileError(`--stack-file ${opts.stackFile}: there is no such file (${file}, read from ${opts.from})`);
+    return file;
+  }
+  const file = stackFileFor(opts.stack as string, opts.projectDir);
+  if (!existsSync(file)) {
+    const stacks = stacksIn(opts.projectDir);
+    throw new StackFileError(
+      `there is no stack "${opts.stack}": ${opts.projectDir} has no ${path.basename(file)}. ${stacks.length ? `The stacks there: ${stacks.join(", ")}` : "It has no stack file (Pulumi.<stack>.yaml)"}; --stack-file PATH reads a stack file elsewhere`,
+    );
+  }
+  return file;
 }
