@@ -14,11 +14,11 @@ import { SNAPSHOT_NAME_RE, renderEtcdBackupScript } from "../../components/day2/
 import { remoteScript } from "../../components/host/remote-script";
 import { TEST_SSH_KEY } from "../harness";
 import { specOf } from "../controlplane/fixtures";
-import { TOOLS_BIN, missingTools } from "../controlplane/k8s-tools";
+import { TOOLS_BIN } from "../controlplane/k8s-tools";
 import { IMAGE_CACHE, buildKubeadmImages } from "./images/k8s-images";
 import { LAB_CERT_KEY, LAB_TOKEN, kubeadmImageList } from "./images/kubeadm-list";
-import { labAvailable, startLab, type Lab } from "./lab";
-import { nestedNode } from "./images/nested-node";
+import { startLab, type Lab } from "./lab";
+import { nestedNode, realControlPlaneUnavailable } from "./images/nested-node";
 
 const PREFIX = process.env.LAB_PREFIX ?? "bk";
 const SUBNET = process.env.LAB_SUBNET ?? "10.250.85";
@@ -40,24 +40,7 @@ with open("${JOURNAL}", "ab", buffering=0) as f:
         f.write(s.recv(65536).rstrip(b"\\n") + b"\\n")
 `;
 
-function unavailable(): string | undefined {
-  const lab = labAvailable();
-  if (!lab.ok) return lab.reason;
-  return missingTools([
-    "kubeadm",
-    "kubelet",
-    "kubectl",
-    "kube-apiserver",
-    "kube-controller-manager",
-    "kube-scheduler",
-    "kube-proxy",
-    "etcd",
-    "etcdctl",
-    "etcdutl",
-    "pause",
-  ]);
-}
-const why = unavailable();
+const why = realControlPlaneUnavailable(["etcdctl", "etcdutl"]);
 
 describe.skipIf(why !== undefined)(
   `etcd backups and certificate renewal on a real kubeadm control plane${why ? ` (skipped: ${why})` : ""}`,

@@ -18,11 +18,11 @@ import type { StatusReport } from "../../components/day2/status/analyze";
 import { statusProbes } from "../../components/day2/status/probes";
 import { TEST_SSH_KEY } from "../harness";
 import { specOf } from "../controlplane/fixtures";
-import { TOOLS_BIN, missingTools } from "../controlplane/k8s-tools";
+import { TOOLS_BIN } from "../controlplane/k8s-tools";
 import { IMAGE_CACHE, buildKubeadmImages } from "./images/k8s-images";
 import { LAB_CERT_KEY, LAB_TOKEN, kubeadmImageList } from "./images/kubeadm-list";
-import { labAvailable, startLab, type Lab } from "./lab";
-import { nestedNode } from "./images/nested-node";
+import { startLab, type Lab } from "./lab";
+import { nestedNode, realControlPlaneUnavailable } from "./images/nested-node";
 
 const s = { ...keepalivedScripts, ...kubeadmScripts };
 
@@ -32,26 +32,8 @@ const VIP = `${SUBNET}.100`;
 const VRRP = "Lab13pas";
 const CPS = Number(process.env.DAY2_CPS ?? "1");
 const ROOT = path.resolve(__dirname, "../..");
-/** Lab only: upstream's etcd image ships /usr/local/bin/etcdutl; the lab's image (built from tools/engines) has none. */
-const ETCDUTL = process.env.DAY2_ETCDUTL;
 
-function unavailable(): string | undefined {
-  const lab = labAvailable();
-  if (!lab.ok) return lab.reason;
-  return missingTools([
-    "kubeadm",
-    "kubelet",
-    "kubectl",
-    "kube-apiserver",
-    "kube-controller-manager",
-    "kube-scheduler",
-    "kube-proxy",
-    "etcd",
-    "etcdctl",
-    "pause",
-  ]);
-}
-const why = unavailable();
+const why = realControlPlaneUnavailable(["etcdctl", "etcdutl"]);
 
 /** Runs one of the package's CLIs as `npm run NAME --` does (tsx), to completion. */
 function cli(
@@ -139,7 +121,6 @@ describe.skipIf(why !== undefined)(
       t = Date.now();
       const images = buildKubeadmImages(kubeadmImageList(renderInitConfig(spec, host("cp-1"))), TOOLS_BIN, IMAGE_CACHE);
       await Promise.all(lab.hosts.map((x) => sh(nestedNode(images.map((i) => i.tarPath)), 300_000, x.name)));
-      if (ETCDUTL) await Promise.all(lab.hosts.map((x) => sh(`install -m 0755 ${ETCDUTL} /usr/local/bin/etcdutl`, 30_000, x.name)));
       measured["node prep + images"] = (Date.now() - t) / 1000;
       t = Date.now();
       const ka = await lab.ssh("cp-1", remoteScript(s.renderKeepalivedScript(spec, { host: host("cp-1"), leader: true }), "root"), {

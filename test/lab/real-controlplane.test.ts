@@ -19,11 +19,11 @@ import { remoteScript } from "../../components/host/remote-script";
 import { checkRemovals, type PreviousTopology } from "../../components/topology/removals";
 import { TEST_SSH_KEY } from "../harness";
 import { specOf } from "../controlplane/fixtures";
-import { TOOLS_BIN, missingTools } from "../controlplane/k8s-tools";
+import { TOOLS_BIN } from "../controlplane/k8s-tools";
 import { IMAGE_CACHE, buildKubeadmImages } from "./images/k8s-images";
 import { LAB_CERT_KEY, LAB_TOKEN, kubeadmImageList } from "./images/kubeadm-list";
-import { labAvailable, startLab, type Lab } from "./lab";
-import { CNI_BIN, bridgeCni, nestedNode, nestedNodeAfterBoot } from "./images/nested-node";
+import { startLab, type Lab } from "./lab";
+import { CNI_BIN, bridgeCni, nestedNode, nestedNodeAfterBoot, realControlPlaneUnavailable } from "./images/nested-node";
 
 /** The control plane's host scripts, each rendered next to its data. */
 const s = { ...dialect, ...keepalived, ...kubeadm, ...witness };
@@ -88,22 +88,7 @@ function longestGap(answers: Answer[]): { gapMs: number; failed: number } {
   return { gapMs, failed: answers.filter((a) => !a.ok).length };
 }
 
-function unavailable(): string | undefined {
-  const lab = labAvailable();
-  if (!lab.ok) return lab.reason;
-  return missingTools([
-    "kubeadm",
-    "kubelet",
-    "kubectl",
-    "kube-apiserver",
-    "kube-controller-manager",
-    "kube-scheduler",
-    "kube-proxy",
-    "etcd",
-    "pause",
-  ]);
-}
-const why = unavailable();
+const why = realControlPlaneUnavailable();
 
 describe.skipIf(why !== undefined)(`a real kubeadm control plane in a lab host${why ? ` (skipped: ${why})` : ""}`, () => {
   let lab: Lab;

@@ -1,6 +1,7 @@
 // Lab only: what a lab host needs to run the REAL kubelet and kubeadm (test/lab/real-controlplane.test.ts), next to a
 // node. Never in the product: see test/lab/README.md, "Real images / real control plane".
-import { TOOLS_BIN } from "../../controlplane/k8s-tools";
+import { TOOLS_BIN, missingTools } from "../../controlplane/k8s-tools";
+import { labAvailable } from "../lab";
 
 /**
  * Lab only: what a kubelet nested in a lab host needs that a node has (cf. kind's node image), and the packages
@@ -138,4 +139,24 @@ export function bridgeCni(podCidr: string, peers: { address: string; podCidr: st
  */
 export function nestedNodeAfterBoot(images: string[]): string {
   return ["systemctl stop kubelet containerd || true", nestedNode(images), "systemctl start kubelet"].join("\n");
+}
+
+/** The real binaries every real-control-plane lab test runs (tools/engines builds them). */
+const REAL_CONTROL_PLANE_TOOLS = [
+  "kubeadm",
+  "kubelet",
+  "kubectl",
+  "kube-apiserver",
+  "kube-controller-manager",
+  "kube-scheduler",
+  "kube-proxy",
+  "etcd",
+  "pause",
+] as const;
+
+/** Why a real control plane cannot run in the lab here (no lab, or a tool not built), with EXTRA tools a test also needs. */
+export function realControlPlaneUnavailable(extra: readonly string[] = []): string | undefined {
+  const lab = labAvailable();
+  if (!lab.ok) return lab.reason;
+  return missingTools([...REAL_CONTROL_PLANE_TOOLS, ...extra]);
 }
