@@ -1,17 +1,8 @@
 import { spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { stringify } from "yaml";
-import {
-  Engine,
-  PROJECT,
-  newSshKey,
-  prepareForPreview,
-  projectDir,
-  readiness,
-  toolsBinDir,
-  type ProviderInUse,
-} from "../test/preview/engine";
+import { Engine, PROJECT, newSshKey, prepareForPreview, projectDir, readiness, toolsBinDir } from "../test/preview/engine";
 import { CONFIG_NAMESPACE } from "../components/main";
 import { syntheticInventory, type InventoryConfig } from "./inventory";
 import { sampleTree, type TreeMemory } from "./process-tree";
@@ -50,13 +41,7 @@ export interface RealEngineResult {
   note?: string;
 }
 
-const REPO = path.resolve(__dirname, "..");
 const STAND_IN = /standin-providers|stand-in-bin|language-host-bin/;
-
-function pinned(): Record<ProviderInUse["name"], string> {
-  const deps = (JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")) as { dependencies: Record<string, string> }).dependencies;
-  return { command: deps["@pulumi/command"], random: deps["@pulumi/random"], kubernetes: deps["@pulumi/kubernetes"] };
-}
 
 /** The stack file of an inventory: its keys under the project's namespace; the SSH key is set apart, as a secret. */
 export function stackFileOf(inv: InventoryConfig): string {
@@ -118,7 +103,7 @@ async function measureOne(
   const engine = new Engine(toolsBinDir(), `bmk8s-bench-${hosts}-`);
   try {
     const dir = projectDir(engine);
-    const { providers, languageHost } = await prepareForPreview(engine, pinned());
+    const { providers, languageHost } = await prepareForPreview(engine);
     engine.env.BMK8S_STANDIN_RECORD_ONLY = "1";
     const stack = `bench${hosts}`;
     writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), stackFileOf(syntheticInventory(base, hosts)));

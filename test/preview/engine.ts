@@ -199,6 +199,12 @@ function launcher(file: string, entry: string, args: readonly string[]): string 
   return file;
 }
 
+/** The provider versions the SDKs in package.json ask for. */
+export function pinnedProviderVersions(): Record<ProviderInUse["name"], string> {
+  const deps = (JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")) as { dependencies: Record<string, string> }).dependencies;
+  return { command: deps["@pulumi/command"], random: deps["@pulumi/random"], kubernetes: deps["@pulumi/kubernetes"] };
+}
+
 export interface ProviderInUse {
   name: "command" | "random" | "kubernetes";
   /** The version registered with the CLI (the one the SDK in package.json asks for). */
@@ -211,14 +217,14 @@ export interface ProviderInUse {
 
 /**
  * Makes ENGINE able to preview this program: each provider registered with `pulumi plugin install resource NAME VERSION
- * --file` at the version the SDKs in package.json ask for (the real binary when the tools cache has it at that version;
+ * --file` at the version the SDKs in package.json ask for (WANT, by default pinnedProviderVersions()) (the real binary when the tools cache has it at that version;
  * else the stand-in of test/preview/standin-providers), and the language host's RunPlugin stand-in (language-host.ts) in
  * front of the real host, which the policy pack needs. Nothing is put on PATH but that launcher: the CLI prefers a
  * `pulumi-resource-*` on PATH to a registered plugin and would then ignore versions.
  */
 export async function prepareForPreview(
   engine: Engine,
-  want: Record<ProviderInUse["name"], string>,
+  want: Record<ProviderInUse["name"], string> = pinnedProviderVersions(),
 ): Promise<{ providers: ProviderInUse[]; languageHost: string | null }> {
   const bin = path.join(engine.root, "stand-in-bin");
   mkdirSync(bin);

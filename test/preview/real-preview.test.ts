@@ -140,9 +140,6 @@ const SETUP_WARNING = /^using pulumi-language-nodejs from \$PATH at /;
 const OLD_KUBERNETES_WARNING =
   /^(using pulumi-resource-kubernetes from \$PATH at .*|resource plugin kubernetes is expected to have version >=4\.34\.2, but has 4\.25\.0; .*)$/;
 
-const PINNED = (JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string> })
-  .dependencies;
-
 let planQueue: Promise<unknown> = Promise.resolve();
 /** The offline plan of a stack file; one at a time, as it sets the process-wide Pulumi runtime (config, mocks). */
 function offlinePlan(file: string): ReturnType<typeof runPlan> {
@@ -175,11 +172,7 @@ describe("real pulumi preview of the example stacks", () => {
     if (!ready) return;
     engine = new Engine(toolsBinDir(), "bmk8s-preview-");
     dir = projectDir(engine);
-    const { providers, languageHost } = await prepareForPreview(engine, {
-      command: PINNED["@pulumi/command"],
-      random: PINNED["@pulumi/random"],
-      kubernetes: PINNED["@pulumi/kubernetes"],
-    });
+    const { providers, languageHost } = await prepareForPreview(engine);
     const version = (await engine.pulumiOk(["version"])).trim();
     const named = providers.map((p) =>
       p.real === null

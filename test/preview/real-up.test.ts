@@ -34,13 +34,6 @@ const tail = (urn: string) => urn.split("::").slice(2).join("::");
 /** Resources a provider creates (not components, not the engine's own). */
 const isCustom = (r: PlanResource) => /^(command|random|kubernetes):/.test(r.type);
 
-function pinned(): Record<"command" | "random" | "kubernetes", string> {
-  const deps = (
-    JSON.parse(readFileSync(path.resolve(__dirname, "..", "..", "package.json"), "utf8")) as { dependencies: Record<string, string> }
-  ).dependencies;
-  return { command: deps["@pulumi/command"], random: deps["@pulumi/random"], kubernetes: deps["@pulumi/kubernetes"] };
-}
-
 /** For each custom resource: the custom resources it must wait for (a dependsOn on a component waits for all of it). */
 function waitsFor(resources: readonly PlanResource[]): Map<string, Set<string>> {
   const children = new Map<string, PlanResource[]>();
@@ -143,7 +136,7 @@ describe("real pulumi up of the dev example: the engine does what the offline pl
     if (!ready.ready) return;
     engine = new Engine(toolsBinDir(), "bmk8s-up-");
     dir = projectDir(engine);
-    const { providers } = await prepareForPreview(engine, pinned());
+    const { providers } = await prepareForPreview(engine);
     if (providers.some((p) => p.real !== null))
       process.stdout.write("real pulumi up: a real provider is built here; its resources are not record-only\n");
     log = path.join(engine.root, "calls.jsonl");
