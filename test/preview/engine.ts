@@ -62,6 +62,15 @@ export function readiness(binaries: readonly string[], binDir = toolsBinDir()): 
   return { ready: false, notBuilt: false, reason: missing.map((s) => `${s.binary}: ${s.unavailable}`).join("; ") };
 }
 
+/** Fails under CI when the tools were never built; otherwise says why the block is skipped. */
+export function gate(what: string, r: Readiness): boolean {
+  if (r.ready) return true;
+  const message = `${what}: skipped: ${r.reason}`;
+  if (r.notBuilt && process.env.CI === "true") throw new Error(`${what}: the real engine is required under CI=true: ${r.reason}`);
+  process.stdout.write(`${message}\n`);
+  return false;
+}
+
 export interface RunResult {
   code: number;
   stdout: string;

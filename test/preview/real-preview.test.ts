@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runPlan } from "../../plan/plan";
 import { readStackConfig } from "../../plan/stackfile";
 import { REPO_ROOT } from "../harness";
-import { Engine, PROJECT, makeStack, prepareForPreview, projectDir, readiness, toolStatus, toolsBinDir, type Readiness } from "./engine";
+import { Engine, PROJECT, makeStack, prepareForPreview, projectDir, gate, readiness, toolStatus, toolsBinDir } from "./engine";
 
 const STACKS = readdirSync(REPO_ROOT)
   .map((f) => /^Pulumi\.([^.]+)\.yaml$/.exec(f)?.[1])
@@ -37,15 +37,6 @@ const POLICIES = [
   "ssh-host-key-pinned",
   "storage-release-protected",
 ];
-
-/** Fails under CI when the tools were never built; otherwise says why the block is skipped. */
-function gate(what: string, r: Readiness): boolean {
-  if (r.ready) return true;
-  const message = `${what}: skipped: ${r.reason}`;
-  if (r.notBuilt && process.env.CI === "true") throw new Error(`${what}: the real engine is required under CI=true: ${r.reason}`);
-  process.stdout.write(`${message}\n`);
-  return false;
-}
 
 interface ConfigEntry {
   value?: string;

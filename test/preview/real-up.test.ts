@@ -16,7 +16,7 @@ import { parse, stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runPlan, type PlanResource } from "../../plan/plan";
 import { readStackConfig } from "../../plan/stackfile";
-import { Engine, PROJECT, makeStack, prepareForPreview, projectDir, readiness, stackWithoutSecrets, toolsBinDir } from "./engine";
+import { Engine, PROJECT, makeStack, prepareForPreview, projectDir, gate, readiness, stackWithoutSecrets, toolsBinDir } from "./engine";
 
 const TIMEOUT = 900_000;
 const STACK = "dev";
@@ -88,10 +88,7 @@ function maxInFlight(calls: readonly Call[]): number {
 }
 
 describe("real pulumi up of the dev example: the engine does what the offline plan says, in the graph's order", () => {
-  const ready = readiness(["pulumi", "pulumi-language-nodejs"]);
-  if (!ready.ready && ready.notBuilt && process.env.CI === "true")
-    throw new Error(`the real engine is required under CI=true: ${ready.reason}`);
-  if (!ready.ready) process.stdout.write(`real pulumi up: skipped: ${ready.reason}\n`);
+  const ready = gate("real pulumi up", readiness(["pulumi", "pulumi-language-nodejs"]));
   let engine: Engine;
   let dir: string;
   let file: string;
@@ -133,7 +130,7 @@ describe("real pulumi up of the dev example: the engine does what the offline pl
   };
 
   beforeAll(async () => {
-    if (!ready.ready) return;
+    if (!ready) return;
     engine = new Engine(toolsBinDir(), "bmk8s-up-");
     dir = projectDir(engine);
     const { providers } = await prepareForPreview(engine);
@@ -147,7 +144,7 @@ describe("real pulumi up of the dev example: the engine does what the offline pl
 
   let first: PlanResource[] = [];
 
-  it.skipIf(!ready.ready)(
+  it.skipIf(!ready)(
     "the first up creates exactly the plan's resources, each after all it depends on, many at once",
     async () => {
       first = await planNow();
@@ -183,7 +180,7 @@ describe("real pulumi up of the dev example: the engine does what the offline pl
     TIMEOUT,
   );
 
-  it.skipIf(!ready.ready)(
+  it.skipIf(!ready)(
     "a second up with the same stack changes nothing",
     async () => {
       const { calls } = await up(["--expect-no-changes"]);
@@ -192,7 +189,7 @@ describe("real pulumi up of the dev example: the engine does what the offline pl
     TIMEOUT,
   );
 
-  it.skipIf(!ready.ready)(
+  it.skipIf(!ready)(
     "adding a worker and moving a disk's mountpoint: the plan's difference exactly, the mountpoint an update in place",
     async () => {
       const before = await planNow();
@@ -220,7 +217,7 @@ describe("real pulumi up of the dev example: the engine does what the offline pl
     TIMEOUT,
   );
 
-  it.skipIf(!ready.ready)(
+  it.skipIf(!ready)(
     "removing the worker again deletes exactly its resources, each only after everything that depended on it",
     async () => {
       const before = await planNow();
